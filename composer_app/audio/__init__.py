@@ -1,0 +1,1 @@
+"""Synth backends, transport and offline render. No Qt."""

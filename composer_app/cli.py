@@ -1,0 +1,288 @@
+"""``composer-app``: no subcommand (or a file) opens the GUI; subcommands are headless.
+
+Exit codes: 0 done, 2 usage, 1 a problem the user can fix, printed as one line
+``error: …`` on stderr (never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from composer_app import __version__
+from composer_app.music import UserError
+
+log = logging.getLogger("composer_app")
+
+SUBCOMMANDS = (
+    "export", "info", "harmonize", "continue", "render", "devices", "train", "evaluate", "bench",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors: exit 2, one line
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="composer-app", description="Composing assistant: piano roll, Continue, Reharmonize (Bach).")
+    p.add_argument("--version", action="version", version=f"composer-app {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more (and show tracebacks)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser("export", help="convert between MIDI, MusicXML and project files")
+    s.add_argument("input", help=".mid/.midi/.musicxml/.xml/.mxl/.composer.json")
+    s.add_argument("-o", "--output", required=True, help="output: .mid, .musicxml or .composer.json")
+
+    s = sub.add_parser("info", help="print a JSON summary of a file")
+    s.add_argument("input")
+
+    s = sub.add_parser("harmonize", help="write alto, tenor and bass under a melody (Bach style)")
+    s.add_argument("input")
+    s.add_argument("-o", "--output", required=True, help="output .mid (OUT-1.mid … with --variations)")
+    s.add_argument("--track", type=int, help="melody track number (1-based, as `info` lists them)")
+    s.add_argument("--variations", type=int, default=1)
+    s.add_argument("--seed", type=int)
+    s.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    s.add_argument("--key", help="key of the melody, e.g. C, Db, F#m (detected when omitted)")
+
+    s = sub.add_parser("continue", help="continue a melody by some bars")
+    s.add_argument("input")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--bars", type=int, required=True)
+    s.add_argument("--variations", type=int, default=1)
+    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--top-p", type=float, default=0.95)
+    s.add_argument("--seed", type=int)
+    s.add_argument("--device", default="auto")
+
+    s = sub.add_parser("render", help="render to a WAV file through FluidSynth")
+    s.add_argument("input")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--soundfont")
+    s.add_argument("--sample-rate", type=int, default=44100)
+
+    sub.add_parser("devices", help="list synths, soundfonts, MIDI ports and the compute device")
+
+    s = sub.add_parser("train", help="train a model from music21's bundled corpus")
+    s.add_argument("model", choices=["harmonizer", "continuer"])
+    s.add_argument("--epochs", type=int)
+    s.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    s.add_argument("--out", help="run folder (checkpoints); default under the user data folder")
+    s.add_argument("--device", default="auto")
+
+    s = sub.add_parser("evaluate", help="evaluate a model on the held-out test split")
+    s.add_argument("model", choices=["harmonizer", "continuer"])
+    s.add_argument("--checkpoint", help="weights to evaluate (default: the shipped ones)")
+    s.add_argument("--limit", type=int, help="evaluate on at most this many test pieces")
+    s.add_argument("--json", help="also write the metrics to this JSON file")
+
+    s = sub.add_parser("bench", help="measure speed and memory")
+    s.add_argument("--only", help="comma-separated benchmark names")
+    s.add_argument("--runs", type=int, help="timed runs per benchmark")
+    s.add_argument("--json", help="write results as a JSON list to this path")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `composer-app FILE` (or nothing) opens the GUI.
+    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
+        return _open_gui(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(message)s")
+    if args.command is None:
+        return _open_gui([])
+    handler = globals()[f"_cmd_{args.command}"]
+    try:
+        return handler(args) or 0
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: still one line, traceback with --verbose
+        if args.verbose:
+            raise
+        print(f"error: internal error ({type(exc).__name__}: {exc}); rerun with -v for details",
+              file=sys.stderr)
+        return 1
+
+
+def _open_gui(argv: list[str]) -> int:
+    if len(argv) > 1:
+        print("usage: composer-app [FILE] | composer-app COMMAND ...", file=sys.stderr)
+        return 2
+    try:
+        from composer_app.ui.app import run_app
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("composer_app.ui"):
+            print("error: the desktop app is not built yet; use a subcommand (see --help)",
+                  file=sys.stderr)
+            return 2
+        print(f"error: cannot start the desktop app: missing {exc.name} "
+              "(run `make run` to install it)", file=sys.stderr)
+        return 1
+    return run_app(argv[0] if argv else None)
+
+
+# -- foundation commands --------------------------------------------------------------
+
+
+def _cmd_export(args) -> int:
+    from composer_app.music import load_score, save_score
+
+    score = load_score(args.input)
+    save_score(score, args.output)
+    return 0
+
+
+def _cmd_info(args) -> int:
+    from composer_app.music import load_score
+
+    score = load_score(args.input)
+    print(json.dumps(score_summary(score), indent=2))
+    return 0
+
+
+def score_summary(score) -> dict:
+    counts = {}
+    for n in score.notes:
+        counts[n.track] = counts.get(n.track, 0) + 1
+    key = score.key
+    return {
+        "title": score.title,
+        "ppq": score.ppq,
+        "tracks": [
+            {"number": i + 1, "name": t.name, "channel": t.channel + 1, "program": t.program,
+             "notes": counts.get(i, 0)}
+            for i, t in enumerate(score.tracks)
+        ],
+        "notes": len(score.notes),
+        "tempo_bpm": round(score.tempos[0].bpm, 3) if score.tempos else 120.0,
+        "tempo_changes": len(score.tempos),
+        "meter": str(score.time_signatures[0]) if score.time_signatures else "4/4",
+        "meter_changes": len(score.time_signatures),
+        "key": key.name if key else None,
+        "length_bars": score.length_bars,
+        "length_seconds": round(score.duration_seconds, 3),
+    }
+
+
+def _variation_paths(output: str, count: int) -> list[Path]:
+    out = Path(output)
+    if count <= 1:
+        return [out]
+    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
+    return [out.with_name(f"{stem}-{i}{out.suffix or '.mid'}") for i in range(1, count + 1)]
+
+
+def _check_output_folder(output: str) -> None:
+    folder = Path(output).resolve().parent
+    if not folder.is_dir():
+        raise UserError(f"{output}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"{output}: folder {folder} is not writable")
+
+
+# -- model commands -------------------------------------------------------------------
+
+
+def _cmd_harmonize(args) -> int:
+    from composer_app.music import load_score, write_midi
+
+    _check_output_folder(args.output)
+    if args.variations < 1 or args.variations > 16:
+        raise UserError("--variations must be between 1 and 16")
+    score = load_score(args.input)
+    from composer_app.ml import harmonize_melody
+
+    results = harmonize_melody(score, track=args.track, key=args.key,
+                               variations=args.variations, seed=args.seed,
+                               device=args.device, progress=_progress_printer("harmonize"))
+    for result, path in zip(results, _variation_paths(args.output, len(results))):
+        write_midi(result, path)
+        print(path)
+    return 0
+
+
+def _cmd_continue(args) -> int:
+    from composer_app.music import load_score, write_midi
+
+    _check_output_folder(args.output)
+    if args.variations < 1 or args.variations > 16:
+        raise UserError("--variations must be between 1 and 16")
+    score = load_score(args.input)
+    from composer_app.ml import continue_melody
+
+    results = continue_melody(score, args.bars, variations=args.variations,
+                              temperature=args.temperature, top_p=args.top_p, seed=args.seed,
+                              device=args.device, progress=_progress_printer("continue"))
+    for result, path in zip(results, _variation_paths(args.output, len(results))):
+        write_midi(result, path)
+        print(path)
+    return 0
+
+
+def _cmd_render(args) -> int:
+    from composer_app.music import load_score
+
+    _check_output_folder(args.output)
+    score = load_score(args.input)
+    from composer_app.audio.render import render_to_wav
+
+    info = render_to_wav(score, args.output, soundfont=args.soundfont, sample_rate=args.sample_rate)
+    print(info)
+    return 0
+
+
+def _cmd_devices(args) -> int:
+    from composer_app.audio.devices import devices_report
+
+    print(devices_report())
+    return 0
+
+
+def _cmd_train(args) -> int:
+    if args.model == "harmonizer":
+        from composer_app.training.harmonizer import train_cli
+    else:
+        from composer_app.training.continuer import train_cli
+    return train_cli(args)
+
+
+def _cmd_evaluate(args) -> int:
+    if args.model == "harmonizer":
+        from composer_app.training.harmonizer import evaluate_cli
+    else:
+        from composer_app.training.continuer import evaluate_cli
+    return evaluate_cli(args)
+
+
+def _cmd_bench(args) -> int:
+    from composer_app.bench import run_benchmarks
+
+    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    run_benchmarks(only=only, runs=args.runs, json_path=args.json)
+    return 0
+
+
+def _progress_printer(label: str):
+    """A progress callback printing percent to stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def report(percent: int) -> None:
+        print(f"\r{label}: {percent:3d}%", end="" if percent < 100 else "\n", file=sys.stderr,
+              flush=True)
+
+    return report

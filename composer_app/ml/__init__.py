@@ -1,0 +1,1 @@
+"""Models: grid encoding, harmonizer, continuer, sampling, device choice. Torch only here and in training/."""

@@ -1,0 +1,36 @@
+"""Benchmarks of the file layer."""
+
+from __future__ import annotations
+
+import random
+
+from composer_app.bench import Benchmark, time_calls
+
+from .midifile import midi_bytes, score_from_midifile
+from .score import Note, Score
+
+
+def _score_10k() -> Score:
+    rng = random.Random(1)
+    notes = [Note(rng.randint(36, 96), i * 120, rng.choice((60, 120, 240, 480)), 90, i % 4)
+             for i in range(10_000)]
+    from .score import Track
+
+    return Score(notes=notes, tracks=[Track(f"V{i}", i, 0) for i in range(4)])
+
+
+def _midi_roundtrip(runs: int):
+    import io
+
+    import mido
+
+    score = _score_10k()
+
+    def once():
+        data = midi_bytes(score)
+        score_from_midifile(mido.MidiFile(file=io.BytesIO(data)))
+
+    return time_calls("midi_roundtrip_10k", once, runs)
+
+
+BENCHES = [Benchmark("midi_roundtrip_10k", _midi_roundtrip, default_runs=5)]

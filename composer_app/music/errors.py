@@ -1,0 +1,13 @@
+"""The error type for problems a user can cause and fix (bad file, bad argument).
+
+Every layer may raise it; the CLI prints it as one line ``error: …`` and the GUI shows
+it in a message box. Anything else escaping is a bug.
+"""
+
+
+class UserError(Exception):
+    """A problem the user can act on; ``str(err)`` is the whole message."""
+
+
+class FileFormatError(UserError):
+    """A file that cannot be read as the format its name promises."""

@@ -1,0 +1,57 @@
+"""Open and save a score by file extension."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import UserError
+from .midifile import read_midi, write_midi
+from .musicxml import read_musicxml, write_musicxml
+from .project import PROJECT_SUFFIX, read_project, write_project
+from .score import Score
+
+READ_SUFFIXES = (".mid", ".midi", ".musicxml", ".xml", ".mxl", PROJECT_SUFFIX)
+WRITE_SUFFIXES = (".mid", ".midi", ".musicxml", ".xml", PROJECT_SUFFIX)
+
+
+def file_kind(path: str | os.PathLike) -> str:
+    """"midi", "musicxml" or "project" from the name; "" when unknown."""
+    name = Path(path).name.lower()
+    if name.endswith(PROJECT_SUFFIX):
+        return "project"
+    suffix = Path(name).suffix
+    if suffix in (".mid", ".midi"):
+        return "midi"
+    if suffix in (".musicxml", ".xml", ".mxl"):
+        return "musicxml"
+    return ""
+
+
+def load_score(path: str | os.PathLike) -> Score:
+    """Read any supported file. Raises :class:`UserError` with a one-line message."""
+    kind = file_kind(path)
+    if kind == "midi":
+        return read_midi(path)
+    if kind == "musicxml":
+        return read_musicxml(path)
+    if kind == "project":
+        return read_project(path)
+    raise UserError(
+        f"{path}: unknown file type (open .mid, .midi, .musicxml, .xml, .mxl or {PROJECT_SUFFIX})"
+    )
+
+
+def save_score(score: Score, path: str | os.PathLike) -> None:
+    """Write by extension, atomically. Raises :class:`UserError`."""
+    kind = file_kind(path)
+    if kind == "midi":
+        write_midi(score, path)
+    elif kind == "musicxml" and not str(path).lower().endswith(".mxl"):
+        write_musicxml(score, path)
+    elif kind == "project":
+        write_project(score, path)
+    else:
+        raise UserError(
+            f"{path}: cannot write this file type (use .mid, .musicxml or {PROJECT_SUFFIX})"
+        )

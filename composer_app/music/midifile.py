@@ -1,0 +1,202 @@
+"""Standard MIDI file read and write (through mido's file parser).
+
+Reading accepts type 0 and 1 files: running status (mido), several tracks and
+channels, tempo, meter and key changes, note_on with velocity 0 as note_off, and
+overlapping notes of the same pitch (matched first-in first-out). A pickup bar is kept
+as written: leading silence stays, nothing is shifted. Ticks are rescaled to PPQ 480.
+
+Writing gives a type 1 file: a conductor track (tempo, time signature, key signature)
+then one named track per voice on its own channel with its program change.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import defaultdict, deque
+from pathlib import Path
+
+import mido
+
+from .atomic import atomic_write_bytes
+from .errors import FileFormatError, UserError
+from .score import PPQ, KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from .theory import Key, KeyError_, parse_key
+
+__all__ = ["read_midi", "write_midi", "midi_bytes", "score_from_midifile"]
+
+GM_DRUM_CHANNEL = 9
+
+
+def read_midi(path: str | os.PathLike) -> Score:
+    """Read a .mid/.midi file into a :class:`Score`. Raises :class:`FileFormatError`."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
+    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise FileFormatError(f"{path}: not a readable MIDI file ({exc})") from None
+    if mid.type == 2:
+        raise FileFormatError(f"{path}: MIDI type 2 (independent sequences) is not supported")
+    if not mid.ticks_per_beat or mid.ticks_per_beat <= 0:
+        raise FileFormatError(f"{path}: bad division (ticks per beat {mid.ticks_per_beat})")
+    score = score_from_midifile(mid)
+    score.title = score.title or path.stem
+    return score
+
+
+def score_from_midifile(mid: mido.MidiFile) -> Score:
+    scale = PPQ / mid.ticks_per_beat
+
+    def to_ticks(t: int) -> int:
+        return int(round(t * scale))
+
+    tempos: dict[int, float] = {}
+    meters: dict[int, TimeSignature] = {}
+    keys: dict[int, Key] = {}
+    title = ""
+    # (file track index, channel) -> voice data
+    voices: dict[tuple[int, int], dict] = {}
+
+    for ti, track in enumerate(mid.tracks):
+        now = 0
+        track_name = ""
+        programs: dict[int, int] = {}
+        open_notes: dict[tuple[int, int], deque] = defaultdict(deque)
+        for msg in track:
+            now += msg.time
+            tick = to_ticks(now)
+            if msg.is_meta:
+                if msg.type == "set_tempo" and msg.tempo > 0:
+                    tempos[tick] = mido.tempo2bpm(msg.tempo)
+                elif msg.type == "time_signature":
+                    if msg.numerator > 0 and msg.denominator > 0:
+                        meters[tick] = TimeSignature(tick, msg.numerator, msg.denominator)
+                elif msg.type == "key_signature":
+                    try:
+                        keys[tick] = parse_key(msg.key)
+                    except KeyError_:
+                        pass
+                elif msg.type == "track_name":
+                    track_name = track_name or msg.name.strip()
+                    if ti == 0 and not title:
+                        title = msg.name.strip()
+                continue
+            if msg.type == "program_change":
+                programs[msg.channel] = msg.program
+                if (ti, msg.channel) in voices and not voices[(ti, msg.channel)]["notes"]:
+                    voices[(ti, msg.channel)]["program"] = msg.program
+                continue
+            if msg.type not in ("note_on", "note_off"):
+                continue
+            voice = voices.setdefault(
+                (ti, msg.channel),
+                {"name": "", "program": programs.get(msg.channel, 0), "notes": []},
+            )
+            voice["name"] = voice["name"] or track_name
+            key = (msg.channel, msg.note)
+            if msg.type == "note_on" and msg.velocity > 0:
+                open_notes[key].append((tick, msg.velocity))
+            elif open_notes[key]:
+                start, velocity = open_notes[key].popleft()
+                if tick > start:
+                    voice["notes"].append((msg.note, start, tick - start, velocity))
+        end = to_ticks(now)
+        for (channel, pitch), pending in open_notes.items():
+            for start, velocity in pending:  # never released: end with the track
+                if end > start:
+                    voices[(ti, channel)]["notes"].append((pitch, start, end - start, velocity))
+
+    score = Score(tracks=[], tempos=[], time_signatures=[], key_signatures=[], title=title)
+    for (ti, channel), voice in sorted(voices.items()):
+        if not voice["notes"]:
+            continue
+        index = len(score.tracks)
+        name = voice["name"] or ("Drums" if channel == GM_DRUM_CHANNEL else f"Track {index + 1}")
+        shares_file_track = sum(1 for (t, _c), v in voices.items() if t == ti and v["notes"]) > 1
+        if shares_file_track and voice["name"]:
+            name = f"{name} (ch {channel + 1})"
+        score.tracks.append(Track(name=name, channel=channel, program=voice["program"]))
+        score.notes.extend(
+            Note(pitch=p, start=s, duration=d, velocity=v, track=index)
+            for p, s, d, v in voice["notes"]
+        )
+    if not score.tracks:
+        score.tracks.append(Track())
+    score.tempos = [TempoChange(t, bpm) for t, bpm in sorted(tempos.items())] or [
+        TempoChange(0, 120.0)
+    ]
+    if score.tempos[0].tick != 0:
+        score.tempos.insert(0, TempoChange(0, 120.0))
+    score.time_signatures = [meters[t] for t in sorted(meters)] or [TimeSignature(0, 4, 4)]
+    if score.time_signatures[0].tick != 0:
+        score.time_signatures.insert(0, TimeSignature(0, 4, 4))
+    score.key_signatures = [KeySignature(t, k) for t, k in sorted(keys.items())]
+    score.sort()
+    return score
+
+
+def midi_file(score: Score, tracks: list[int] | None = None) -> mido.MidiFile:
+    """Build a type 1 :class:`mido.MidiFile` from ``score`` (optionally only some tracks)."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=score.ppq)
+    conductor = mido.MidiTrack()
+    events: list[tuple[int, int, mido.MetaMessage]] = []
+    if score.title:
+        conductor.append(mido.MetaMessage("track_name", name=score.title, time=0))
+    for t in score.tempos or [TempoChange(0, 120.0)]:
+        events.append((t.tick, 0, mido.MetaMessage("set_tempo", tempo=min(t.us_per_quarter, 0xFFFFFF))))
+    for ts in score.time_signatures or [TimeSignature(0)]:
+        events.append((ts.tick, 1, mido.MetaMessage(
+            "time_signature", numerator=ts.numerator, denominator=ts.denominator,
+            clocks_per_click=24, notated_32nd_notes_per_beat=8)))
+    for ks in score.key_signatures:
+        events.append((ks.tick, 2, mido.MetaMessage("key_signature", key=ks.key.name)))
+    _append_timed(conductor, sorted(events, key=lambda e: (e[0], e[1])))
+    conductor.append(mido.MetaMessage("end_of_track", time=0))
+    mid.tracks.append(conductor)
+
+    wanted = range(len(score.tracks)) if tracks is None else tracks
+    for index in wanted:
+        info = score.tracks[index]
+        channel = info.channel & 0x0F
+        track = mido.MidiTrack()
+        track.append(mido.MetaMessage("track_name", name=info.name, time=0))
+        track.append(mido.Message("program_change", channel=channel, program=info.program & 0x7F, time=0))
+        timed: list[tuple[int, int, mido.Message]] = []
+        for n in score.notes:
+            if n.track != index or n.duration <= 0:
+                continue
+            pitch = min(max(n.pitch, 0), 127)
+            vel = min(max(n.velocity, 1), 127)
+            # note_off sorts before note_on at the same tick so repeated notes re-strike.
+            timed.append((n.start, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=vel)))
+            timed.append((n.end, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+        timed.sort(key=lambda e: (e[0], e[1]))
+        _append_timed(track, timed)
+        track.append(mido.MetaMessage("end_of_track", time=0))
+        mid.tracks.append(track)
+    return mid
+
+
+def _append_timed(track: mido.MidiTrack, events) -> None:
+    now = 0
+    for tick, _order, msg in events:
+        track.append(msg.copy(time=tick - now))
+        now = tick
+
+
+def midi_bytes(score: Score, tracks: list[int] | None = None) -> bytes:
+    buf = io.BytesIO()
+    midi_file(score, tracks).save(file=buf)
+    return buf.getvalue()
+
+
+def write_midi(score: Score, path: str | os.PathLike, tracks: list[int] | None = None) -> None:
+    """Write a type 1 MIDI file atomically: a failure leaves no partial file."""
+    atomic_write_bytes(Path(path), midi_bytes(score, tracks))
+

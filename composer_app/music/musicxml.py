@@ -1,0 +1,155 @@
+"""MusicXML read and write through music21, imported lazily (it is slow to import)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+from .atomic import atomic_write_bytes
+from .errors import FileFormatError, UserError
+from .score import PPQ, KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from .theory import Key
+
+__all__ = ["read_musicxml", "write_musicxml", "score_to_music21", "score_from_music21"]
+
+
+def read_musicxml(path: str | os.PathLike) -> Score:
+    """Read .musicxml/.xml/.mxl into a :class:`Score` (ties joined, chords split)."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    from music21 import converter
+
+    try:
+        stream = converter.parse(str(path), format="musicxml", forceSource=True)
+    except Exception as exc:  # music21 raises many unrelated types for bad input
+        raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
+    score = score_from_music21(stream)
+    score.title = score.title or path.name.split(".")[0]
+    return score
+
+
+def score_from_music21(stream) -> Score:
+    """Convert a music21 Score/Part/Stream to our :class:`Score`."""
+    from music21 import chord, key, meter, stream as m21stream, tempo
+
+    parts = list(stream.parts) if hasattr(stream, "parts") and len(stream.parts) else [stream]
+    score = Score(tracks=[], tempos=[], time_signatures=[], key_signatures=[])
+    md = getattr(stream, "metadata", None)
+    if md is not None and md.title:
+        score.title = str(md.title)
+
+    def ticks(offset) -> int:
+        return int(round(Fraction(offset) * PPQ))
+
+    first = parts[0].flatten() if parts else None
+    if first is not None:
+        for ts in first.getElementsByClass(meter.TimeSignature):
+            tick = ticks(ts.offset)
+            score.time_signatures.append(TimeSignature(tick, ts.numerator, ts.denominator))
+        for ks in first.getElementsByClass((key.Key, key.KeySignature)):
+            if isinstance(ks, key.Key):
+                k = Key(ks.tonic.pitchClass, "minor" if ks.mode == "minor" else "major")
+            else:
+                k = Key((ks.sharps * 7) % 12, "major")
+            score.key_signatures.append(KeySignature(ticks(ks.offset), k))
+        for mm in first.getElementsByClass(tempo.MetronomeMark):
+            bpm = mm.getQuarterBPM()
+            if bpm:
+                score.tempos.append(TempoChange(ticks(mm.offset), float(bpm)))
+
+    for index, part in enumerate(parts):
+        name = part.partName if isinstance(part.partName, str) and part.partName else f"Part {index + 1}"
+        program = 0
+        instr = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
+        if instr is not None and instr.midiProgram is not None:
+            program = int(instr.midiProgram)
+        channel = index if index < 9 else index + 1
+        score.tracks.append(Track(name=str(name), channel=channel & 0x0F, program=program))
+        flat = part.stripTies(inPlace=False).flatten() if isinstance(part, m21stream.Stream) else part
+        for el in flat.notes:
+            start = ticks(el.offset)
+            duration = ticks(el.quarterLength)
+            if duration <= 0:
+                continue  # grace notes carry no time
+            velocity = el.volume.velocity if el.volume.velocity is not None else 80
+            pitches = el.pitches if isinstance(el, chord.Chord) else [el.pitch]
+            for p in pitches:
+                score.notes.append(Note(int(p.midi), start, duration, int(velocity), index))
+    if not score.tracks:
+        score.tracks.append(Track())
+    score.tempos = _dedupe(score.tempos) or [TempoChange(0, 120.0)]
+    if score.tempos[0].tick != 0:
+        score.tempos.insert(0, TempoChange(0, 120.0))
+    score.time_signatures = _dedupe(score.time_signatures) or [TimeSignature(0, 4, 4)]
+    score.key_signatures = _dedupe(score.key_signatures)
+    score.sort()
+    return score
+
+
+def _dedupe(items):
+    by_tick = {}
+    for item in items:
+        by_tick[item.tick] = item
+    return [by_tick[t] for t in sorted(by_tick)]
+
+
+def score_to_music21(score: Score):
+    """Build a music21 Score: one Part per track with meter, key and tempo marks."""
+    from music21 import chord, instrument, key, metadata, meter, note, stream, tempo
+
+    m21 = stream.Score()
+    if score.title:
+        m21.insert(0, metadata.Metadata(title=score.title))
+    for index in range(len(score.tracks)):
+        info = score.tracks[index]
+        part = stream.Part(id=f"P{index + 1}")
+        part.partName = info.name
+        inst = instrument.instrumentFromMidiProgram(info.program) if info.program else instrument.Piano()
+        inst.midiProgram = info.program
+        inst.midiChannel = info.channel
+        part.insert(0, inst)
+        for ts in score.time_signatures:
+            part.insert(Fraction(ts.tick, PPQ), meter.TimeSignature(f"{ts.numerator}/{ts.denominator}"))
+        for ks in score.key_signatures:
+            tonic = ks.key.name.rstrip("m").replace("b", "-")
+            part.insert(Fraction(ks.tick, PPQ), key.Key(tonic, ks.key.mode))
+        if index == 0:
+            for t in score.tempos:
+                part.insert(Fraction(t.tick, PPQ), tempo.MetronomeMark(number=round(t.bpm, 3)))
+        # Notes sharing onset and length become a chord; the rest go in as written.
+        groups: dict[tuple[int, int], list[Note]] = {}
+        for n in score.notes:
+            if n.track == index:
+                groups.setdefault((n.start, n.duration), []).append(n)
+        for (start, duration), notes in sorted(groups.items()):
+            if len(notes) == 1:
+                el = note.Note(notes[0].pitch)
+            else:
+                el = chord.Chord([n.pitch for n in notes])
+            el.quarterLength = Fraction(duration, PPQ)
+            el.volume.velocity = notes[0].velocity
+            part.insert(Fraction(start, PPQ), el)
+        m21.insert(0, part)
+    return m21
+
+
+def write_musicxml(score: Score, path: str | os.PathLike) -> None:
+    """Write MusicXML atomically (music21 writes a temp file that we then move in)."""
+    path = Path(path)
+    m21 = score_to_music21(score)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "score.musicxml"
+        try:
+            written = m21.write("musicxml", fp=str(out), makeNotation=True)
+        except Exception as exc:
+            raise UserError(f"{path}: cannot be written as MusicXML ({_short(exc)})") from None
+        data = Path(written).read_bytes()
+    atomic_write_bytes(path, data)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]

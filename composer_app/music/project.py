@@ -1,0 +1,108 @@
+"""The project file: versioned JSON (``.composer.json``), written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .atomic import atomic_write_bytes
+from .errors import FileFormatError, UserError
+from .score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from .theory import Key
+
+FORMAT_NAME = "composer-app-project"
+FORMAT_VERSION = 1
+PROJECT_SUFFIX = ".composer.json"
+
+__all__ = ["FORMAT_VERSION", "PROJECT_SUFFIX", "score_to_dict", "score_from_dict",
+           "write_project", "read_project", "project_bytes"]
+
+
+def score_to_dict(score: Score) -> dict:
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "title": score.title,
+        "ppq": score.ppq,
+        "tracks": [
+            {"name": t.name, "channel": t.channel, "program": t.program,
+             "mute": t.mute, "solo": t.solo}
+            for t in score.tracks
+        ],
+        "tempos": [[t.tick, t.bpm] for t in score.tempos],
+        "time_signatures": [[t.tick, t.numerator, t.denominator] for t in score.time_signatures],
+        "key_signatures": [[k.tick, k.key.tonic, k.key.mode] for k in score.key_signatures],
+        # Compact rows: pitch, start, duration, velocity, track, locked.
+        "notes": [
+            [n.pitch, n.start, n.duration, n.velocity, n.track, int(n.locked)]
+            for n in sorted(score.notes, key=lambda n: (n.start, n.track, n.pitch))
+        ],
+    }
+
+
+def score_from_dict(data: dict, where: str = "project") -> Score:
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise FileFormatError(f"{where}: not a composer_app project file")
+    version = data.get("version")
+    if not isinstance(version, int):
+        raise FileFormatError(f"{where}: project file has no version number")
+    if version > FORMAT_VERSION:
+        raise FileFormatError(
+            f"{where}: written by a newer composer_app (project format {version}; "
+            f"this version reads up to {FORMAT_VERSION}). Update composer_app to open it."
+        )
+    try:
+        tracks = [
+            Track(name=str(t["name"]), channel=int(t["channel"]) & 0x0F,
+                  program=int(t["program"]) & 0x7F, mute=bool(t.get("mute", False)),
+                  solo=bool(t.get("solo", False)))
+            for t in data["tracks"]
+        ] or [Track()]
+        notes = []
+        for row in data["notes"]:
+            pitch, start, duration, velocity, track = (int(x) for x in row[:5])
+            locked = bool(row[5]) if len(row) > 5 else False
+            if not (0 <= pitch <= 127 and start >= 0 and duration > 0 and 0 <= track < len(tracks)):
+                raise ValueError(f"bad note {row}")
+            notes.append(Note(pitch, start, duration, min(max(velocity, 1), 127), track, locked))
+        score = Score(
+            notes=notes,
+            tracks=tracks,
+            tempos=[TempoChange(int(t), float(b)) for t, b in data["tempos"]] or [TempoChange(0, 120.0)],
+            time_signatures=[TimeSignature(int(t), int(n), int(d)) for t, n, d in data["time_signatures"]]
+            or [TimeSignature(0, 4, 4)],
+            key_signatures=[KeySignature(int(t), Key(int(pc), str(m))) for t, pc, m in data["key_signatures"]],
+            ppq=int(data.get("ppq", 480)),
+            title=str(data.get("title", "")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FileFormatError(f"{where}: damaged project file ({exc})") from None
+    if score.ppq != 480:
+        raise FileFormatError(f"{where}: unsupported resolution {score.ppq} (expected 480)")
+    score.sort()
+    return score
+
+
+def project_bytes(score: Score) -> bytes:
+    return json.dumps(score_to_dict(score), separators=(",", ":")).encode("utf-8")
+
+
+def write_project(score: Score, path: str | os.PathLike) -> None:
+    """Save atomically: the old file survives any failure mid-write."""
+    atomic_write_bytes(Path(path), project_bytes(score))
+
+
+def read_project(path: str | os.PathLike) -> Score:
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"{path}: not a valid project file ({exc})") from None
+    return score_from_dict(data, str(path))

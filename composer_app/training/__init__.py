@@ -1,0 +1,1 @@
+"""Data sets, training loops, evaluation. Never imported by the app at start-up."""
