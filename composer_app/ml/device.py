@@ -1,0 +1,64 @@
+"""Compute device choice and thread cap for inference and training."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from composer_app.music import UserError
+
+log = logging.getLogger(__name__)
+
+_threads_set = False
+
+
+def cap_threads(threads: int | None = None) -> int:
+    """Limit torch's intra-op threads so the GUI and audio keep a core.
+
+    Default: all cores but one (at least 1); ``COMPOSER_APP_THREADS`` overrides.
+    """
+    global _threads_set
+    import torch
+
+    if threads is None:
+        env = os.environ.get("COMPOSER_APP_THREADS")
+        threads = int(env) if env and env.isdigit() else max(1, (os.cpu_count() or 2) - 1)
+    threads = max(1, threads)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    if not _threads_set:
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:
+            pass  # already set once in this process
+        _threads_set = True
+    return threads
+
+
+def choose_device(requested: str = "auto", notify=None):
+    """Resolve "auto" | "cpu" | "cuda" | "mps" to a ``torch.device``.
+
+    "auto" tries cuda, then mps, then cpu. Asking for a device that is not there falls
+    back to the CPU and says so through ``notify`` (or the log).
+    """
+    import torch
+
+    say = notify or log.warning
+    requested = (requested or "auto").lower()
+    if requested not in ("auto", "cpu", "cuda", "gpu", "mps"):
+        raise UserError(f"unknown device {requested!r} (use auto, cpu, cuda or mps)")
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if requested == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if requested in ("cuda", "gpu"):
+        if cuda:
+            return torch.device("cuda")
+        say("no CUDA GPU found; using the CPU")
+        return torch.device("cpu")
+    if requested == "mps":
+        if mps:
+            return torch.device("mps")
+        say("Apple GPU (MPS) not available; using the CPU")
+        return torch.device("cpu")
+    return torch.device("cpu")
