@@ -66,8 +66,10 @@ class Key:
     @property
     def sharps(self) -> int:
         """Sharps (>0) or flats (<0) in the key signature."""
-        major_tonic = self.tonic if self.mode == "major" else (self.tonic + 3) % 12
-        return _MAJOR_SHARPS[major_tonic]
+        if self.mode == "major":
+            return _MAJOR_SHARPS[self.tonic]
+        sharps = _MAJOR_SHARPS[(self.tonic + 3) % 12]
+        return -6 if sharps == 6 else sharps  # Eb minor is written with flats more often
 
     @property
     def name(self) -> str:
