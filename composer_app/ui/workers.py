@@ -1,0 +1,190 @@
+"""Model inference off the GUI thread.
+
+The one place the UI reaches ``ml/``: a :class:`ModelWorker` (a ``QObject`` moved to a
+``QThread``) imports torch and the models lazily on its first job, keeps them loaded,
+and reports progress, results and failures through signals. The
+:class:`GenerationController` lives in the GUI thread, owns the thread, refuses a
+second request while one runs and cancels between sampling sweeps.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import traceback
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from composer_app.music import Score, UserError
+
+log = logging.getLogger(__name__)
+
+_job_ids = itertools.count(1)
+
+
+@dataclass
+class GenerationJob:
+    """One request: ``kind`` is "continue" or "harmonize"; ``params`` go to the ml call.
+
+    ``span`` is the (start, end) tick range the result replaces or fills; the window
+    uses it to audition and accept.
+    """
+
+    kind: str
+    score: Score
+    params: dict = field(default_factory=dict)
+    span: tuple[int, int] = (0, 0)
+    id: int = field(default_factory=lambda: next(_job_ids))
+
+
+class JobCancelled(Exception):
+    """Raised inside the worker when the user pressed Cancel."""
+
+
+def run_job(job: GenerationJob, progress, cancel) -> list[Score]:
+    """Run ``job`` with the real models (called on the worker thread)."""
+    from composer_app import ml
+
+    params = dict(job.params)
+    if job.kind == "harmonize":
+        call = ml.harmonize
+    elif job.kind == "continue":
+        call = ml.continue_melody
+    else:
+        raise UserError(f"unknown generation kind {job.kind!r}")
+    try:
+        return call(job.score, progress=progress, cancel=cancel, **params)
+    except Exception as exc:
+        if _is_out_of_memory(exc) and params.get("device", "auto") != "cpu":
+            log.warning("GPU out of memory; retrying on the CPU")
+            params["device"] = "cpu"
+            return call(job.score, progress=progress, cancel=cancel, **params)
+        raise
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+
+class ModelWorker(QObject):
+    """Runs jobs on its own thread. Signals carry the job so stale results can be told apart."""
+
+    progress = Signal(int, int)  # job id, percent
+    finished = Signal(object, object)  # job, list[Score]
+    failed = Signal(object, str)  # job, message for the user
+    cancelled = Signal(object)  # job
+
+    def __init__(self, runner=run_job) -> None:
+        super().__init__()
+        self._runner = runner
+        self._cancel = threading.Event()
+
+    def request_cancel(self) -> None:  # called from the GUI thread
+        self._cancel.set()
+
+    @Slot(object)
+    def run(self, job: GenerationJob) -> None:
+        self._cancel.clear()
+
+        def progress(percent: int) -> None:
+            self.progress.emit(job.id, int(percent))
+
+        def cancel() -> bool:
+            return self._cancel.is_set()
+
+        try:
+            results = self._runner(job, progress, cancel)
+        except Exception as exc:  # everything is reported, nothing escapes the thread
+            if self._cancel.is_set() or "cancel" in type(exc).__name__.lower():
+                self.cancelled.emit(job)
+            else:
+                self.failed.emit(job, _message(exc))
+                if not isinstance(exc, UserError):
+                    log.error("generation failed:\n%s", traceback.format_exc())
+            return
+        if self._cancel.is_set():
+            self.cancelled.emit(job)
+        elif not results:
+            self.failed.emit(job, "the model returned nothing")
+        else:
+            self.finished.emit(job, list(results))
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, UserError):
+        return str(exc)
+    if _is_out_of_memory(exc):
+        return "out of memory while generating; try fewer variations or a shorter span"
+    return f"generation failed: {type(exc).__name__}: {exc}"
+
+
+class GenerationController(QObject):
+    """GUI-side owner of the worker thread. One job at a time."""
+
+    started = Signal(object)  # job
+    progress = Signal(int)  # percent of the running job
+    finished = Signal(object, object)  # job, list[Score]
+    failed = Signal(object, str)
+    cancelled = Signal(object)
+    _submit = Signal(object)
+
+    def __init__(self, parent: QObject | None = None, runner=run_job) -> None:
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName("composer-app model worker")
+        self._worker = ModelWorker(runner)
+        self._worker.moveToThread(self._thread)
+        self._submit.connect(self._worker.run)
+        self._worker.progress.connect(self._on_progress)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.cancelled.connect(self._on_cancelled)
+        self._thread.start()
+        self._running: GenerationJob | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None
+
+    def submit(self, job: GenerationJob) -> bool:
+        """Start ``job``; returns False (and starts nothing) while another job runs."""
+        if self._running is not None:
+            return False
+        self._running = job
+        self.started.emit(job)
+        self._submit.emit(job)
+        return True
+
+    def cancel(self) -> None:
+        if self._running is not None:
+            self._worker.request_cancel()
+
+    def shutdown(self, wait_ms: int = 5000) -> None:
+        """Cancel and stop the thread (on window close)."""
+        self.cancel()
+        self._thread.quit()
+        self._thread.wait(wait_ms)
+
+    def _take(self, job) -> bool:
+        if self._running is None or job.id != self._running.id:
+            return False
+        self._running = None
+        return True
+
+    def _on_progress(self, job_id: int, percent: int) -> None:
+        if self._running is not None and job_id == self._running.id:
+            self.progress.emit(percent)
+
+    def _on_finished(self, job, results) -> None:
+        if self._take(job):
+            self.finished.emit(job, results)
+
+    def _on_failed(self, job, message: str) -> None:
+        if self._take(job):
+            self.failed.emit(job, message)
+
+    def _on_cancelled(self, job) -> None:
+        if self._take(job):
+            self.cancelled.emit(job)
