@@ -27,11 +27,20 @@ __all__ = ["read_midi", "write_midi", "midi_bytes", "score_from_midifile"]
 
 GM_DRUM_CHANNEL = 9
 
+# What a file may hold. Beyond these we refuse (or clamp) rather than exhaust memory
+# or divide by zero later; README "Limits" states the same.
+MAX_NOTES = 1_000_000
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MIN_BPM, MAX_BPM = 5.0, 1000.0
+VALID_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)
+
 
 def read_midi(path: str | os.PathLike) -> Score:
     """Read a .mid/.midi file into a :class:`Score`. Raises :class:`FileFormatError`."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise UserError(f"{path}: file too large for a MIDI score (over 64 MB)")
         data = path.read_bytes()
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
@@ -39,13 +48,16 @@ def read_midi(path: str | os.PathLike) -> Score:
         raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:
         mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
-    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise FileFormatError(f"{path}: not a readable MIDI file ({exc})") from None
+    except Exception as exc:  # untrusted bytes: any parser failure is a bad file
+        raise FileFormatError(f"{path}: not a readable MIDI file ({_short(exc)})") from None
     if mid.type == 2:
         raise FileFormatError(f"{path}: MIDI type 2 (independent sequences) is not supported")
     if not mid.ticks_per_beat or mid.ticks_per_beat <= 0:
         raise FileFormatError(f"{path}: bad division (ticks per beat {mid.ticks_per_beat})")
-    score = score_from_midifile(mid)
+    try:
+        score = score_from_midifile(mid)
+    except FileFormatError as exc:
+        raise FileFormatError(f"{path}: {exc}") from None
     score.title = score.title or path.stem
     return score
 
@@ -62,6 +74,7 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
     title = ""
     # (file track index, channel) -> voice data
     voices: dict[tuple[int, int], dict] = {}
+    note_count = 0
 
     for ti, track in enumerate(mid.tracks):
         now = 0
@@ -73,9 +86,11 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
             tick = to_ticks(now)
             if msg.is_meta:
                 if msg.type == "set_tempo" and msg.tempo > 0:
-                    tempos[tick] = mido.tempo2bpm(msg.tempo)
+                    # Absurd tempos are clamped to a playable range.
+                    tempos[tick] = min(max(mido.tempo2bpm(msg.tempo), MIN_BPM), MAX_BPM)
                 elif msg.type == "time_signature":
-                    if msg.numerator > 0 and msg.denominator > 0:
+                    # Meters that cannot be counted (0/x, x/3, 200/4) are ignored.
+                    if 0 < msg.numerator <= 64 and msg.denominator in VALID_DENOMINATORS:
                         meters[tick] = TimeSignature(tick, msg.numerator, msg.denominator)
                 elif msg.type == "key_signature":
                     try:
@@ -102,6 +117,9 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
             key = (msg.channel, msg.note)
             if msg.type == "note_on" and msg.velocity > 0:
                 open_notes[key].append((tick, msg.velocity))
+                note_count += 1
+                if note_count > MAX_NOTES:
+                    raise FileFormatError(f"more than {MAX_NOTES:,} notes: too large to edit")
             elif open_notes[key]:
                 start, velocity = open_notes[key].popleft()
                 if tick > start:
@@ -181,6 +199,11 @@ def midi_file(score: Score, tracks: list[int] | None = None) -> mido.MidiFile:
         track.append(mido.MetaMessage("end_of_track", time=0))
         mid.tracks.append(track)
     return mid
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
 
 
 def _append_timed(track: mido.MidiTrack, events) -> None:
