@@ -1,0 +1,515 @@
+"""Playback of a :class:`Score` on an :class:`Output`, scheduled on its own thread.
+
+The score is turned once into a time-sorted event list in *seconds* (so the tempo map is
+honoured), and a scheduler thread sends each event when ``time.monotonic()`` reaches it.
+No GUI timer is involved: the UI reads :attr:`Transport.position_tick` whenever it
+repaints (it is computed from the clock on each read, so it is always fresh) and is told
+about the end of playback or a failing output through callbacks, which run on the
+scheduler thread (a Qt UI re-emits them as signals).
+
+Every note the transport starts is counted per (channel, pitch), so ``stop``, ``pause``,
+a loop wrap or an output change release exactly the notes that sound, and two
+overlapping notes of one pitch on one channel do not cut each other short.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from composer_app.music import Score, UserError
+
+from .backends import Output
+from .errors import AudioUnavailable
+
+__all__ = ["Transport", "build_events", "METRONOME_CHANNEL"]
+
+log = logging.getLogger(__name__)
+
+# Event kinds; at one instant note-offs go before note-ons so repeated notes re-strike.
+OFF, ON, CLICK = 0, 1, 2
+METRONOME_CHANNEL = 9            # GM percussion
+CLICK_ACCENT, CLICK_BEAT = 76, 77  # GM hi / low wood block
+CLICK_SECONDS = 0.05
+_EPS = 0.0005                    # events this close to due are sent now (seconds)
+_CHECK_EVERY_S = 1.0             # how often a playing output is asked whether it still exists
+
+Event = tuple  # (seconds, kind, channel, pitch, velocity)
+
+
+def audible_tracks(score: Score) -> set[int]:
+    """Indices of tracks that sound: the soloed ones if any track is soloed, else the unmuted."""
+    soloed = {i for i, t in enumerate(score.tracks) if t.solo}
+    if soloed:
+        return soloed
+    return {i for i, t in enumerate(score.tracks) if not t.mute}
+
+
+def _channel_of(score: Score, track: int) -> int:
+    return score.tracks[track].channel if 0 <= track < len(score.tracks) else 0
+
+
+def metronome_clicks(score: Score, end_tick: int) -> list[tuple[int, bool]]:
+    """(tick, is_downbeat) for every beat from 0 up to ``end_tick``, following meter changes."""
+    clicks: list[tuple[int, bool]] = []
+    bar = 0
+    while True:
+        start = score.bar_start(bar)
+        if start >= end_tick:
+            return clicks
+        sig = score.time_signature_at(start)
+        nxt = score.bar_start(bar + 1)
+        for tick in range(start, min(nxt, end_tick), sig.beat_ticks):
+            clicks.append((tick, tick == start))
+        bar += 1
+
+
+def build_events(score: Score, metronome_until: int | None = None) -> list[Event]:
+    """Time-sorted (seconds, kind, channel, pitch, velocity) for the audible notes.
+
+    Metronome clicks (kind CLICK, plus their note-offs) are included up to
+    ``metronome_until`` ticks (default: the end of the score); the transport skips
+    them while the metronome is off.
+    """
+    events: list[Event] = []
+    audible = audible_tracks(score)
+    sec = score.tick_to_seconds
+    for n in score.notes:
+        if n.track not in audible and n.track < len(score.tracks):
+            continue
+        if n.duration <= 0:
+            continue
+        ch = _channel_of(score, n.track)
+        vel = max(1, min(127, int(n.velocity)))
+        events.append((sec(n.start), ON, ch, n.pitch, vel))
+        events.append((sec(n.end), OFF, ch, n.pitch, 0))
+    until = score.end_tick if metronome_until is None else metronome_until
+    for tick, accent in metronome_clicks(score, until):
+        t = sec(tick)
+        pitch = CLICK_ACCENT if accent else CLICK_BEAT
+        events.append((t, CLICK, METRONOME_CHANNEL, pitch, 110 if accent else 80))
+        events.append((t + CLICK_SECONDS, OFF, METRONOME_CHANNEL, pitch, 0))
+    events.sort(key=lambda e: (e[0], e[1] != OFF))
+    return events
+
+
+class Transport:
+    """Play, pause, stop, loop and preview on one output, from a scheduler thread.
+
+    Callbacks (each may be None; they run on the scheduler thread):
+
+    - ``on_error(exc)``: the output failed (e.g. a MIDI port disappeared). Playback has
+      already stopped cleanly; choose another output with :meth:`set_output`.
+    - ``on_finished()``: playback reached the end of the score (not called on ``stop``).
+    """
+
+    def __init__(self, output: Output, on_error: Callable[[Exception], None] | None = None,
+                 on_finished: Callable[[], None] | None = None) -> None:
+        self._output = output
+        self.on_error = on_error
+        self.on_finished = on_finished
+        self.metronome = False
+        self._cond = threading.Condition(threading.RLock())
+        self._thread: threading.Thread | None = None
+        self._shutdown = False
+
+        self._score: Score | None = None
+        self._events: list[Event] = []
+        self._times: list[float] = []
+        self._idx = 0
+        self._playing = False
+        self._paused = False
+        # The clock: at monotonic time _anchor_mono the score was at _anchor_pos seconds.
+        self._anchor_mono = 0.0
+        self._anchor_pos = 0.0
+        self._loop_ticks: tuple[int, int] | None = None
+        self._loop_s: tuple[float, float] | None = None
+        self._loop_armed = False
+        self._sounding: dict[tuple[int, int], int] = {}
+        self._previews: list[tuple[float, int, int]] = []   # heap of (due, channel, pitch)
+        self._last_check = 0.0
+        self._clicks_until = 0
+
+    # -- state the UI reads ---------------------------------------------------------
+
+    @property
+    def is_playing(self) -> bool:
+        return self._playing
+
+    @property
+    def is_paused(self) -> bool:
+        return self._paused
+
+    @property
+    def output(self) -> Output:
+        return self._output
+
+    @property
+    def score(self) -> Score | None:
+        return self._score
+
+    @property
+    def position_seconds(self) -> float:
+        """Playhead in score seconds, computed from the clock now (thread-safe)."""
+        with self._cond:
+            if self._playing:
+                return self._anchor_pos + (time.monotonic() - self._anchor_mono)
+            return self._anchor_pos
+
+    @property
+    def position_tick(self) -> int:
+        """Playhead in ticks (thread-safe, fresh on every read)."""
+        score = self._score
+        if score is None:
+            return 0
+        return max(0, int(score.seconds_to_tick(self.position_seconds)))
+
+    @property
+    def loop(self) -> tuple[int, int] | None:
+        return self._loop_ticks
+
+    # -- commands -------------------------------------------------------------------
+
+    def play(self, score: Score, start_tick: int = 0) -> None:
+        """Play ``score`` from ``start_tick``, stopping whatever played before."""
+        with self._cond:
+            self._release_all()
+            self._load(score)
+            self._start_at(score.tick_to_seconds(max(0, int(start_tick))))
+
+    def resume(self) -> None:
+        """Continue after :meth:`pause` (or from the playhead after stop)."""
+        with self._cond:
+            if self._playing or self._score is None:
+                return
+            self._start_at(self._anchor_pos)
+
+    def pause(self) -> None:
+        """Stop sounding and keep the playhead where it is; :meth:`resume` continues."""
+        with self._cond:
+            if not self._playing:
+                return
+            self._halt()
+            self._paused = True
+
+    def stop(self) -> None:
+        """Stop playback; every sounding note gets its note-off. The playhead stays."""
+        with self._cond:
+            self._halt()
+            self._paused = False
+            self._release_all()
+
+    def seek(self, tick: int) -> None:
+        """Move the playhead; playback (if any) continues from there."""
+        with self._cond:
+            if self._score is None:
+                return
+            pos = self._score.tick_to_seconds(max(0, int(tick)))
+            if self._playing:
+                self._release_all()
+                self._start_at(pos)
+            else:
+                self._anchor_pos = pos
+
+    def set_score(self, score: Score) -> None:
+        """Swap in an edited score (notes, mute/solo, tempo) keeping the playhead."""
+        with self._cond:
+            tick = self.position_tick if self._score is not None else 0
+            self._load(score)
+            pos = score.tick_to_seconds(tick)
+            if self._playing:
+                self._release_all()
+                self._start_at(pos)
+            else:
+                self._anchor_pos = pos
+
+    def set_loop(self, start_tick: int, end_tick: int) -> None:
+        """Loop [start_tick, end_tick) once the playhead reaches ``end_tick``."""
+        if end_tick <= start_tick or start_tick < 0:
+            raise UserError("the loop must end after it starts")
+        with self._cond:
+            self._loop_ticks = (int(start_tick), int(end_tick))
+            if self._score is not None and end_tick > self._clicks_until:
+                # The loop reaches past the score: rebuild so the metronome covers it.
+                pos = self.position_seconds
+                self._load(self._score)
+                if self._playing:
+                    self._release_all()
+                    self._start_at(pos)
+                return
+            self._refresh_loop()
+            if self._playing:
+                self._arm_loop(self.position_seconds)
+            self._cond.notify()
+
+    def clear_loop(self) -> None:
+        with self._cond:
+            self._loop_ticks = None
+            self._loop_s = None
+            self._loop_armed = False
+            self._cond.notify()
+
+    def set_output(self, output: Output) -> None:
+        """Switch outputs (the caller owns both; the old one is not closed)."""
+        with self._cond:
+            old = self._output
+            try:
+                for ch, pitch in list(self._sounding):
+                    old.note_off(ch, pitch)
+            except AudioUnavailable:
+                pass  # the old device is gone; nothing to release there
+            self._sounding.clear()
+            self._previews.clear()
+            self._output = output
+            if self._playing:
+                self._send_programs()
+                self._start_at(self.position_seconds)
+
+    def preview_note(self, pitch: int, channel: int = 0, velocity: int = 90,
+                     duration_s: float = 0.25, program: int | None = None) -> None:
+        """Sound one short note now (a note drawn or clicked); its note-off is scheduled."""
+        with self._cond:
+            try:
+                if program is not None:
+                    self._output.program_change(channel, program)
+                self._note_on(channel, pitch, velocity)
+            except AudioUnavailable as exc:
+                self._report_later(exc)
+                return
+            heapq.heappush(self._previews, (time.monotonic() + duration_s, channel, pitch))
+            self._ensure_thread()
+            self._cond.notify()
+
+    def close(self) -> None:
+        """Stop and end the scheduler thread. The output is not closed."""
+        self.stop()
+        with self._cond:
+            self._shutdown = True
+            self._cond.notify()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2)
+
+    # -- internals (call with the lock held) ---------------------------------------------
+
+    def _load(self, score: Score) -> None:
+        self._score = score
+        until = score.end_tick
+        if self._loop_ticks:
+            until = max(until, self._loop_ticks[1])
+        self._events = build_events(score, metronome_until=until)
+        self._times = [e[0] for e in self._events]
+        self._clicks_until = until
+        self._refresh_loop()
+
+    def _refresh_loop(self) -> None:
+        if self._loop_ticks and self._score is not None:
+            s, e = self._loop_ticks
+            self._loop_s = (self._score.tick_to_seconds(s), self._score.tick_to_seconds(e))
+        else:
+            self._loop_s = None
+
+    def _arm_loop(self, pos: float) -> None:
+        self._loop_armed = self._loop_s is not None and pos < self._loop_s[1] - _EPS
+
+    def _start_at(self, pos: float) -> None:
+        was_playing = self._playing
+        self._anchor_pos = pos
+        self._anchor_mono = time.monotonic()
+        self._idx = bisect.bisect_left(self._times, pos - _EPS)
+        self._arm_loop(pos)
+        self._playing = True
+        self._paused = False
+        try:
+            if not was_playing:
+                self._send_programs()
+            self._chase_notes()
+        except AudioUnavailable as exc:
+            self._halt()
+            self._report_later(exc)
+            return
+        self._ensure_thread()
+        self._cond.notify()
+
+    def _send_programs(self) -> None:
+        score = self._score
+        if score is None:
+            return
+        done: set[int] = set()
+        for i in sorted(audible_tracks(score)):
+            ch = score.tracks[i].channel
+            if ch not in done and ch != METRONOME_CHANNEL:
+                self._output.program_change(ch, score.tracks[i].program)
+                done.add(ch)
+
+    def _chase_notes(self) -> None:
+        """Start the notes that began before the playhead and still sound at it."""
+        held: dict[tuple[int, int], int] = {}
+        velocity: dict[tuple[int, int], int] = {}
+        pos = self._anchor_pos
+        for _t, kind, ch, pitch, vel in self._events[: self._idx]:
+            if kind == ON:
+                held[ch, pitch] = held.get((ch, pitch), 0) + 1
+                velocity[ch, pitch] = vel
+            elif kind == OFF and held.get((ch, pitch)):
+                held[ch, pitch] -= 1
+        for key, count in held.items():
+            if count > 0 and key[0] != METRONOME_CHANNEL and pos > 0:
+                self._note_on(key[0], key[1], velocity[key])
+
+    def _halt(self) -> None:
+        if self._playing:
+            self._anchor_pos = self._anchor_pos + (time.monotonic() - self._anchor_mono)
+        self._playing = False
+        self._release_all()
+
+    def _note_on(self, ch: int, pitch: int, vel: int) -> None:
+        key = (ch, pitch)
+        self._sounding[key] = self._sounding.get(key, 0) + 1
+        self._output.note_on(ch, pitch, vel)
+
+    def _note_off(self, ch: int, pitch: int) -> None:
+        key = (ch, pitch)
+        count = self._sounding.get(key, 0)
+        if count <= 0:
+            return
+        if count == 1:
+            del self._sounding[key]
+            self._output.note_off(ch, pitch)
+        else:
+            self._sounding[key] = count - 1
+
+    def _release_all(self) -> None:
+        sounding, self._sounding = self._sounding, {}
+        self._previews.clear()
+        try:
+            for ch, pitch in sounding:
+                self._output.note_off(ch, pitch)
+        except AudioUnavailable as exc:
+            self._report_later(exc)
+
+    def _report_later(self, exc: Exception) -> None:
+        """Report an output failure from the scheduler thread, never from the caller."""
+        self._pending_error = exc
+        self._ensure_thread()
+        self._cond.notify()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._shutdown = False
+            self._thread = threading.Thread(target=self._run, name="composer-transport",
+                                            daemon=True)
+            self._thread.start()
+
+    # -- the scheduler thread ------------------------------------------------------------
+
+    _pending_error: Exception | None = None
+
+    def _advance(self, now: float) -> bool:
+        """Send everything due at ``now``; True when playback just reached the end."""
+        while True:
+            pos = self._anchor_pos + (now - self._anchor_mono)
+            loop_end = self._loop_s[1] if self._loop_armed and self._loop_s else None
+            events, i, n = self._events, self._idx, len(self._events)
+            while i < n:
+                t, kind, ch, pitch, vel = events[i]
+                if t > pos + _EPS or (loop_end is not None and (t > loop_end or (
+                        t == loop_end and kind != OFF))):
+                    break
+                if kind == OFF:
+                    self._note_off(ch, pitch)
+                elif kind == ON:
+                    self._note_on(ch, pitch, vel)
+                elif self.metronome:
+                    self._note_on(ch, pitch, vel)
+                i += 1
+            self._idx = i
+            if loop_end is not None and pos + _EPS >= loop_end:
+                loop_start = self._loop_s[0]
+                self._release_all()
+                self._anchor_mono += loop_end - self._anchor_pos
+                self._anchor_pos = loop_start
+                self._idx = bisect.bisect_left(self._times, loop_start - _EPS)
+                continue  # catch up on anything due since the wrap
+            if i >= n and loop_end is None:
+                self._anchor_pos = min(pos, self._times[-1]) if self._times else 0.0
+                self._playing = False
+                self._release_all()
+                return True
+            return False
+
+    def _next_deadline(self) -> float | None:
+        due = self._previews[0][0] if self._previews else None
+        if self._playing:
+            candidates = []
+            if self._idx < len(self._events):
+                candidates.append(self._events[self._idx][0])
+            if self._loop_armed and self._loop_s:
+                candidates.append(self._loop_s[1])
+            if candidates:
+                t = self._anchor_mono + (min(candidates) - self._anchor_pos)
+                due = t if due is None else min(due, t)
+        return due
+
+    def _fire_previews(self, now: float) -> None:
+        while self._previews and self._previews[0][0] <= now + _EPS:
+            _, ch, pitch = heapq.heappop(self._previews)
+            self._note_off(ch, pitch)
+
+    def _fail(self, exc: Exception) -> None:
+        log.warning("playback stopped: %s", exc)
+        self._playing = False
+        self._paused = False
+        self._sounding.clear()   # the device is gone or broken: nothing to release there
+        self._previews.clear()
+
+    def _run(self) -> None:
+        while True:
+            callback = None
+            check_output = None
+            with self._cond:
+                if self._shutdown:
+                    return
+                now = time.monotonic()
+                try:
+                    if self._pending_error is not None:
+                        exc, self._pending_error = self._pending_error, None
+                        raise exc
+                    self._fire_previews(now)
+                    if self._playing and self._advance(now):
+                        callback = (self.on_finished,)
+                except AudioUnavailable as exc:
+                    self._fail(exc)
+                    callback = (self.on_error, exc)
+                except Exception as exc:  # a bug must not kill the thread silently
+                    log.exception("transport scheduler error")
+                    self._fail(exc)
+                    callback = (self.on_error, exc)
+                if callback is None:
+                    deadline = self._next_deadline()
+                    now = time.monotonic()
+                    idle_long = deadline is None or deadline - now > 0.02
+                    if self._playing and idle_long and now - self._last_check >= _CHECK_EVERY_S:
+                        self._last_check = now
+                        check_output = self._output
+                    else:
+                        self._cond.wait(None if deadline is None else max(0.0, deadline - now))
+                        continue
+            if check_output is not None:
+                try:
+                    check_output.check()
+                except AudioUnavailable as exc:
+                    with self._cond:
+                        if self._output is not check_output:
+                            continue
+                        self._fail(exc)
+                    callback = (self.on_error, exc)
+            if callback and callback[0] is not None:
+                try:
+                    callback[0](*callback[1:])
+                except Exception:
+                    log.exception("transport callback failed")
