@@ -1,0 +1,59 @@
+"""Start the desktop app: ``run_app(path_or_None) -> exit code``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+
+log = logging.getLogger(__name__)
+
+
+def display_problem() -> str | None:
+    """Why Qt could not open a window here, or None.
+
+    On Linux, Qt with neither a display nor ``QT_QPA_PLATFORM`` aborts the whole process,
+    so we check first and say what to do."""
+    if not sys.platform.startswith("linux"):
+        return None
+    if os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or \
+            os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display found (DISPLAY and WAYLAND_DISPLAY are unset). Run it inside a "
+            "desktop session, or headless with `xvfb-run composer-app` or "
+            "QT_QPA_PLATFORM=offscreen")
+
+
+def run_app(path: str | None = None, argv: list[str] | None = None) -> int:
+    problem = display_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    app.setOrganizationName("composer-app")
+    app.setApplicationName("composer-app")
+    app.setApplicationDisplayName("Composer")
+    window = MainWindow()
+    window.show()
+    if os.environ.get("COMPOSER_APP_EXIT_AFTER_SHOW"):
+        # Used by the startup benchmark: report once the window is on screen, then quit.
+        def report():
+            print(json.dumps({"shown_at": time.time(),
+                              "torch_imported": "torch" in sys.modules}), flush=True)
+            app.quit()
+        QTimer.singleShot(0, report)
+        return app.exec()
+
+    def start():
+        if path:
+            window.open_path(path, ask=False)
+        window.offer_recovery()  # replaces the opened file only if the user says so
+    QTimer.singleShot(0, start)
+    return app.exec()

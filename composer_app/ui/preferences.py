@@ -1,0 +1,124 @@
+"""Preferences dialog over :class:`Settings`."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .piano_roll import SNAPS
+from .settings import Settings
+
+OUTPUTS = [("fluidsynth", "FluidSynth (built-in synth)"), ("port", "MIDI output port"),
+           ("none", "No sound")]
+DRIVERS = ["", "pulseaudio", "pipewire", "alsa", "jack", "coreaudio", "wasapi", "dsound",
+           "sdl2"]
+DEVICES = [("auto", "Automatic"), ("cpu", "CPU"), ("gpu", "GPU (CUDA/MPS)")]
+
+
+class PreferencesDialog(QDialog):
+    def __init__(self, settings: Settings, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.settings = settings
+        s = settings
+
+        self.output = QComboBox()
+        for key, label in OUTPUTS:
+            self.output.addItem(label, key)
+        self.output.setCurrentIndex(max(0, [k for k, _ in OUTPUTS].index(s.get("audio/output"))
+                                        if s.get("audio/output") in dict(OUTPUTS) else 0))
+        self.driver = QComboBox()
+        self.driver.setEditable(True)
+        for d in DRIVERS:
+            self.driver.addItem(d or "automatic", d)
+        self.driver.setCurrentText(s.get("audio/driver") or "automatic")
+        self.soundfont = QLineEdit(s.get("audio/soundfont"))
+        self.soundfont.setPlaceholderText("automatic (FluidR3_GM, TimGM6mb, …)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        sf_row = QWidget()
+        lay = QHBoxLayout(sf_row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.soundfont, 1)
+        lay.addWidget(browse)
+        self.port = QComboBox()
+        self.port.setEditable(True)
+        try:
+            from composer_app.audio.ports import list_output_ports
+
+            ports = list_output_ports()
+        except Exception:
+            ports = []
+        self.port.addItems(ports)
+        self.port.setCurrentText(s.get("audio/port"))
+        audio = QGroupBox("Audio output")
+        form = QFormLayout(audio)
+        form.addRow("Output", self.output)
+        form.addRow("FluidSynth driver", self.driver)
+        form.addRow("Soundfont", sf_row)
+        form.addRow("MIDI port", self.port)
+
+        self.device = QComboBox()
+        for key, label in DEVICES:
+            self.device.addItem(label, key)
+        self.device.setCurrentIndex(max(0, [k for k, _ in DEVICES].index(s.get("compute/device"))
+                                        if s.get("compute/device") in dict(DEVICES) else 0))
+        self.threads = QSpinBox()
+        self.threads.setRange(0, 256)
+        self.threads.setSpecialValueText("automatic")
+        self.threads.setValue(s.get("compute/threads"))
+        compute = QGroupBox("Models")
+        form = QFormLayout(compute)
+        form.addRow("Compute device", self.device)
+        form.addRow("Threads", self.threads)
+
+        self.snap = QComboBox()
+        self.snap.addItems([name for name, _ in SNAPS])
+        self.snap.setCurrentText(s.get("editor/snap"))
+        self.autosave = QSpinBox()
+        self.autosave.setRange(0, 3600)
+        self.autosave.setSuffix(" s")
+        self.autosave.setSpecialValueText("off")
+        self.autosave.setValue(s.get("autosave/interval_s"))
+        editor = QGroupBox("Editor")
+        form = QFormLayout(editor)
+        form.addRow("Default snap", self.snap)
+        form.addRow("Autosave every", self.autosave)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for w in (audio, compute, editor):
+            layout.addWidget(w)
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Soundfont", "", "SoundFonts (*.sf2 *.sf3)")
+        if path:
+            self.soundfont.setText(path)
+
+    def save(self) -> None:
+        s = self.settings
+        s.set("audio/output", self.output.currentData())
+        driver = self.driver.currentText().strip()
+        s.set("audio/driver", "" if driver == "automatic" else driver)
+        s.set("audio/soundfont", self.soundfont.text().strip())
+        s.set("audio/port", self.port.currentText().strip())
+        s.set("compute/device", self.device.currentData())
+        s.set("compute/threads", self.threads.value())
+        s.set("editor/snap", self.snap.currentText())
+        s.set("autosave/interval_s", self.autosave.value())
+        s.sync()

@@ -1,0 +1,55 @@
+"""User preferences in QSettings, with their defaults in one place."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+
+ORG, APP = "composer-app", "composer-app"
+MAX_RECENT = 10
+
+DEFAULTS: dict[str, object] = {
+    "audio/output": "fluidsynth",  # "fluidsynth", "port" or "none"
+    "audio/driver": "",  # "" = try the usual drivers in order
+    "audio/soundfont": "",  # "" = look in the usual places
+    "audio/port": "",
+    "compute/device": "auto",  # "auto", "cpu" or "gpu"
+    "compute/threads": 0,  # 0 = automatic
+    "editor/snap": "1/16",
+    "autosave/interval_s": 60,
+}
+
+
+class Settings:
+    """Typed access to the app's QSettings (``QSettings()`` or an explicit file in tests)."""
+
+    def __init__(self, qsettings: QSettings | None = None):
+        self.q = qsettings or QSettings(ORG, APP)
+
+    def get(self, key: str):
+        default = DEFAULTS.get(key)
+        value = self.q.value(key, default)
+        if isinstance(default, int) and not isinstance(default, bool):
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return default
+        return "" if value is None else str(value)
+
+    def set(self, key: str, value) -> None:
+        self.q.setValue(key, value)
+
+    def recent_files(self) -> list[str]:
+        value = self.q.value("files/recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent(self, path: str) -> None:
+        items = [p for p in self.recent_files() if p != path]
+        self.q.setValue("files/recent", ([path] + items)[:MAX_RECENT])
+
+    def clear_recent(self) -> None:
+        self.q.setValue("files/recent", [])
+
+    def sync(self) -> None:
+        self.q.sync()
