@@ -64,7 +64,7 @@ def _schedule_jitter(runs: int) -> BenchResult:
         sent = [t for t, msg in out.messages if msg.type in ("note_on", "note_off")]
         if len(sent) != len(expected):
             raise RuntimeError(f"sent {len(sent)} note events, expected {len(expected)}")
-        lateness += [s - (origin + e) for s, e in zip(sent, expected)]
+        lateness += [s - (origin + e) for s, e in zip(sent, expected, strict=True)]
     ordered = sorted(lateness)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
     return BenchResult("schedule_jitter", lateness, extra={

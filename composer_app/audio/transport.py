@@ -156,9 +156,13 @@ class Transport:
     def position_seconds(self) -> float:
         """Playhead in score seconds, computed from the clock now (thread-safe)."""
         with self._cond:
-            if self._playing:
-                return self._anchor_pos + (time.monotonic() - self._anchor_mono)
-            return self._anchor_pos
+            if not self._playing:
+                return self._anchor_pos
+            pos = self._anchor_pos + (time.monotonic() - self._anchor_mono)
+            if self._loop_armed and self._loop_s and pos > self._loop_s[1]:
+                start, end = self._loop_s  # the wrap is due this instant: show it already
+                pos = start + (pos - end) % (end - start)
+            return pos
 
     @property
     def position_tick(self) -> int:

@@ -1,0 +1,221 @@
+"""Transport against the recording output: order, channels, note-offs, loop, errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from composer_app.audio import transport as transport_mod
+from composer_app.audio.backends import (
+    MidiPortOutput,
+    Output,
+    RecordingOutput,
+    SilentOutput,
+    open_output,
+)
+from composer_app.audio.errors import PortUnavailable
+from composer_app.audio.ports import list_output_ports
+from composer_app.audio.transport import Transport, build_events
+from composer_app.music import Note, Score, TempoChange, Track, UserError
+
+FAST = [TempoChange(0, 600.0)]  # a quarter note lasts 0.1 s
+
+
+def _score(notes, tracks=None, tempos=None) -> Score:
+    return Score(notes=notes, tracks=tracks or [Track("A", 0, 0), Track("B", 3, 40)],
+                 tempos=tempos or list(FAST))
+
+
+def _play_to_end(score, output=None, **kw):
+    out = output or RecordingOutput()
+    done = threading.Event()
+    t = Transport(out, on_finished=done.set)
+    t.metronome = kw.pop("metronome", False)
+    t.play(score, **kw)
+    assert done.wait(5), "playback did not finish"
+    t.close()
+    return out, t
+
+
+def _balanced(out: RecordingOutput) -> bool:
+    sounding: dict = {}
+    for _, m in out.messages:
+        key = (m.channel, getattr(m, "note", None))
+        if m.type == "note_on" and m.velocity:
+            sounding[key] = sounding.get(key, 0) + 1
+        elif m.type == "note_off":
+            sounding.pop(key, None)
+    return not sounding
+
+
+def test_plays_events_in_order_with_channels_and_programs():
+    notes = [Note(60, 0, 240, 100, 0), Note(64, 240, 240, 90, 1), Note(67, 480, 240, 80, 0)]
+    out, t = _play_to_end(_score(notes))
+    kinds = [(m.type, m.channel, getattr(m, "note", getattr(m, "program", None)))
+             for _, m in out.messages]
+    assert kinds == [
+        ("program_change", 0, 0), ("program_change", 3, 40),
+        ("note_on", 0, 60), ("note_off", 0, 60),
+        ("note_on", 3, 64), ("note_off", 3, 64),
+        ("note_on", 0, 67), ("note_off", 0, 67),
+    ]
+    times = [ts for ts, _ in out.messages]
+    assert times == sorted(times)
+    assert not t.is_playing
+
+
+def test_stop_sends_note_off_for_every_sounding_note():
+    chord = [Note(p, 0, 480 * 50, 90, i % 2) for i, p in enumerate((48, 60, 64, 67))]
+    out = RecordingOutput()
+    t = Transport(out)
+    t.play(_score(chord))
+    time.sleep(0.1)
+    assert t.is_playing
+    t.stop()
+    assert not t.is_playing
+    offs = {(m.channel, m.note) for m in out.of_type("note_off")}
+    assert offs == {(0, 48), (3, 60), (0, 64), (3, 67)}
+    assert _balanced(out)
+    t.close()
+
+
+def test_pause_keeps_position_and_resume_continues():
+    notes = [Note(60 + i, i * 480, 480, 90) for i in range(30)]  # 3 s
+    out = RecordingOutput()
+    t = Transport(out)
+    t.play(_score(notes))
+    time.sleep(0.35)
+    t.pause()
+    assert t.is_paused and not t.is_playing and _balanced(out)
+    held = t.position_tick
+    assert 480 * 2 < held < 480 * 8
+    time.sleep(0.1)
+    assert t.position_tick == held
+    out.clear()
+    t.resume()
+    time.sleep(0.05)
+    t.stop()
+    first_on = out.of_type("note_on")[0]
+    assert first_on.note == 60 + held // 480  # the note under the playhead is chased
+    t.close()
+
+
+def test_loop_repeats_range_and_releases_at_wrap():
+    notes = [Note(60, 0, 240, 90), Note(62, 240, 240, 90), Note(64, 480, 240, 90),
+             Note(72, 960, 240, 90)]
+    out = RecordingOutput()
+    t = Transport(out)
+    t.set_loop(0, 480)  # 0.1 s: C, D
+    t.play(_score(notes))
+    time.sleep(0.45)
+    assert t.is_playing and 0 <= t.position_tick < 480
+    t.stop()
+    pitches = [m.note for m in out.of_type("note_on")]
+    assert pitches[:6] == [60, 62, 60, 62, 60, 62]
+    assert 64 not in pitches and 72 not in pitches
+    assert _balanced(out)
+    t.clear_loop()
+    with pytest.raises(UserError):
+        t.set_loop(480, 480)
+    t.close()
+
+
+def test_mute_solo_and_metronome():
+    tracks = [Track("A", 0, 0), Track("B", 1, 0, mute=True), Track("C", 2, 0)]
+    notes = [Note(60, 0, 480, 90, 0), Note(62, 0, 480, 90, 1), Note(64, 0, 480, 90, 2)]
+    out, _ = _play_to_end(_score(notes, tracks), metronome=True)
+    played = {(m.channel, m.note) for m in out.of_type("note_on")}
+    assert (1, 62) not in played and {(0, 60), (2, 64), (9, 76)} <= played
+    tracks[2].solo = True
+    out, _ = _play_to_end(_score(notes, tracks))
+    assert {m.channel for m in out.of_type("note_on")} == {2}
+
+
+def test_events_follow_the_tempo_map():
+    score = _score([Note(60, 0, 480, 90), Note(62, 480, 480, 90)],
+                   tempos=[TempoChange(0, 120.0), TempoChange(480, 60.0)])
+    ons = [e[0] for e in build_events(score) if e[1] == transport_mod.ON]
+    offs = [e[0] for e in build_events(score) if e[1] == transport_mod.OFF and e[2] != 9]
+    assert ons == pytest.approx([0.0, 0.5]) and offs == pytest.approx([0.5, 1.5])
+
+
+def test_preview_note_sounds_and_releases():
+    out = RecordingOutput()
+    t = Transport(out)
+    t.preview_note(67, channel=2, velocity=100, duration_s=0.05, program=19)
+    time.sleep(0.2)
+    msgs = [m for _, m in out.messages]
+    assert [m.type for m in msgs] == ["program_change", "note_on", "note_off"]
+    assert msgs[1].channel == 2 and msgs[1].note == 67 and msgs[1].velocity == 100
+    lag = out.messages[2][0] - out.messages[1][0]
+    assert 0.04 < lag < 0.5
+    t.close()
+
+
+class _VanishingPort(Output):
+    """Works for a few messages, then behaves like an unplugged MIDI device."""
+
+    description = "vanishing"
+
+    def __init__(self, ok_messages: int):
+        super().__init__()
+        self.left = ok_messages
+
+    def _send(self, msg):
+        if self.left <= 0:
+            raise PortUnavailable("MIDI output port 'Synth' disappeared")
+        self.left -= 1
+
+
+def test_port_that_disappears_stops_cleanly_and_reports():
+    errors = []
+    got = threading.Event()
+    notes = [Note(60 + i, i * 120, 120, 90) for i in range(40)]
+    t = Transport(_VanishingPort(ok_messages=6),
+                  on_error=lambda e: (errors.append(e), got.set()))
+    t.play(_score(notes))
+    assert got.wait(3)
+    assert isinstance(errors[0], PortUnavailable) and not t.is_playing
+    # The user re-chooses an output and plays again.
+    out = RecordingOutput()
+    t.set_output(out)
+    done = threading.Event()
+    t.on_finished = done.set
+    t.play(_score(notes[:2]))
+    assert done.wait(3) and len(out.of_type("note_on")) == 2
+    t.close()
+
+
+def test_output_check_failure_stops_playback():
+    class Unplugged(SilentOutput):
+        def check(self):
+            raise PortUnavailable("MIDI output port 'X' disappeared")
+
+    got = threading.Event()
+    t = Transport(Unplugged(), on_error=lambda e: got.set())
+    t.play(_score([Note(60, 0, 480 * 40, 90)]))
+    assert got.wait(3) and not t.is_playing
+    t.close()
+
+
+def test_missing_port_message_and_listing_never_raises():
+    ports = list_output_ports()
+    assert isinstance(ports, list)
+    with pytest.raises(PortUnavailable, match=r"MIDI output port 'No Such Port' not found \(available: "):
+        MidiPortOutput("No Such Port")
+    output, note = open_output(port_name="No Such Port")
+    assert isinstance(output, Output) and "No Such Port" in note
+    output.close()
+
+
+def test_position_is_fresh_while_playing():
+    t = Transport(SilentOutput())
+    t.play(_score([Note(60, 0, 480 * 40, 90)]))
+    a = t.position_tick
+    time.sleep(0.03)
+    b = t.position_tick
+    t.stop()
+    assert b > a  # 30 ms at 600 bpm is ~144 ticks
+    t.close()
