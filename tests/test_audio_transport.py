@@ -219,3 +219,21 @@ def test_position_is_fresh_while_playing():
     t.stop()
     assert b > a  # 30 ms at 600 bpm is ~144 ticks
     t.close()
+
+
+def test_replaying_and_editing_while_playing_send_programs_and_respect_mute():
+    long = [Note(60, 0, 480 * 40, 90, 0), Note(64, 0, 480 * 40, 90, 1)]
+    out = RecordingOutput()
+    t = Transport(out)
+    t.play(_score(long))
+    time.sleep(0.05)
+    tracks = [Track("A", 0, 5), Track("B", 3, 40, mute=True)]
+    t.set_score(_score(long, tracks))
+    time.sleep(0.05)
+    t.stop()
+    assert ("program_change", 0, 5) in [(m.type, m.channel, getattr(m, "program", None))
+                                        for _, m in out.messages]
+    last_ons = [(m.channel, m.note) for m in out.of_type("note_on")][2:]
+    assert last_ons == [(0, 60)]  # the muted track is not chased back in
+    assert _balanced(out)
+    t.close()

@@ -181,7 +181,7 @@ class FluidSynthOutput(Output):
     PERIODS = 8
 
     def __init__(self, soundfont: str | Path | None = None, driver: str | None = None,
-                 gain: float = 0.6, sample_rate: int = 44100) -> None:
+                 gain: float = 0.8, sample_rate: int = 44100) -> None:
         super().__init__()
         fs = load_fluidsynth()
         self.soundfont = resolve_soundfont(soundfont)

@@ -183,14 +183,14 @@ class Transport:
         with self._cond:
             self._release_all()
             self._load(score)
-            self._start_at(score.tick_to_seconds(max(0, int(start_tick))))
+            self._start_at(score.tick_to_seconds(max(0, int(start_tick))), programs=True)
 
     def resume(self) -> None:
         """Continue after :meth:`pause` (or from the playhead after stop)."""
         with self._cond:
             if self._playing or self._score is None:
                 return
-            self._start_at(self._anchor_pos)
+            self._start_at(self._anchor_pos, programs=True)
 
     def pause(self) -> None:
         """Stop sounding and keep the playhead where it is; :meth:`resume` continues."""
@@ -227,7 +227,7 @@ class Transport:
             pos = score.tick_to_seconds(tick)
             if self._playing:
                 self._release_all()
-                self._start_at(pos)
+                self._start_at(pos, programs=True)
             else:
                 self._anchor_pos = pos
 
@@ -270,8 +270,7 @@ class Transport:
             self._previews.clear()
             self._output = output
             if self._playing:
-                self._send_programs()
-                self._start_at(self.position_seconds)
+                self._start_at(self.position_seconds, programs=True)
 
     def preview_note(self, pitch: int, channel: int = 0, velocity: int = 90,
                      duration_s: float = 0.25, program: int | None = None) -> None:
@@ -320,8 +319,8 @@ class Transport:
     def _arm_loop(self, pos: float) -> None:
         self._loop_armed = self._loop_s is not None and pos < self._loop_s[1] - _EPS
 
-    def _start_at(self, pos: float) -> None:
-        was_playing = self._playing
+    def _start_at(self, pos: float, programs: bool = False) -> None:
+        """Start (or restart) the clock at score second ``pos``; call with nothing sounding."""
         self._anchor_pos = pos
         self._anchor_mono = time.monotonic()
         self._idx = bisect.bisect_left(self._times, pos - _EPS)
@@ -329,7 +328,7 @@ class Transport:
         self._playing = True
         self._paused = False
         try:
-            if not was_playing:
+            if programs:
                 self._send_programs()
             self._chase_notes()
         except AudioUnavailable as exc:
@@ -354,7 +353,6 @@ class Transport:
         """Start the notes that began before the playhead and still sound at it."""
         held: dict[tuple[int, int], int] = {}
         velocity: dict[tuple[int, int], int] = {}
-        pos = self._anchor_pos
         for _t, kind, ch, pitch, vel in self._events[: self._idx]:
             if kind == ON:
                 held[ch, pitch] = held.get((ch, pitch), 0) + 1
@@ -362,7 +360,7 @@ class Transport:
             elif kind == OFF and held.get((ch, pitch)):
                 held[ch, pitch] -= 1
         for key, count in held.items():
-            if count > 0 and key[0] != METRONOME_CHANNEL and pos > 0:
+            if count > 0 and key[0] != METRONOME_CHANNEL:
                 self._note_on(key[0], key[1], velocity[key])
 
     def _halt(self) -> None:
