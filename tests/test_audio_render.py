@@ -174,3 +174,10 @@ def test_cli_devices_runs(capsys):
     for label in ("FluidSynth", "soundfont:", "MIDI out ports:", "torch device:"):
         assert label in out
     assert "Traceback" not in out
+
+
+def test_junk_soundfont_is_rejected_before_fluidsynth(tmp_path):
+    junk = tmp_path / "junk.sf2"
+    junk.write_bytes(b"not a soundfont at all")
+    with pytest.raises(SoundfontNotFound, match="is not a SoundFont"):
+        resolve_soundfont(junk)

@@ -57,6 +57,9 @@ _UNIX_DIRS = (
 )
 
 
+_warned: set[tuple[str, str]] = set()
+
+
 def _windows_candidates() -> list[Path]:
     roots = [Path("C:/soundfonts"), Path("C:/tools/fluidsynth/share/soundfonts")]
     for var in ("ProgramData", "APPDATA", "LOCALAPPDATA", "USERPROFILE"):
@@ -99,7 +102,9 @@ def find_soundfont(user_setting: str | os.PathLike | None = None) -> Path | None
             hit = _first_in(Path(value).expanduser())
             if hit:
                 return hit
-            log.warning("soundfont from %s not found: %s", label, value)
+            if (label, str(value)) not in _warned:
+                _warned.add((label, str(value)))
+                log.warning("soundfont from %s not found: %s", label, value)
     for candidate in [resources_dir() / "soundfonts", resources_dir()] + system_candidates():
         hit = _first_in(candidate)
         if hit:
@@ -107,14 +112,32 @@ def find_soundfont(user_setting: str | os.PathLike | None = None) -> Path | None
     return None
 
 
+def check_soundfont_file(path: Path) -> None:
+    """Raise SoundfontNotFound unless ``path`` starts like a SoundFont (or DLS) file.
+
+    Checked before FluidSynth sees the file: its loader prints native warnings for junk.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError as exc:
+        raise SoundfontNotFound(f"cannot read soundfont {path}: {exc.strerror or exc}") from exc
+    if head[:4] != b"RIFF" or head[8:12] not in (b"sfbk", b"DLS "):
+        raise SoundfontNotFound(f"{path} is not a SoundFont (.sf2/.sf3) file")
+
+
 def resolve_soundfont(path: str | os.PathLike | None = None) -> Path:
-    """An explicit ``path`` must exist; without one, search. Raises SoundfontNotFound."""
+    """An explicit ``path`` must exist; without one, search. Raises SoundfontNotFound.
+
+    The result is checked to look like a SoundFont file.
+    """
     if path:
-        p = Path(path).expanduser()
-        if not p.is_file():
-            raise SoundfontNotFound(f"soundfont not found: {p}")
-        return p
-    found = find_soundfont()
-    if found is None:
-        raise SoundfontNotFound(SOUNDFONT_HELP)
+        found = Path(path).expanduser()
+        if not found.is_file():
+            raise SoundfontNotFound(f"soundfont not found: {found}")
+    else:
+        found = find_soundfont()
+        if found is None:
+            raise SoundfontNotFound(SOUNDFONT_HELP)
+    check_soundfont_file(found)
     return found
