@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 import wave
 
 import numpy as np
@@ -181,3 +182,31 @@ def test_junk_soundfont_is_rejected_before_fluidsynth(tmp_path):
     junk.write_bytes(b"not a soundfont at all")
     with pytest.raises(SoundfontNotFound, match="is not a SoundFont"):
         resolve_soundfont(junk)
+
+
+@needs_synth
+def test_fluidsynth_output_plays_through_an_audio_driver(tmp_path):
+    """The live path (Output → FluidSynth → driver), using FluidSynth's file driver."""
+    fluidsynth = pytest.importorskip("fluidsynth")
+    from composer_app.audio._native import compiled_audio_drivers
+    from composer_app.audio.backends import FluidSynthOutput
+    from composer_app.audio.transport import Transport
+
+    settings = fluidsynth.new_fluid_settings()
+    drivers = compiled_audio_drivers(settings)
+    fluidsynth.delete_fluid_settings(settings)
+    if "file" not in drivers:
+        pytest.skip("this FluidSynth has no file driver")
+    wav_path = tmp_path / "live.wav"
+    out = FluidSynthOutput(driver="file", settings={"audio.file.name": str(wav_path)})
+    assert out.driver == "file" and "FluidSynth" in out.description
+    assert out.latency_s < 0.02
+    transport = Transport(out)
+    transport.preview_note(69, duration_s=0.3)
+    time.sleep(0.5)
+    transport.close()
+    out.close()
+    with wave.open(str(wav_path)) as w:
+        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).reshape(-1, 2)
+    freqs, mag = _spectrum(audio, start_s=0.0, length_s=0.4)
+    assert abs(freqs[np.argmax(mag)] - 440.0) <= 3

@@ -237,3 +237,44 @@ def test_replaying_and_editing_while_playing_send_programs_and_respect_mute():
     assert last_ons == [(0, 60)]  # the muted track is not chased back in
     assert _balanced(out)
     t.close()
+
+
+class _FakePort:
+    def __init__(self):
+        self.sent, self.unplugged, self.closed = [], False, False
+
+    def send(self, msg):
+        if self.unplugged:
+            raise OSError("device unplugged")
+        self.sent.append(msg)
+
+    def close(self):
+        self.closed = True
+
+
+def test_midi_port_output_sends_detects_unplug_and_reconnects(monkeypatch):
+    from composer_app.audio import backends
+
+    present = ["Synth"]
+    ports: list[_FakePort] = []
+    monkeypatch.setattr(backends, "list_output_ports", lambda: list(present))
+    monkeypatch.setattr(backends.mido, "open_output",
+                        lambda name: ports.append(_FakePort()) or ports[-1])
+    out = MidiPortOutput("Synth")
+    out.note_on(1, 60, 100)
+    assert ports[0].sent[0].type == "note_on" and ports[0].sent[0].channel == 1
+    ports[0].unplugged = True
+    present.clear()
+    with pytest.raises(PortUnavailable, match="'Synth' disappeared"):
+        out.note_off(1, 60)
+    out._last_check = 0.0
+    with pytest.raises(PortUnavailable):
+        out.check()
+    with pytest.raises(PortUnavailable, match="not found"):
+        out.reconnect()
+    present.append("Synth")
+    out.reconnect()
+    out.note_on(2, 62, 90)
+    assert ports[-1].sent[-1].note == 62
+    out.close()
+    assert ports[-1].closed

@@ -181,7 +181,9 @@ class FluidSynthOutput(Output):
     PERIODS = 8
 
     def __init__(self, soundfont: str | Path | None = None, driver: str | None = None,
-                 gain: float = 0.8, sample_rate: int = 44100) -> None:
+                 gain: float = 0.8, sample_rate: int = 44100,
+                 settings: dict[str, str | int | float] | None = None) -> None:
+        """``settings``: extra FluidSynth settings, e.g. ``{"audio.alsa.device": "hw:1"}``."""
         super().__init__()
         fs = load_fluidsynth()
         self.soundfont = resolve_soundfont(soundfont)
@@ -193,6 +195,8 @@ class FluidSynthOutput(Output):
             if not sys.platform.startswith("win"):
                 self._synth.setting("audio.period-size", self.PERIOD_SIZE)
                 self._synth.setting("audio.periods", self.PERIODS)
+            for name, value in (settings or {}).items():
+                self._synth.setting(name, value)
             if self._synth.sfload(str(self.soundfont), 1) < 0:
                 raise AudioUnavailable(
                     f"could not load soundfont {self.soundfont} (not a SoundFont 2/3 file?)")
