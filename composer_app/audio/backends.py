@@ -263,15 +263,24 @@ class MidiPortOutput(Output):
 
     CHECK_INTERVAL_S = 1.0
 
-    def __init__(self, port_name: str) -> None:
+    def __init__(self, port_name: str, virtual: bool = False) -> None:
+        """``virtual``: create a port of that name for a DAW to connect to (macOS, Linux)."""
         super().__init__()
         self.port_name = port_name
-        self.description = f"MIDI out: {port_name}"
+        self.virtual = virtual
+        self.description = f"MIDI out: {port_name}" + (" (virtual)" if virtual else "")
         self._port = None
         self._last_check = 0.0
         self._open()
 
     def _open(self) -> None:
+        if self.virtual:
+            try:
+                self._port = mido.open_output(self.port_name, virtual=True)
+            except Exception as exc:
+                raise PortUnavailable(
+                    f"could not create virtual MIDI port {self.port_name!r}: {exc}") from exc
+            return
         names = list_output_ports()
         if self.port_name not in names:
             raise PortUnavailable(
@@ -306,7 +315,7 @@ class MidiPortOutput(Output):
 
     def check(self) -> None:
         now = time.monotonic()
-        if now - self._last_check < self.CHECK_INTERVAL_S:
+        if self.virtual or now - self._last_check < self.CHECK_INTERVAL_S:
             return
         self._last_check = now
         if self.port_name not in list_output_ports():

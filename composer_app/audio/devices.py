@@ -15,6 +15,8 @@ from .errors import AudioUnavailable
 from .ports import list_output_ports
 from .soundfont import ENV_VAR, find_soundfont
 
+__all__ = ["devices_report"]
+
 log = logging.getLogger(__name__)
 
 

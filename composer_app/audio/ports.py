@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+__all__ = ["list_output_ports"]
+
 log = logging.getLogger(__name__)
 
 

@@ -16,6 +16,9 @@ from composer_app.paths import resources_dir
 
 from .errors import SoundfontNotFound
 
+__all__ = ["find_soundfont", "resolve_soundfont", "check_soundfont_file", "system_candidates",
+           "SOUNDFONT_HELP", "ENV_VAR"]
+
 log = logging.getLogger(__name__)
 
 ENV_VAR = "COMPOSER_APP_SOUNDFONT"
