@@ -278,3 +278,15 @@ def test_midi_port_output_sends_detects_unplug_and_reconnects(monkeypatch):
     assert ports[-1].sent[-1].note == 62
     out.close()
     assert ports[-1].closed
+
+
+def test_panic_stops_and_silences_every_channel():
+    out = RecordingOutput()
+    t = Transport(out)
+    t.play(_score([Note(60, 0, 480 * 40, 90)]))
+    time.sleep(0.05)
+    t.panic()
+    assert not t.is_playing and _balanced(out)
+    silenced = {m.channel for m in out.of_type("control_change") if m.control == 120}
+    assert silenced == set(range(16))
+    t.close()

@@ -246,12 +246,6 @@ class FluidSynthOutput(Output):
         elif kind == "pitchwheel":
             s.pitch_bend(msg.channel, msg.pitch)
 
-    def panic(self) -> None:
-        super().panic()
-        with self._lock:
-            if not self.closed:
-                self._synth.system_reset()
-
     def _close(self) -> None:
         self._synth.delete()
 

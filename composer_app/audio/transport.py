@@ -207,6 +207,15 @@ class Transport:
             self._paused = False
             self._release_all()
 
+    def panic(self) -> None:
+        """Stop, then silence the output completely (all sound off on every channel)."""
+        self.stop()
+        with self._cond:
+            try:
+                self._output.panic()
+            except AudioUnavailable as exc:
+                self._report_later(exc)
+
     def seek(self, tick: int) -> None:
         """Move the playhead; playback (if any) continues from there."""
         with self._cond:
