@@ -1,0 +1,568 @@
+"""Melody continuer: an LSTM language model over a sixteenth-note grid.
+
+Tokens, one per sixteenth step: ``REST``, ``HOLD`` (the sounding note goes on) or a
+pitch (a new onset). Every step also carries its position in the bar, the meter and the
+mode, so the model knows where the bar lines are; a continuation is exactly a number of
+grid steps, so it ends on a bar line by construction.
+
+Melodies are key-normalised: the sketch is transposed to the key signature of C major /
+A minor (mode kept as a condition), continued, and the new notes are transposed back. (Chosen by measurement
+against training on all transpositions; see ``models/continuer.json``.)
+
+Sampling primes a whole-sequence ``nn.LSTM`` on the sketch, then steps ``LSTMCell``s that
+share its weights with the state carried, all variations as one batch, under a seeded
+``torch.Generator``. Public call: :func:`continue_melody`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from composer_app import paths
+from composer_app.music import Key, Note, Score, UserError, detect_key
+from composer_app.music.score import TimeSignature
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "continue_melody",
+    "ContinuationCancelled",
+    "ContinuerConfig",
+    "ContinuerModel",
+    "Continuer",
+    "load_continuer",
+    "encode_melody",
+    "decode_tokens",
+    "default_checkpoint",
+]
+
+FORMAT = "composer_app.continuer"
+FORMAT_VERSION = 1
+STEP = 120  # ticks per grid step (a sixteenth at 480 per quarter)
+REST, HOLD, BOS = 0, 1, 2
+N_SPECIAL = 3
+MIN_PITCH, MAX_PITCH = 45, 96  # model range after key normalisation
+N_PITCH = MAX_PITCH - MIN_PITCH + 1
+VOCAB = N_SPECIAL + N_PITCH
+MAX_POS = 32  # steps per bar the model knows (4/2 = 32 sixteenths)
+METERS = ("2/4", "3/4", "4/4", "6/8", "3/8", "9/8", "12/8", "2/2", "3/2", "6/4", "4/2")
+OTHER_METER = len(METERS)
+MAX_BARS = 64
+
+
+class ContinuationCancelled(Exception):
+    """Raised by :func:`continue_melody` when its ``cancel`` callback says stop.
+
+    Not a :class:`UserError`: the caller asked for it and simply drops the work.
+    """
+
+
+# -- tokens --------------------------------------------------------------------------------
+
+
+def meter_id(numerator: int, denominator: int) -> int:
+    name = f"{numerator}/{denominator}"
+    return METERS.index(name) if name in METERS else OTHER_METER
+
+
+def bar_steps(numerator: int, denominator: int) -> int:
+    """Grid steps in one bar (at least 1; bars not a whole number of steps round up)."""
+    return max(1, -(-numerator * 4 * 480 // denominator // STEP))
+
+
+def pitch_token(pitch: int) -> int:
+    """Token of a (normalised) pitch; pitches outside the range move by octaves."""
+    while pitch < MIN_PITCH:
+        pitch += 12
+    while pitch > MAX_PITCH:
+        pitch -= 12
+    return N_SPECIAL + pitch - MIN_PITCH
+
+
+def token_pitch(token: int) -> int:
+    return token - N_SPECIAL + MIN_PITCH
+
+
+def encode_melody(notes: list[tuple[int, int, int]], start: int, end: int) -> list[int]:
+    """Grid tokens for monophonic ``(pitch, start, duration)`` notes between ticks.
+
+    ``start`` is the tick of step 0, ``end`` the tick after the last step. Onsets snap to
+    the nearest step; of notes sharing a step the highest wins; a note ends where the
+    next one starts. Pitches are taken as they are (transpose before encoding).
+    """
+    n_steps = max(0, -(-(end - start) // STEP))
+    tokens = [REST] * n_steps
+    onsets: dict[int, tuple[int, int]] = {}
+    for pitch, onset, duration in notes:
+        s = int(round((onset - start) / STEP))
+        e = int(round((onset + duration - start) / STEP))
+        if not 0 <= s < n_steps:
+            continue
+        e = max(e, s + 1)
+        if s not in onsets or pitch > onsets[s][0]:
+            onsets[s] = (pitch, min(e, n_steps))
+    order = sorted(onsets)
+    for i, s in enumerate(order):
+        pitch, e = onsets[s]
+        if i + 1 < len(order):
+            e = min(e, order[i + 1])
+        tokens[s] = pitch_token(pitch)
+        for t in range(s + 1, e):
+            tokens[t] = HOLD
+    return tokens
+
+
+def decode_tokens(tokens: list[int], start: int) -> list[tuple[int, int, int]]:
+    """``(pitch, start, duration)`` notes of grid tokens (pitches as encoded).
+
+    A HOLD with no note sounding (after a rest) reads as a rest.
+    """
+    notes: list[list[int]] = []
+    sounding = False
+    for i, tok in enumerate(tokens):
+        if tok >= N_SPECIAL:
+            notes.append([token_pitch(tok), start + i * STEP, STEP])
+            sounding = True
+        elif tok == HOLD and sounding:
+            notes[-1][2] += STEP
+        else:
+            sounding = False
+    return [tuple(n) for n in notes]
+
+
+def key_shift(key: Key) -> int:
+    """Semitones (-6..5) that move ``key``'s signature to none: a major tonic to C, a
+    minor tonic to A (so minor tunes share the white-key pitches of the far more
+    numerous major ones; the mode stays a condition)."""
+    major_tonic = key.tonic if key.mode == "major" else (key.tonic + 3) % 12
+    return (-major_tonic + 6) % 12 - 6
+
+
+# -- the model -----------------------------------------------------------------------------
+
+
+@dataclass
+class ContinuerConfig:
+    vocab: int = VOCAB
+    token_dim: int = 64
+    pos_dim: int = 16
+    meter_dim: int = 8
+    mode_dim: int = 4
+    hidden: int = 192
+    layers: int = 2
+    dropout: float = 0.2
+
+    @property
+    def input_dim(self) -> int:
+        return self.token_dim + self.pos_dim + self.meter_dim + self.mode_dim
+
+
+class ContinuerModel(nn.Module):
+    """LSTM language model: previous token + (position, meter, mode) of the next step."""
+
+    def __init__(self, config: ContinuerConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.token_emb = nn.Embedding(c.vocab, c.token_dim)
+        self.pos_emb = nn.Embedding(MAX_POS, c.pos_dim)
+        self.meter_emb = nn.Embedding(len(METERS) + 1, c.meter_dim)
+        self.mode_emb = nn.Embedding(2, c.mode_dim)
+        self.lstm = nn.LSTM(c.input_dim, c.hidden, num_layers=c.layers, batch_first=True,
+                            dropout=c.dropout if c.layers > 1 else 0.0)
+        self.drop = nn.Dropout(c.dropout)
+        self.head = nn.Linear(c.hidden, c.vocab)
+
+    def embed(self, prev, pos, meter, mode):
+        return torch.cat([self.token_emb(prev), self.pos_emb(pos), self.meter_emb(meter),
+                          self.mode_emb(mode)], dim=-1)
+
+    def forward(self, prev, pos, meter, mode, state=None):
+        """Logits ``(batch, time, vocab)`` and the final LSTM state; all inputs (B, T)."""
+        out, state = self.lstm(self.embed(prev, pos, meter, mode), state)
+        return self.head(self.drop(out)), state
+
+
+class _Stepper:
+    """``LSTMCell``s sharing the weights of a trained ``nn.LSTM`` (one-step sampling).
+
+    One-step calls of ``nn.LSTM`` on CPU were measured 3-5x slower than cells.
+    """
+
+    def __init__(self, model: ContinuerModel):
+        lstm = model.lstm
+        self.cells = []
+        for layer in range(lstm.num_layers):
+            cell = nn.LSTMCell(lstm.input_size if layer == 0 else lstm.hidden_size,
+                               lstm.hidden_size)
+            cell.weight_ih = getattr(lstm, f"weight_ih_l{layer}")
+            cell.weight_hh = getattr(lstm, f"weight_hh_l{layer}")
+            cell.bias_ih = getattr(lstm, f"bias_ih_l{layer}")
+            cell.bias_hh = getattr(lstm, f"bias_hh_l{layer}")
+            self.cells.append(cell)
+
+    def __call__(self, x, hs, cs):
+        new_h, new_c = [], []
+        for cell, h, c in zip(self.cells, hs, cs, strict=False):
+            h, c = cell(x, (h, c))
+            new_h.append(h)
+            new_c.append(c)
+            x = h
+        return x, new_h, new_c
+
+
+# -- checkpoints ---------------------------------------------------------------------------
+
+
+def default_checkpoint() -> Path:
+    return paths.models_dir() / "continuer.pt"
+
+
+def checkpoint_dict(model: ContinuerModel, extra: dict | None = None) -> dict:
+    """What a checkpoint holds: enough to rebuild the model with nothing else."""
+    return {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "config": asdict(model.config),
+        "vocab": {"step_ticks": STEP, "rest": REST, "hold": HOLD, "bos": BOS,
+                  "min_pitch": MIN_PITCH, "max_pitch": MAX_PITCH, "max_pos": MAX_POS,
+                  "meters": list(METERS), "normalise_key": True},
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        **(extra or {}),
+    }
+
+
+def model_from_checkpoint(data, path: Path) -> ContinuerModel:
+    """Rebuild the model from a loaded checkpoint dict; UserError naming ``path``."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise UserError(f"{path}: not a melody-continuer checkpoint")
+    if data.get("version") != FORMAT_VERSION:
+        raise UserError(f"{path}: continuer checkpoint version {data.get('version')} "
+                        f"(this app reads version {FORMAT_VERSION}); retrain or update")
+    vocab = data.get("vocab", {})
+    if (vocab.get("step_ticks"), vocab.get("min_pitch"), vocab.get("max_pitch"),
+            vocab.get("meters")) != (STEP, MIN_PITCH, MAX_PITCH, list(METERS)):
+        raise UserError(f"{path}: continuer vocabulary does not match this app; retrain")
+    try:
+        config = ContinuerConfig(**data["config"])
+        model = ContinuerModel(config)
+        model.load_state_dict(data["state_dict"])
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise UserError(f"{path}: continuer checkpoint does not fit the model ({exc})") from None
+    return model
+
+
+def read_checkpoint(path: Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: continuer weights not found (train them with "
+                        "`composer-app train continuer`)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, not a torch file, pickled code...
+        raise UserError(f"{path}: cannot read continuer checkpoint "
+                        f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+
+
+class Continuer:
+    """A loaded continuer model on a device, ready to sample."""
+
+    def __init__(self, model: ContinuerModel, device: torch.device | None = None):
+        self.device = device or torch.device("cpu")
+        self.model = model.to(self.device).eval()
+        self.stepper = _Stepper(self.model)
+
+    @torch.inference_mode()
+    def generate(self, prev_tokens: list[int], prev_pos: list[int], new_pos: list[int],
+                 meter: int, mode: int, variations: int, temperature: float, top_p: float,
+                 generator: torch.Generator, first_no_hold: bool = True,
+                 progress: Callable[[int], None] | None = None,
+                 cancel: Callable[[], bool] | None = None) -> list[list[int]]:
+        """New tokens after a primed prefix, one row per variation.
+
+        ``prev_tokens`` are the inputs of the prefix steps (BOS first) and ``prev_pos``
+        the bar positions of the steps they predict; the last prefix input's prediction
+        is the first new step, at ``new_pos[0]``. So ``len(prev_tokens) ==
+        len(prev_pos)`` and ``prev_pos[-1] == new_pos[0]``.
+        """
+        dev = self.device
+        m = self.model
+        n_new = len(new_pos)
+        meter_t = torch.full((variations,), meter, dtype=torch.long, device=dev)
+        mode_t = torch.full((variations,), mode, dtype=torch.long, device=dev)
+        # Prime on all prefix inputs but the last: that one is stepped below.
+        hs = [torch.zeros(1, m.config.hidden, device=dev) for _ in range(m.config.layers)]
+        cs = [torch.zeros(1, m.config.hidden, device=dev) for _ in range(m.config.layers)]
+        if len(prev_tokens) > 1:
+            t = torch.tensor([prev_tokens[:-1]], device=dev)
+            p = torch.tensor([prev_pos[:-1]], device=dev)
+            _, (h, c) = m.lstm(m.embed(t, p, meter_t[:1, None].expand_as(t),
+                                       mode_t[:1, None].expand_as(t)))
+            hs, cs = list(h[:, 0:1]), list(c[:, 0:1])  # per layer (1, H)
+        hs = [h.expand(variations, -1).contiguous() for h in hs]
+        cs = [c.expand(variations, -1).contiguous() for c in cs]
+        prev = torch.full((variations,), prev_tokens[-1], dtype=torch.long, device=dev)
+        prev_is_rest = prev == REST
+        if prev_tokens[-1] == BOS:
+            prev_is_rest = torch.ones_like(prev_is_rest)
+        pos_emb = m.pos_emb(torch.tensor(new_pos, device=dev))
+        meter_e, mode_e = m.meter_emb(meter_t), m.mode_emb(mode_t)
+        out = torch.empty((variations, n_new), dtype=torch.long, device=dev)
+        inv_t = 1.0 / temperature
+        every = max(1, n_new // 20)
+        for i in range(n_new):
+            if cancel is not None and cancel():
+                raise ContinuationCancelled("continuation cancelled")
+            x = torch.cat([m.token_emb(prev), pos_emb[i].expand(variations, -1), meter_e,
+                           mode_e], dim=-1)
+            y, hs, cs = self.stepper(x, hs, cs)
+            logits = m.head(y)
+            logits[:, BOS] = -math.inf
+            # HOLD needs a sounding note; the sketch's last note is never lengthened.
+            if i == 0 and first_no_hold:
+                logits[:, HOLD] = -math.inf
+            else:
+                logits[:, HOLD].masked_fill_(prev_is_rest, -math.inf)
+            tok = _sample_top_p(logits * inv_t, top_p, generator)
+            out[:, i] = tok
+            prev = tok
+            prev_is_rest = tok == REST
+            if progress is not None and (i % every == 0 or i == n_new - 1):
+                progress(int(100 * (i + 1) / n_new))
+        return out.tolist()
+
+
+def _sample_top_p(logits: torch.Tensor, top_p: float, generator: torch.Generator) -> torch.Tensor:
+    """Nucleus sampling per row: keep the smallest set of tokens with mass >= top_p.
+
+    Inverse-CDF sampling on the sorted distribution (one uniform draw per row from the
+    seeded generator); cheaper per step than ``torch.multinomial`` here.
+    """
+    probs = torch.softmax(logits, dim=-1)
+    sorted_p, idx = torch.sort(probs, dim=-1, descending=True)
+    cum = torch.cumsum(sorted_p, dim=-1)
+    # mass kept: up to and including the first token where the cumulative sum reaches p
+    kept = torch.where((cum - sorted_p) < top_p, sorted_p, torch.zeros_like(sorted_p))
+    cum = torch.cumsum(kept, dim=-1)
+    u = torch.rand((logits.shape[0], 1), generator=generator) * cum[:, -1:]
+    choice = torch.searchsorted(cum, u, right=True).clamp_(max=logits.shape[-1] - 1)
+    return idx.gather(-1, choice).squeeze(-1)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, mtime_ns: int, size: int, device: str) -> Continuer:
+    data = read_checkpoint(Path(path))
+    model = model_from_checkpoint(data, Path(path))
+    return Continuer(model, torch.device(device))
+
+
+def load_continuer(path: str | Path | None = None, device: str = "auto",
+                   notify: Callable[[str], None] | None = None) -> Continuer:
+    """The continuer at ``path`` (default: the shipped weights), loaded once and cached.
+
+    A changed file (new mtime or size) is loaded again.
+    """
+    from .device import cap_threads, choose_device
+
+    cap_threads()
+    path = Path(path) if path is not None else default_checkpoint()
+    dev = choose_device(device, notify)
+    try:
+        st = path.stat()
+    except OSError:
+        raise UserError(f"{path}: continuer weights not found (train them with "
+                        "`composer-app train continuer`)") from None
+    return _load_cached(str(path.resolve()), st.st_mtime_ns, st.st_size, str(dev))
+
+
+# -- the public call -----------------------------------------------------------------------
+
+
+def melody_track(score: Score) -> int:
+    """The track to continue: the highest-sounding track with notes (the top line)."""
+    tracks = score.tracks_with_notes()
+    if len(tracks) == 1:
+        return tracks[0]
+
+    def mean_pitch(t: int) -> float:
+        ns = score.track_notes(t)
+        return sum(n.pitch for n in ns) / len(ns)
+
+    return max(tracks, key=mean_pitch)
+
+
+def _check_args(score: Score, bars: int, variations: int, temperature: float,
+                top_p: float) -> None:
+    if not score.notes:
+        raise UserError("the sketch is empty: draw or load a few notes to continue")
+    if not isinstance(bars, int) or bars <= 0 or bars > MAX_BARS:
+        raise UserError(f"bars must be between 1 and {MAX_BARS}, not {bars}")
+    if not 1 <= variations <= 16:
+        raise UserError(f"variations must be between 1 and 16, not {variations}")
+    if not temperature > 0 or math.isinf(temperature):
+        raise UserError(f"temperature must be above 0, not {temperature}")
+    if not 0 < top_p <= 1:
+        raise UserError(f"top-p must be in (0, 1], not {top_p}")
+
+
+def continue_melody(score: Score, bars: int, *, variations: int = 1, temperature: float = 1.0,
+                    top_p: float = 0.95, seed: int | None = None, device: str = "auto",
+                    progress: Callable[[int], None] | None = None,
+                    cancel: Callable[[], bool] | None = None,
+                    checkpoint: str | Path | None = None) -> list[Score]:
+    """Continue the sketch's top line by ``bars`` whole bars; one score per variation.
+
+    The continuation starts where the sketch ends (its last note-off) and stops on a bar
+    line: it fills the bar the sketch ends in, then adds exactly ``bars`` whole bars (a
+    sketch ending on a bar line gets exactly ``bars`` bars). Meter and key are those of
+    the score where the sketch ends (key detected from the melody when the score names
+    none). Every input note comes out unchanged. A four-voice sketch (a chorale) gets
+    its lower voices filled by the harmonizer over the new span.
+
+    ``seed`` makes the output reproducible; ``progress(percent)`` is called as it goes;
+    ``cancel()`` returning true raises :class:`ContinuationCancelled`. Problems the user
+    can fix (empty sketch, bars outside 1-64, temperature <= 0, missing or wrong
+    weights) raise :class:`UserError`.
+    """
+    _check_args(score, bars, variations, temperature, top_p)
+    polyphonic = len(score.tracks_with_notes()) == 4
+    continuer = load_continuer(checkpoint, device)
+    track = melody_track(score)
+    melody = score.track_notes(track)
+    end = score.end_tick
+    sig = score.time_signature_at(max(end - 1, 0))
+    sig_start = _meter_start(score, sig)
+    steps = bar_steps(sig.numerator, sig.denominator)
+    bar_ticks = sig.bar_ticks
+    target_end = score.next_bar_line(end) + bars * bar_ticks
+    if sig.bar_ticks % STEP:
+        raise UserError(f"meter {sig} is not a whole number of sixteenths; cannot continue")
+
+    key = score.key_at(max(end - 1, 0)) or detect_key((n.pitch, n.duration) for n in melody)
+    shift = key_shift(key)
+    # Prefix: from the first melody note to the sketch end, key-normalised and moved
+    # by octaves into the model's comfortable range.
+    first = melody[0].start
+    prefix_notes = [(n.pitch + shift, n.start, n.duration) for n in melody]
+    octave = _octave_fit([p for p, _, _ in prefix_notes])
+    prefix_notes = [(p + octave, s, d) for p, s, d in prefix_notes]
+    # Grid origin: the sketch end minus whole steps, so new steps fall on the grid of
+    # the sketch end; prefix onsets snap to it.
+    n_prefix = max(0, int(round((end - first) / STEP)))
+    origin = end - n_prefix * STEP
+    prefix = encode_melody(prefix_notes, origin, end) if n_prefix else []
+    prefix = prefix[-512:]  # long sketches: the last 512 steps are context enough
+    origin = end - len(prefix) * STEP
+
+    def pos_of(tick: int) -> int:
+        return ((tick - sig_start) // STEP) % steps % MAX_POS
+
+    n_new = (target_end - end) // STEP
+    prev_tokens = [BOS] + prefix
+    prev_pos = [pos_of(origin + i * STEP) for i in range(len(prefix) + 1)]
+    new_pos = [pos_of(end + i * STEP) for i in range(n_new)]
+    mode = 1 if key.mode == "minor" else 0
+    generator = torch.Generator(device="cpu")
+    generator.manual_seed(seed if seed is not None else torch.seed())
+    rows = continuer.generate(prev_tokens, prev_pos, new_pos, meter_id(sig.numerator,
+                              sig.denominator), mode, variations, temperature, top_p,
+                              generator, progress=None if polyphonic else progress,
+                              cancel=cancel)
+    velocity = int(round(sum(n.velocity for n in melody) / len(melody)))
+    results = []
+    for row in rows:
+        new_notes = [
+            Note(pitch=_fit_midi(p - octave - shift), start=s, duration=min(d, target_end - s),
+                 velocity=velocity, track=track)
+            for p, s, d in decode_tokens(row, end)
+        ]
+        out = score.copy()
+        out.notes = list(score.notes) + new_notes
+        out.sort()
+        results.append(out)
+    if polyphonic:
+        results = _fill_lower_voices(results, score, track, end, target_end, seed, device,
+                                     progress, cancel)
+    return results
+
+
+def _meter_start(score: Score, sig: TimeSignature) -> int:
+    """Tick of the first bar line of ``sig``'s segment (bar positions count from it)."""
+    return score.bar_start(score.bar_of(sig.tick)) if sig.tick else 0
+
+
+def _octave_fit(pitches: list[int]) -> int:
+    """Octaves (in semitones) that move the pitches' middle near the training range."""
+    if not pitches:
+        return 0
+    middle = (min(pitches) + max(pitches)) / 2
+    shift = 0
+    while middle + shift < 62:
+        shift += 12
+    while middle + shift > 80:
+        shift -= 12
+    return shift
+
+
+def _fit_midi(pitch: int) -> int:
+    while pitch < 0:
+        pitch += 12
+    while pitch > 127:
+        pitch -= 12
+    return pitch
+
+
+def _fill_lower_voices(results: list[Score], sketch: Score, track: int, start: int, end: int,
+                       seed: int | None, device: str, progress, cancel) -> list[Score]:
+    """Chorale sketches: the harmonizer writes the other voices under the new top line.
+
+    The four voices are handed over as Soprano/Alto/Tenor/Bass (by mean pitch) so the
+    harmonizer hears the sketch's lower voices as context; only the notes it writes in
+    ``[start, end)`` are taken back, on the sketch's own tracks.
+    """
+    try:
+        from .harmonizer import GenerationCancelled, harmonize
+    except ImportError:
+        raise UserError("this sketch has four voices; continuing it needs the harmonizer, "
+                        "which is not installed") from None
+    from composer_app.music import Track
+
+    voices = sorted(sketch.tracks_with_notes(),
+                    key=lambda t: -sum(n.pitch for n in sketch.track_notes(t))
+                    / len(sketch.track_notes(t)))
+    voices.remove(track)
+    voices = [track] + voices[:3]
+    to_voice = {t: v for v, t in enumerate(voices)}
+    names = [Track("Soprano", 0), Track("Alto", 1), Track("Tenor", 2), Track("Bass", 3)]
+    filled = []
+    for i, res in enumerate(results):
+        if cancel is not None and cancel():
+            raise ContinuationCancelled("continuation cancelled")
+        four = res.copy()
+        four.tracks = names
+        four.notes = [n.moved(track=to_voice[n.track]) for n in res.notes if n.track in to_voice]
+        sub = None
+        if progress is not None:
+            def sub(p, i=i):
+                progress(int((100 * i + p) / len(results)))
+        try:
+            out = harmonize(four, melody_track=0, start=start, end=end, variations=1,
+                            seed=None if seed is None else seed + i, device=device,
+                            progress=sub, cancel=cancel)[0]
+        except GenerationCancelled:
+            raise ContinuationCancelled("continuation cancelled") from None
+        new = [n.moved(track=voices[n.track]) for n in out.notes
+               if n.track in (1, 2, 3) and start <= n.start < end]
+        res = res.copy()
+        res.notes = res.notes + new
+        res.sort()
+        filled.append(res)
+    return filled

@@ -1,0 +1,516 @@
+"""Training and evaluation of the melody continuer (``composer-app train|evaluate continuer``).
+
+Data: :mod:`composer_app.training.melodies` (folk tunes + Bach sopranos, fixed split).
+Each melody becomes one grid-token sequence (see :mod:`composer_app.ml.continuer`),
+key-normalised to C (major or minor kept as a condition). Training packs the shuffled
+sequences of an epoch into rows of ``seq_len`` steps (no padding wasted) and checkpoints
+every epoch into the run folder (``last.pt`` to resume, ``best.pt`` by validation NLL);
+the end of a run exports ``continuer.pt`` + ``continuer.json`` (the shipped format).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from composer_app import paths
+from composer_app.ml import continuer as C
+from composer_app.music import Key, Note, Score, UserError, in_scale
+from composer_app.music.score import KeySignature, TimeSignature
+
+from . import melodies as M
+
+log = logging.getLogger(__name__)
+
+IGNORE = -100
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 12
+    batch: int = 64
+    seq_len: int = 192
+    lr: float = 3e-3
+    lr_min: float = 2e-4
+    weight_decay: float = 1e-4
+    clip: float = 1.0
+    seed: int = 4
+    threads: int = 1
+    key_mode: str = "normalise"  # or "augment": all transpositions, no normalisation
+    max_train_steps: int | None = None  # cap on optimizer steps per epoch (quick runs)
+    sources: tuple = ("essen", "oneills", "ryans", "bach")
+    model: dict = field(default_factory=dict)
+
+
+# -- sequences ------------------------------------------------------------------------------
+
+
+def melody_sequence(mel: dict, transpose: int | None = None) -> dict | None:
+    """Grid tokens and conditions of one corpus melody, or None if it does not fit.
+
+    ``transpose`` None: key-normalise (tonic to C, octave into the middle); otherwise
+    move by that many semitones (the augmentation variant).
+    """
+    num, den = mel["meter"]
+    bar_ticks = num * 4 * 480 // den
+    if bar_ticks % C.STEP or C.bar_steps(num, den) > C.MAX_POS:
+        return None
+    key = melody_key(mel)
+    pitches = [n[0] for n in mel["notes"]]
+    if transpose is None:
+        shift = C.key_shift(key)
+        shift += C._octave_fit([p + shift for p in pitches])
+    else:
+        shift = transpose
+    notes = [(p + shift, s, d) for p, s, d in mel["notes"]]
+    end = max(s + d for _, s, d in notes)
+    tokens = C.encode_melody(notes, 0, end)
+    steps = C.bar_steps(num, den)
+    phase = int(round(mel["phase"] / C.STEP))
+    pos = [(phase + i) % steps for i in range(len(tokens))]
+    return {"tokens": tokens, "pos": pos, "meter": C.meter_id(num, den),
+            "mode": 1 if key.mode == "minor" else 0}
+
+
+def melody_key(mel: dict) -> Key:
+    """The melody's key. Essen's ABC ``K:`` names only the tonic (accidentals are written
+    out), so the mode there is chosen by the Krumhansl-Kessler profiles."""
+    key = Key(mel["key"][0], mel["key"][1])
+    if mel["source"] != "essen":
+        return key
+    hist = [0.0] * 12
+    for p, _, d in mel["notes"]:
+        hist[p % 12] += d
+    best = max(("major", "minor"), key=lambda mode: _profile_fit(hist, key.tonic, mode))
+    return Key(key.tonic, best)
+
+
+_KK = {"major": (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
+       "minor": (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)}
+
+
+def _profile_fit(hist: list[float], tonic: int, mode: str) -> float:
+    prof = [_KK[mode][(pc - tonic) % 12] for pc in range(12)]
+    return float(np.corrcoef(hist, prof)[0, 1]) if any(hist) else 0.0
+
+
+def pack_epoch(seqs: list[dict], seq_len: int, rng: random.Random) -> dict[str, torch.Tensor]:
+    """Shuffle sequences, join them (BOS between), cut into rows of ``seq_len``."""
+    order = list(range(len(seqs)))
+    rng.shuffle(order)
+    prev, tgt, pos, meter, mode = [], [], [], [], []
+    for i in order:
+        s = seqs[i]
+        n = len(s["tokens"])
+        prev += [C.BOS] + s["tokens"][:-1]
+        tgt += s["tokens"]
+        pos += s["pos"]
+        meter += [s["meter"]] * n
+        mode += [s["mode"]] * n
+    rows = len(tgt) // seq_len
+    cut = rows * seq_len
+
+    def t(x):
+        return torch.tensor(x[:cut], dtype=torch.long).view(rows, seq_len)
+
+    return {"prev": t(prev), "tgt": t(tgt), "pos": t(pos), "meter": t(meter), "mode": t(mode)}
+
+
+def padded_batches(seqs: list[dict], batch: int):
+    """Whole sequences (from BOS) padded to the longest in each batch, for evaluation."""
+    seqs = sorted(seqs, key=lambda s: len(s["tokens"]))
+    for i in range(0, len(seqs), batch):
+        group = seqs[i:i + batch]
+        n = max(len(s["tokens"]) for s in group)
+        out = {k: torch.zeros((len(group), n), dtype=torch.long)
+               for k in ("prev", "pos", "meter", "mode")}
+        out["tgt"] = torch.full((len(group), n), IGNORE, dtype=torch.long)
+        for r, s in enumerate(group):
+            L = len(s["tokens"])
+            out["prev"][r, :L] = torch.tensor([C.BOS] + s["tokens"][:-1])
+            out["tgt"][r, :L] = torch.tensor(s["tokens"])
+            out["pos"][r, :L] = torch.tensor(s["pos"])
+            out["meter"][r, :] = s["meter"]
+            out["mode"][r, :] = s["mode"]
+        yield out
+
+
+@torch.no_grad()
+def nll_per_token(model: C.ContinuerModel, seqs: list[dict], batch: int = 64) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    for b in padded_batches(seqs, batch):
+        logits, _ = model(b["prev"], b["pos"], b["meter"], b["mode"])
+        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                           b["tgt"].reshape(-1), ignore_index=IGNORE,
+                                           reduction="sum")
+        total += loss.item()
+        count += int((b["tgt"] != IGNORE).sum())
+    return total / max(count, 1)
+
+
+def load_data(cfg: TrainConfig, quiet: bool = False) -> dict[str, list[dict]]:
+    """Train/valid/test melodies of the committed split (parsing on first use)."""
+    mels = M.load_melodies(tuple(cfg.sources), quiet=quiet)
+    if not M.SPLIT_PATH.exists():
+        raise UserError(f"{M.SPLIT_PATH}: split file missing")
+    return M.split_melodies(mels)
+
+
+def sequences(mels: list[dict], key_mode: str = "normalise",
+              rng: random.Random | None = None) -> list[dict]:
+    out = []
+    for mel in mels:
+        transpose = None
+        if key_mode == "augment":
+            transpose = (rng or random).randint(-6, 5)
+        s = melody_sequence(mel, transpose)
+        if s and len(s["tokens"]) >= 8:
+            out.append(s)
+    return out
+
+
+# -- training -------------------------------------------------------------------------------
+
+
+def _lr_at(cfg: TrainConfig, progress: float) -> float:
+    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, data=None,
+          log_every: int = 50, out=None) -> dict:
+    """Train; checkpoints every epoch in ``run_dir``; returns a summary dict."""
+    say = out or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    torch.set_num_threads(cfg.threads)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    data = data or load_data(cfg)
+    rng = random.Random(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    valid = sequences(data["valid"], "normalise")
+    model_cfg = C.ContinuerConfig(**cfg.model)
+    model = C.ContinuerModel(model_cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    start_epoch, history, best = 0, [], math.inf
+    last = run_dir / "last.pt"
+    if resume:
+        if not last.exists():
+            raise UserError(f"{last}: nothing to resume")
+        state = torch.load(last, map_location="cpu", weights_only=True)
+        model = C.model_from_checkpoint(state["model"], last)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        opt.load_state_dict(state["optimizer"])
+        start_epoch, history = state["epoch"], state["history"]
+        best = min((h["valid_nll"] for h in history), default=math.inf)
+        rng.seed(cfg.seed + start_epoch)
+        torch.manual_seed(cfg.seed + start_epoch)
+        say(f"resuming after epoch {start_epoch}")
+    n_params = sum(p.numel() for p in model.parameters())
+    say(f"continuer: {n_params / 1e6:.2f}M parameters, {len(data['train'])} train / "
+        f"{len(valid)} valid melodies, key mode {cfg.key_mode}")
+    t_run = time.time()
+    # The epoch length is known after packing; total steps for the LR schedule:
+    probe = pack_epoch(sequences(data["train"], cfg.key_mode, random.Random(0)), cfg.seq_len,
+                       random.Random(0))
+    per_epoch = math.ceil(probe["tgt"].shape[0] / cfg.batch)
+    if cfg.max_train_steps:
+        per_epoch = min(per_epoch, cfg.max_train_steps)
+    total_steps = per_epoch * cfg.epochs
+    for epoch in range(start_epoch, cfg.epochs):
+        model.train()
+        packed = pack_epoch(sequences(data["train"], cfg.key_mode, rng), cfg.seq_len, rng)
+        rows = packed["tgt"].shape[0]
+        perm = torch.randperm(rows)
+        t0 = time.time()
+        run_loss, run_n, step_losses = 0.0, 0, []
+        for b in range(per_epoch):
+            idx = perm[b * cfg.batch:(b + 1) * cfg.batch]
+            if len(idx) == 0:
+                break
+            global_step = epoch * per_epoch + b
+            for g in opt.param_groups:
+                g["lr"] = _lr_at(cfg, global_step / max(total_steps, 1))
+            batch = {k: v[idx] for k, v in packed.items()}
+            logits, _ = model(batch["prev"], batch["pos"], batch["meter"], batch["mode"])
+            loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                               batch["tgt"].reshape(-1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            opt.step()
+            run_loss += loss.item()
+            run_n += 1
+            step_losses.append(loss.item())
+            if (b + 1) % log_every == 0 or b + 1 == per_epoch:
+                done = global_step + 1 - start_epoch * per_epoch
+                left = total_steps - global_step - 1
+                rate = done / max(time.time() - t_run, 1e-6)
+                say(f"epoch {epoch + 1}/{cfg.epochs} step {b + 1}/{per_epoch} "
+                    f"loss {run_loss / run_n:.4f} lr {opt.param_groups[0]['lr']:.2e} "
+                    f"ETA {left / max(rate, 1e-6) / 60:.1f} min")
+                run_loss, run_n = 0.0, 0
+        v = nll_per_token(model, valid)
+        entry = {"epoch": epoch + 1, "train_loss": statistics.fmean(step_losses[-max(1, per_epoch // 5):]),
+                 "valid_nll": v, "seconds": round(time.time() - t0, 1)}
+        history.append(entry)
+        say(f"epoch {epoch + 1}: train {entry['train_loss']:.4f} valid NLL/token {v:.4f} "
+            f"({entry['seconds']:.0f} s)")
+        ckpt = C.checkpoint_dict(model, {"train_config": _jsonable(asdict(cfg))})
+        state = {"model": ckpt, "optimizer": opt.state_dict(), "epoch": epoch + 1,
+                 "history": history}
+        _atomic_save(state, last)
+        if v < best:
+            best = v
+            _atomic_save(ckpt, run_dir / "best.pt")
+    summary = {"history": history, "best_valid_nll": best,
+               "wall_seconds": round(time.time() - t_run, 1), "parameters": n_params,
+               "train_melodies": len(data["train"]), "valid_melodies": len(valid)}
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, default=list))
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def export(run_dir: Path, dest_dir: Path, card_extra: dict | None = None) -> Path:
+    """Copy ``best.pt`` as ``continuer.pt`` and write the model card beside it."""
+    src = run_dir / "best.pt"
+    if not src.exists():
+        raise UserError(f"{src}: no trained weights in {run_dir}")
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / "continuer.pt"
+    shutil.copyfile(src, dest)
+    summary = json.loads((run_dir / "summary.json").read_text()) if (
+        run_dir / "summary.json").exists() else {}
+    card = model_card(summary, card_extra)
+    (dest_dir / "continuer.json").write_text(json.dumps(card, indent=2) + "\n")
+    return dest
+
+
+def model_card(summary: dict, extra: dict | None = None) -> dict:
+    return {
+        "model": "melody continuer (LSTM language model on a sixteenth grid)",
+        "file": "continuer.pt",
+        "format": f"{C.FORMAT} v{C.FORMAT_VERSION}",
+        "data": "music21 corpus: essenFolksong, oneills1850, ryansMammoth (ABC) and the "
+                "soprano lines of the Bach chorales of splits/bach_chorales.json",
+        "split": "composer_app/training/splits/melodies.json",
+        "training": summary,
+        "reproduce": "composer-app train continuer && composer-app evaluate continuer",
+        **(extra or {}),
+    }
+
+
+def train_cli(args) -> int:
+    cfg = TrainConfig()
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise UserError("--epochs must be at least 1")
+        cfg.epochs = args.epochs
+    if (args.device or "auto") not in ("auto", "cpu"):
+        from composer_app.ml.device import choose_device
+
+        if choose_device(args.device).type != "cpu":
+            print("note: the continuer trains on the CPU (small LSTM)", file=sys.stderr)
+    run_dir = Path(args.out) if args.out else paths.data_dir() / "runs" / "continuer"
+    summary = train(cfg, run_dir, resume=args.resume)
+    dest = export(run_dir, run_dir)
+    print(f"best validation NLL/token {summary['best_valid_nll']:.4f}; weights {dest}")
+    print(f"to ship them: copy {dest} and {dest.with_suffix('.json')} into "
+          f"{paths.models_dir()}")
+    return 0
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+
+
+def melody_score(mel: dict) -> Score:
+    """A corpus melody as a one-track score with its meter and key (bar 1 at tick 0)."""
+    num, den = mel["meter"]
+    offset = mel["phase"]
+    notes = [Note(p, s + offset, d) for p, s, d in mel["notes"]]
+    return Score(notes=notes, time_signatures=[TimeSignature(0, num, den)],
+                 key_signatures=[KeySignature(0, melody_key(mel))],
+                 title=mel["id"])
+
+
+def cut_score(score: Score, end_tick: int) -> Score:
+    notes = [n.moved(duration=min(n.duration, end_tick - n.start))
+             for n in score.notes if n.start < end_tick]
+    return score.replace_notes(notes)
+
+
+def line_stats(note_lists: list[list[Note]], keys: list[Key], span_ticks: list[int]) -> dict:
+    """Key, range, interval, length and rest statistics of melody fragments."""
+    in_key = total = 0
+    ranges, intervals, lengths, distinct, rests = [], [], Counter(), [], []
+    for notes, key, span in zip(note_lists, keys, span_ticks, strict=False):
+        if not notes:
+            continue
+        total += len(notes)
+        in_key += sum(in_scale(n.pitch, key) for n in notes)
+        ps = [n.pitch for n in notes]
+        ranges.append(max(ps) - min(ps))
+        intervals += [abs(b - a) for a, b in zip(ps, ps[1:], strict=False)]
+        lens = [max(1, round(n.duration / C.STEP)) for n in notes]
+        lengths.update(lens)
+        distinct.append(len(set(lens)))
+        sounding = sum(n.duration for n in notes)
+        rests.append(max(0.0, 1 - sounding / span) if span else 0.0)
+    n_len = sum(lengths.values()) or 1
+    return {
+        "notes": total,
+        "in_key_percent": round(100 * in_key / max(total, 1), 2),
+        "pitch_range_mean": round(statistics.fmean(ranges), 2) if ranges else None,
+        "interval_mean": round(statistics.fmean(intervals), 3) if intervals else None,
+        "steps_percent": round(100 * sum(i <= 2 for i in intervals) / max(len(intervals), 1), 1),
+        "leaps_over_5th_percent": round(100 * sum(i > 7 for i in intervals) / max(len(intervals), 1), 1),
+        "repeat_percent": round(100 * sum(i == 0 for i in intervals) / max(len(intervals), 1), 1),
+        "distinct_lengths_mean": round(statistics.fmean(distinct), 2) if distinct else None,
+        "rest_fraction_mean": round(statistics.fmean(rests), 3) if rests else None,
+        "with_rest_percent": round(100 * sum(r > 0 for r in rests) / max(len(rests), 1), 1),
+        "length_distribution_16ths": {str(k): round(v / n_len, 3)
+                                      for k, v in sorted(lengths.items()) if v / n_len >= 0.005},
+    }
+
+
+def evaluate(checkpoint: Path | None = None, limit: int | None = None, prefix_bars: int = 8,
+             new_bars: int = 4, seed: int = 0, quiet: bool = False) -> dict:
+    """Test-split NLL and continuation statistics beside the corpus's own continuations."""
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    path = Path(checkpoint) if checkpoint else C.default_checkpoint()
+    model = C.model_from_checkpoint(C.read_checkpoint(path), path)
+    data = load_data(TrainConfig(), quiet=quiet)
+    test = data["test"]
+    if limit:
+        test = test[:limit]
+    nll = nll_per_token(model, sequences(test))
+    gen_notes, real_notes, keys, spans = [], [], [], []
+    t0 = time.time()
+    used = 0
+    for i, mel in enumerate(test):
+        score = melody_score(mel)
+        sig = score.time_signatures[0]
+        if score.bar_of(score.end_tick - 1) < prefix_bars + new_bars:
+            continue
+        if sig.bar_ticks % C.STEP or C.bar_steps(sig.numerator, sig.denominator) > C.MAX_POS:
+            continue
+        cut = score.bar_start(prefix_bars + (1 if mel["phase"] else 0))
+        sketch = cut_score(score, cut)
+        res = C.continue_melody(sketch, new_bars, seed=seed + i, device="cpu", checkpoint=path)[0]
+        start, stop = sketch.end_tick, score.next_bar_line(sketch.end_tick) + new_bars * sig.bar_ticks
+        gen_notes.append([n for n in res.notes if n.start >= start])
+        real_notes.append([n.moved(duration=min(n.duration, stop - n.start))
+                           for n in score.notes if start <= n.start < stop])
+        keys.append(score.key)
+        spans.append(stop - start)
+        used += 1
+    result = {
+        "checkpoint": path.name,
+        "test_melodies": len(test),
+        "test_nll_per_token": round(nll, 4),
+        "test_perplexity": round(math.exp(nll), 3),
+        "continuation_protocol": f"first {prefix_bars} bars of each test melody with at least "
+                                 f"{prefix_bars + new_bars} bars, continued by {new_bars} bars, "
+                                 "temperature 1.0, top-p 0.95, one seed per melody",
+        "continued_melodies": used,
+        "generated": line_stats(gen_notes, keys, spans),
+        "corpus": line_stats(real_notes, keys, spans),
+        "seconds": round(time.time() - t0, 1),
+    }
+    return result
+
+
+def evaluate_cli(args) -> int:
+    result = evaluate(args.checkpoint, args.limit)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    return 0
+
+
+# -- token-scheme measurement ---------------------------------------------------------------
+
+
+def measure_token_schemes(mels: list[dict]) -> dict:
+    """Compare the sixteenth grid with pitch+duration events on real melodies.
+
+    Counts tokens per bar, vocabulary sizes and how many notes the sixteenth grid
+    cannot place exactly (triplets, 32nds). The event count is what a pitch token plus a
+    duration token per note (and a REST + duration per gap) would need.
+    """
+    grid_tokens = event_tokens = bars = notes = off_grid = 0
+    durations, fitted = Counter(), 0
+    for mel in mels:
+        num, den = mel["meter"]
+        bar_ticks = num * 1920 // den
+        if bar_ticks % C.STEP or C.bar_steps(num, den) > C.MAX_POS:
+            continue
+        fitted += 1
+        ns = mel["notes"]
+        end = max(s + d for _, s, d in ns)
+        grid_tokens += -(-end // C.STEP)
+        bars += end / bar_ticks
+        prev_end = 0
+        for _, s, d in ns:
+            notes += 1
+            if s % C.STEP or d % C.STEP:
+                off_grid += 1
+            if s > prev_end:
+                event_tokens += 2
+                durations[round((s - prev_end) / C.STEP)] += 1
+            event_tokens += 2
+            durations[max(1, round(d / C.STEP))] += 1
+            prev_end = s + d
+    return {
+        "melodies": fitted,
+        "grid_tokens_per_bar": round(grid_tokens / bars, 2),
+        "event_tokens_per_bar": round(event_tokens / bars, 2),
+        "grid_vocabulary": C.VOCAB,
+        "event_vocabulary": C.N_PITCH + 2 + len(durations),
+        "distinct_durations_16ths": len(durations),
+        "notes_off_sixteenth_grid_percent": round(100 * off_grid / max(notes, 1), 2),
+    }
+
+
+def compare_key_modes(steps: int = 120, run_root: Path | None = None) -> dict:
+    """Equal-budget short runs: key normalisation vs training on all transpositions.
+
+    Both are scored on the validation melodies as written (the normalised model sees
+    them normalised, as at inference), so the NLL is of the same notes.
+    """
+    run_root = run_root or paths.data_dir() / "runs" / "continuer-keymode"
+    data = load_data(TrainConfig(), quiet=True)
+    out = {}
+    for mode in ("normalise", "augment"):
+        cfg = TrainConfig(epochs=1, max_train_steps=steps, key_mode=mode)
+        t0 = time.time()
+        train(cfg, run_root / mode, data=data, log_every=max(1, steps // 4))
+        model = C.model_from_checkpoint(
+            torch.load(run_root / mode / "best.pt", weights_only=True), run_root / mode)
+        valid = (sequences(data["valid"]) if mode == "normalise"
+                 else [s for s in (melody_sequence(m, 0) for m in data["valid"]) if s])
+        out[mode] = {"valid_nll_per_token": round(nll_per_token(model, valid), 4),
+                     "seconds": round(time.time() - t0, 1), "optimizer_steps": steps}
+    return out
