@@ -138,6 +138,16 @@ def decode_tokens(tokens: list[int], start: int) -> list[tuple[int, int, int]]:
     return [tuple(n) for n in notes]
 
 
+def last_pitches(inputs: list[int]) -> list[int]:
+    """For each input token, the last pitch token at or before it (BOS before any)."""
+    out, last = [], BOS
+    for tok in inputs:
+        if tok >= N_SPECIAL:
+            last = tok
+        out.append(last)
+    return out
+
+
 def key_shift(key: Key) -> int:
     """Semitones (-6..5) that move ``key``'s signature to none: a major tonic to C, a
     minor tonic to A (so minor tunes share the white-key pitches of the far more
@@ -153,6 +163,7 @@ def key_shift(key: Key) -> int:
 class ContinuerConfig:
     vocab: int = VOCAB
     token_dim: int = 64
+    last_dim: int = 32
     pos_dim: int = 16
     meter_dim: int = 8
     mode_dim: int = 4
@@ -162,17 +173,23 @@ class ContinuerConfig:
 
     @property
     def input_dim(self) -> int:
-        return self.token_dim + self.pos_dim + self.meter_dim + self.mode_dim
+        return self.token_dim + self.last_dim + self.pos_dim + self.meter_dim + self.mode_dim
 
 
 class ContinuerModel(nn.Module):
-    """LSTM language model: previous token + (position, meter, mode) of the next step."""
+    """LSTM language model over grid tokens.
+
+    Input per step: the previous token, the last pitch played (so intervals need not be
+    remembered through runs of HOLD and REST), and the bar position, meter and mode of
+    the step to predict.
+    """
 
     def __init__(self, config: ContinuerConfig):
         super().__init__()
         self.config = config
         c = config
         self.token_emb = nn.Embedding(c.vocab, c.token_dim)
+        self.last_emb = nn.Embedding(c.vocab, c.last_dim)
         self.pos_emb = nn.Embedding(MAX_POS, c.pos_dim)
         self.meter_emb = nn.Embedding(len(METERS) + 1, c.meter_dim)
         self.mode_emb = nn.Embedding(2, c.mode_dim)
@@ -181,13 +198,13 @@ class ContinuerModel(nn.Module):
         self.drop = nn.Dropout(c.dropout)
         self.head = nn.Linear(c.hidden, c.vocab)
 
-    def embed(self, prev, pos, meter, mode):
-        return torch.cat([self.token_emb(prev), self.pos_emb(pos), self.meter_emb(meter),
-                          self.mode_emb(mode)], dim=-1)
+    def embed(self, prev, last, pos, meter, mode):
+        return torch.cat([self.token_emb(prev), self.last_emb(last), self.pos_emb(pos),
+                          self.meter_emb(meter), self.mode_emb(mode)], dim=-1)
 
-    def forward(self, prev, pos, meter, mode, state=None):
+    def forward(self, prev, last, pos, meter, mode, state=None):
         """Logits ``(batch, time, vocab)`` and the final LSTM state; all inputs (B, T)."""
-        out, state = self.lstm(self.embed(prev, pos, meter, mode), state)
+        out, state = self.lstm(self.embed(prev, last, pos, meter, mode), state)
         return self.head(self.drop(out)), state
 
 
@@ -303,13 +320,16 @@ class Continuer:
         cs = [torch.zeros(1, m.config.hidden, device=dev) for _ in range(m.config.layers)]
         if len(prev_tokens) > 1:
             t = torch.tensor([prev_tokens[:-1]], device=dev)
+            lp = torch.tensor([last_pitches(prev_tokens[:-1])], device=dev)
             p = torch.tensor([prev_pos[:-1]], device=dev)
-            _, (h, c) = m.lstm(m.embed(t, p, meter_t[:1, None].expand_as(t),
+            _, (h, c) = m.lstm(m.embed(t, lp, p, meter_t[:1, None].expand_as(t),
                                        mode_t[:1, None].expand_as(t)))
             hs, cs = list(h[:, 0:1]), list(c[:, 0:1])  # per layer (1, H)
         hs = [h.expand(variations, -1).contiguous() for h in hs]
         cs = [c.expand(variations, -1).contiguous() for c in cs]
         prev = torch.full((variations,), prev_tokens[-1], dtype=torch.long, device=dev)
+        last = torch.full((variations,), last_pitches(prev_tokens)[-1], dtype=torch.long,
+                          device=dev)
         prev_is_rest = prev == REST
         if prev_tokens[-1] == BOS:
             prev_is_rest = torch.ones_like(prev_is_rest)
@@ -321,7 +341,7 @@ class Continuer:
         for i in range(n_new):
             if cancel is not None and cancel():
                 raise ContinuationCancelled("continuation cancelled")
-            x = torch.cat([m.token_emb(prev), pos_emb[i].expand(variations, -1), meter_e,
+            x = torch.cat([m.token_emb(prev), m.last_emb(last), pos_emb[i].expand(variations, -1), meter_e,
                            mode_e], dim=-1)
             y, hs, cs = self.stepper(x, hs, cs)
             logits = m.head(y)
@@ -335,6 +355,7 @@ class Continuer:
             out[:, i] = tok
             prev = tok
             prev_is_rest = tok == REST
+            last = torch.where(tok >= N_SPECIAL, tok, last)
             if progress is not None and (i % every == 0 or i == n_new - 1):
                 progress(int(100 * (i + 1) / n_new))
         return out.tolist()

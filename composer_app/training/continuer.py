@@ -112,11 +112,13 @@ def pack_epoch(seqs: list[dict], seq_len: int, rng: random.Random) -> dict[str, 
     """Shuffle sequences, join them (BOS between), cut into rows of ``seq_len``."""
     order = list(range(len(seqs)))
     rng.shuffle(order)
-    prev, tgt, pos, meter, mode = [], [], [], [], []
+    prev, last, tgt, pos, meter, mode = [], [], [], [], [], []
     for i in order:
         s = seqs[i]
         n = len(s["tokens"])
-        prev += [C.BOS] + s["tokens"][:-1]
+        inputs = [C.BOS] + s["tokens"][:-1]
+        prev += inputs
+        last += C.last_pitches(inputs)
         tgt += s["tokens"]
         pos += s["pos"]
         meter += [s["meter"]] * n
@@ -127,7 +129,7 @@ def pack_epoch(seqs: list[dict], seq_len: int, rng: random.Random) -> dict[str, 
     def t(x):
         return torch.tensor(x[:cut], dtype=torch.long).view(rows, seq_len)
 
-    return {"prev": t(prev), "tgt": t(tgt), "pos": t(pos), "meter": t(meter), "mode": t(mode)}
+    return {"prev": t(prev), "last": t(last), "tgt": t(tgt), "pos": t(pos), "meter": t(meter), "mode": t(mode)}
 
 
 def padded_batches(seqs: list[dict], batch: int):
@@ -137,11 +139,13 @@ def padded_batches(seqs: list[dict], batch: int):
         group = seqs[i:i + batch]
         n = max(len(s["tokens"]) for s in group)
         out = {k: torch.zeros((len(group), n), dtype=torch.long)
-               for k in ("prev", "pos", "meter", "mode")}
+               for k in ("prev", "last", "pos", "meter", "mode")}
         out["tgt"] = torch.full((len(group), n), IGNORE, dtype=torch.long)
         for r, s in enumerate(group):
             L = len(s["tokens"])
-            out["prev"][r, :L] = torch.tensor([C.BOS] + s["tokens"][:-1])
+            inputs = [C.BOS] + s["tokens"][:-1]
+            out["prev"][r, :L] = torch.tensor(inputs)
+            out["last"][r, :L] = torch.tensor(C.last_pitches(inputs))
             out["tgt"][r, :L] = torch.tensor(s["tokens"])
             out["pos"][r, :L] = torch.tensor(s["pos"])
             out["meter"][r, :] = s["meter"]
@@ -154,7 +158,7 @@ def nll_per_token(model: C.ContinuerModel, seqs: list[dict], batch: int = 64) ->
     model.eval()
     total, count = 0.0, 0
     for b in padded_batches(seqs, batch):
-        logits, _ = model(b["prev"], b["pos"], b["meter"], b["mode"])
+        logits, _ = model(b["prev"], b["last"], b["pos"], b["meter"], b["mode"])
         loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                            b["tgt"].reshape(-1), ignore_index=IGNORE,
                                            reduction="sum")
@@ -244,7 +248,8 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, data=None,
             for g in opt.param_groups:
                 g["lr"] = _lr_at(cfg, global_step / max(total_steps, 1))
             batch = {k: v[idx] for k, v in packed.items()}
-            logits, _ = model(batch["prev"], batch["pos"], batch["meter"], batch["mode"])
+            logits, _ = model(batch["prev"], batch["last"], batch["pos"], batch["meter"],
+                              batch["mode"])
             loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                                batch["tgt"].reshape(-1))
             opt.zero_grad(set_to_none=True)
