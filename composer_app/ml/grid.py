@@ -1,0 +1,128 @@
+"""The sixteenth-note grid the harmonizer reads and writes.
+
+Each voice at each step is one token: ``REST``, ``HOLD`` (the previous pitch goes on) or
+a pitch. ``MASK`` is input only: "unknown here, to be sampled". Pure numpy; no torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from composer_app.music import PPQ, Note, Score, TimeSignature, Track, VOICE_NAMES
+
+GRID_VERSION = "g1"
+STEP_TICKS = PPQ // 4  # one sixteenth note
+
+MASK, REST, HOLD = 0, 1, 2
+PITCH_LO, PITCH_HI = 28, 90  # E1..F#6: every chorale voice plus transpositions
+FIRST_PITCH = 3
+VOCAB_SIZE = FIRST_PITCH + PITCH_HI - PITCH_LO + 1
+POS_MAX = 32  # positions in the bar are clamped to 0..POS_MAX-1 sixteenths
+
+CHOIR_PROGRAM = 52  # General MIDI "Choir Aahs"
+
+
+def pitch_token(pitch: int) -> int:
+    if not PITCH_LO <= pitch <= PITCH_HI:
+        raise ValueError(f"pitch {pitch} outside the grid ({PITCH_LO}..{PITCH_HI})")
+    return FIRST_PITCH + pitch - PITCH_LO
+
+
+def token_pitch(token: int) -> int:
+    return PITCH_LO + int(token) - FIRST_PITCH
+
+
+def vocabulary() -> dict:
+    """What a checkpoint stores so it can be read without this module's constants."""
+    return {"mask": MASK, "rest": REST, "hold": HOLD, "pitch_lo": PITCH_LO,
+            "pitch_hi": PITCH_HI, "first_pitch": FIRST_PITCH, "size": VOCAB_SIZE,
+            "step_ticks_at_ppq480": STEP_TICKS, "pos_max": POS_MAX, "grid": GRID_VERSION}
+
+
+def step_of(tick: int) -> int:
+    """Nearest grid step of a tick."""
+    return int((tick + STEP_TICKS // 2) // STEP_TICKS)
+
+
+def notes_to_row(notes: list[Note], steps: int, fill: int = REST) -> np.ndarray:
+    """One voice's notes as a token row of ``steps`` steps.
+
+    Onsets snap to the nearest sixteenth; a note lasts at least one step. A note whose
+    onset lands on another's onset step is dropped from the grid (the grid only
+    conditions the model; callers keep the notes themselves).
+    """
+    row = np.full(steps, fill, dtype=np.int64)
+    onset = np.zeros(steps, dtype=bool)
+    for n in sorted(notes, key=lambda n: (n.start, -n.pitch)):
+        s = step_of(n.start)
+        e = max(s + 1, step_of(n.end))
+        if s >= steps or onset[s]:
+            continue
+        e = min(e, steps)
+        row[s] = pitch_token(n.pitch)
+        onset[s] = True
+        for t in range(s + 1, e):
+            if onset[t]:
+                break
+            row[t] = HOLD
+    return row
+
+
+def row_to_notes(row: np.ndarray, track: int, first_step: int = 0, velocity: int = 80,
+                 steps: range | None = None) -> list[Note]:
+    """Notes of a token row. ``steps`` limits which onsets count (a span); a HOLD after a
+    REST or at the start reads as a REST."""
+    out: list[Note] = []
+    allowed = steps if steps is not None else range(len(row))
+    t = 0
+    n = len(row)
+    while t < n:
+        tok = int(row[t])
+        if tok >= FIRST_PITCH and t in allowed:
+            e = t + 1
+            while e < n and int(row[e]) == HOLD and e in allowed:
+                e += 1
+            out.append(Note(token_pitch(tok), (first_step + t) * STEP_TICKS,
+                            (e - t) * STEP_TICKS, velocity, track))
+            t = e
+        else:
+            t += 1
+    return out
+
+
+def bar_positions(score: Score, steps: int, first_step: int = 0) -> np.ndarray:
+    """Sixteenths since the bar line at each step, clamped to ``POS_MAX - 1``."""
+    pos = np.zeros(steps, dtype=np.int64)
+    cache: dict[int, int] = {}
+    for i in range(steps):
+        tick = (first_step + i) * STEP_TICKS
+        bar = score.bar_of(tick)
+        if bar not in cache:
+            cache[bar] = score.bar_start(bar)
+        pos[i] = min(POS_MAX - 1, (tick - cache[bar]) // STEP_TICKS)
+    return pos
+
+
+def choir_tracks() -> list[Track]:
+    return [Track(name=name, channel=i, program=CHOIR_PROGRAM) for i, name in enumerate(VOICE_NAMES)]
+
+
+def grid_to_score(tokens: np.ndarray, numerator: int = 4, denominator: int = 4,
+                  title: str = "") -> Score:
+    """A four-voice Score (tracks Soprano..Bass) from a (4, T) token grid."""
+    notes = []
+    for v in range(tokens.shape[0]):
+        notes.extend(row_to_notes(tokens[v], track=v))
+    score = Score(notes=notes, tracks=choir_tracks(),
+                  time_signatures=[TimeSignature(0, numerator, denominator)], title=title)
+    score.sort()
+    return score
+
+
+def score_to_grid(score: Score, steps: int | None = None) -> np.ndarray:
+    """(4, T) tokens of a four-voice Score: tracks named Soprano..Bass, else tracks 0..3."""
+    names = [t.name for t in score.tracks]
+    index = [names.index(v) if v in names else i for i, v in enumerate(VOICE_NAMES)]
+    if steps is None:
+        steps = max(1, -(-score.end_tick // STEP_TICKS))
+    return np.stack([notes_to_row(score.track_notes(i), steps) for i in index])

@@ -1,0 +1,190 @@
+"""The harmonizer with the shipped weights: grid, sampling contract, CLI."""
+
+from __future__ import annotations
+
+import logging
+
+import mido
+import numpy as np
+import pytest
+
+from composer_app.cli import main as cli_main
+from composer_app.ml import grid
+from composer_app.ml.harmonizer import GenerationCancelled, default_model_path, harmonize
+from composer_app.music import (
+    SATB_RANGES,
+    VOICE_NAMES,
+    Note,
+    Score,
+    TimeSignature,
+    Track,
+    UserError,
+    read_midi,
+    write_midi,
+)
+
+pytestmark = pytest.mark.skipif(not default_model_path().is_file(),
+                                reason="no shipped harmonizer weights")
+
+# First phrase of a chorale-like tune in D minor with a raised leading tone (C#).
+TUNE = [(62, 480), (65, 480), (64, 480), (62, 480), (61, 480), (62, 480), (64, 960),
+        (65, 480), (67, 480), (69, 480), (67, 480), (65, 480), (64, 480), (62, 960)]
+
+
+def melody_score(tune=TUNE, lead: int = 0, meter=(4, 4)) -> Score:
+    notes, t = [], lead
+    for pitch, dur in tune:
+        notes.append(Note(pitch, t, dur, 90, 0))
+        t += dur
+    return Score(notes=notes, tracks=[Track("Melody")],
+                 time_signatures=[TimeSignature(0, *meter)], title="tune")
+
+
+def notes_of(score: Score, track: int) -> list[tuple]:
+    return [(n.pitch, n.start, n.duration, n.velocity) for n in score.track_notes(track)]
+
+
+def test_grid_round_trip_of_a_real_chorale(tmp_path):
+    from composer_app.training.chorales import parse_chorale
+
+    chorale = parse_chorale("bwv2.6")
+    assert not isinstance(chorale, str)
+    score = grid.grid_to_score(chorale.tokens, chorale.numerator, chorale.denominator)
+    assert np.array_equal(grid.score_to_grid(score, chorale.steps), chorale.tokens)
+    write_midi(score, tmp_path / "c.mid")  # and through a MIDI file
+    again = grid.score_to_grid(read_midi(tmp_path / "c.mid"), chorale.steps)
+    assert np.array_equal(again, chorale.tokens)
+
+
+def test_output_voices_and_soprano_note_for_note():
+    melody = melody_score()
+    [out] = harmonize(melody, seed=3)
+    assert [t.name for t in out.tracks] == list(VOICE_NAMES)
+    assert [t.channel for t in out.tracks] == [0, 1, 2, 3]
+    assert all(t.program in (52, 19) for t in out.tracks)
+    assert notes_of(out, 0) == notes_of(melody, 0)
+    for v in (1, 2, 3):
+        notes = out.track_notes(v)
+        assert notes, f"{VOICE_NAMES[v]} is empty"
+        lo, hi = SATB_RANGES[VOICE_NAMES[v]]
+        assert all(lo <= n.pitch <= hi for n in notes)
+        # one voice: no overlapping notes
+        assert all(a.end <= b.start for a, b in zip(notes, notes[1:]))
+        assert max(n.end for n in notes) <= melody.end_tick
+
+
+def test_locked_notes_are_kept_exactly():
+    melody = melody_score()
+    [first] = harmonize(melody, seed=1)
+    locked = [first.track_notes(1)[2].moved(locked=True), first.track_notes(3)[0].moved(locked=True),
+              first.track_notes(3)[4].moved(locked=True)]
+    score = melody.copy()
+    for name in VOICE_NAMES[1:]:
+        score.add_track(name, len(score.tracks))
+    score.notes += [n.moved(track=n.track) for n in locked]  # tracks 1..3 = Alto..Bass here
+    outs = harmonize(score, melody_track=0, seed=99, variations=3)
+    for out in outs:
+        assert notes_of(out, 0) == notes_of(melody, 0)
+        for n in locked:
+            assert n in out.track_notes(n.track), n
+
+
+def test_same_seed_same_output_other_seed_differs():
+    melody = melody_score()
+    a = harmonize(melody, seed=7)[0]
+    b = harmonize(melody, seed=7)[0]
+    c = harmonize(melody, seed=8)[0]
+    assert a.notes == b.notes
+    assert a.notes != c.notes
+
+
+def test_variations_are_one_batch_of_different_results():
+    outs = harmonize(melody_score(), seed=5, variations=3)
+    assert len(outs) == 3
+    assert len({tuple(o.notes) for o in outs}) == 3
+
+
+def test_span_regeneration_leaves_the_rest_untouched():
+    melody = melody_score()
+    [full] = harmonize(melody, seed=11)
+    start, end = 1920, 3840  # bars 2 and 3
+    [again] = harmonize(full, melody_track=0, start=start, end=end, seed=12)
+    for v in (1, 2, 3):
+        outside_before = [n for n in full.track_notes(v) if not start <= n.start < end]
+        outside_after = [n for n in again.track_notes(v) if not start <= n.start < end]
+        assert outside_after == outside_before
+        inside = [n for n in again.track_notes(v) if start <= n.start < end]
+        assert inside and all(n.end <= end for n in inside)
+    assert notes_of(again, 0) == notes_of(full, 0)
+
+
+def test_pickup_and_three_four_and_far_key():
+    # F# minor in 3/4 with a one-beat pickup (leading silence), up a fifth from B minor
+    tune = [(73, 480), (78, 480), (78, 480), (77, 480), (78, 960), (80, 480), (81, 480),
+            (80, 480), (78, 480), (77, 960), (73, 480), (74, 480), (73, 480), (71, 480), (69, 480),
+            (68, 480), (66, 1440)]
+    melody = melody_score(tune, lead=960, meter=(3, 4))
+    [out] = harmonize(melody, seed=2, key="F#m")
+    assert notes_of(out, 0) == notes_of(melody, 0)
+    assert all(n.start >= 960 for n in out.notes)
+
+
+def test_melody_out_of_soprano_range_moves_the_frame_not_the_melody():
+    low = melody_score([(p - 24, d) for p, d in TUNE])
+    [out] = harmonize(low, seed=4)
+    assert notes_of(out, 0) == notes_of(low, 0)
+    for v in (1, 2, 3):
+        assert out.track_notes(v)
+        assert all(n.pitch < 60 for n in out.track_notes(v))
+
+
+def test_progress_and_cancel():
+    seen = []
+    harmonize(melody_score(), seed=1, progress=seen.append)
+    assert seen[-1] == 100 and seen == sorted(seen)
+    with pytest.raises(GenerationCancelled):
+        harmonize(melody_score(), seed=1, cancel=lambda: True)
+    assert issubclass(GenerationCancelled, UserError)
+
+
+def test_bad_input_gives_clear_errors(caplog):
+    with pytest.raises(UserError, match="no melody"):
+        harmonize(Score())
+    with pytest.raises(UserError, match="empty span"):
+        harmonize(melody_score(), start=960, end=960)
+    with pytest.raises(UserError, match="unknown key"):
+        harmonize(melody_score(), key="H#q")
+    with pytest.raises(UserError, match="spans"):
+        harmonize(melody_score([(30, 480), (90, 480)]))
+    two = melody_score()
+    two.add_track("Other", 1)
+    two.notes.append(Note(50, 0, 480, 80, 1))
+    with pytest.raises(UserError, match="--track"):
+        harmonize(two)
+    chordal = melody_score()
+    chordal.notes.append(Note(55, 0, 480, 80, 0))
+    with caplog.at_level(logging.WARNING):
+        [out] = harmonize(chordal, seed=1)
+    assert "top line" in caplog.text
+    assert notes_of(out, 0) == notes_of(melody_score(), 0)
+
+
+def test_cli_harmonize_end_to_end(tmp_path, capsys):
+    src = tmp_path / "tune.mid"
+    write_midi(melody_score(), src)
+    out = tmp_path / "out.mid"
+    assert cli_main(["harmonize", str(src), "-o", str(out), "--seed", "1", "--device", "cpu"]) == 0
+    mid = mido.MidiFile(out)
+    assert mid.type == 1
+    score = read_midi(out)
+    named = [t.name for t in score.tracks if score.track_notes(score.tracks.index(t))]
+    assert named == list(VOICE_NAMES)
+    assert notes_of(score, 0)[:3] == [(62, 0, 480, 90), (65, 480, 480, 90), (64, 960, 480, 90)]
+
+    assert cli_main(["harmonize", str(src), "-o", str(tmp_path / "v.mid"), "--variations", "2",
+                     "--seed", "2"]) == 0
+    assert (tmp_path / "v-1.mid").is_file() and (tmp_path / "v-2.mid").is_file()
+
+    assert cli_main(["harmonize", str(src), "-o", str(out), "--key", "X#"]) == 1
+    assert "error: unknown key" in capsys.readouterr().err
+    assert cli_main(["harmonize", str(src), "-o", str(out), "--track", "5"]) == 1

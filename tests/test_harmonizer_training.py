@@ -1,0 +1,113 @@
+"""Harmonizer training, checkpoints and the voice-leading metrics."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from composer_app.ml import grid
+from composer_app.ml.harmonizer import (
+    FORMAT_VERSION,
+    Harmonizer,
+    HarmonizerConfig,
+    load_model,
+    read_checkpoint,
+    save_checkpoint,
+)
+from composer_app.music import UserError
+from composer_app.training.chorales import load_split, parse_chorale
+from composer_app.training.harmonizer import (
+    TrainConfig,
+    allowed_transpositions,
+    piece_metrics,
+    train,
+)
+
+
+def test_split_is_by_bwv_and_disjoint():
+    from composer_app.training.chorales import bwv_number
+
+    split = load_split()
+    sizes = {k: len(v) for k, v in split.items()}
+    assert sizes["train"] > 6 * sizes["test"] and sizes["test"] > 20 and sizes["valid"] > 20
+    bwvs = {k: {bwv_number(n) for n in v} for k, v in split.items()}
+    assert not bwvs["train"] & bwvs["test"] and not bwvs["train"] & bwvs["valid"]
+    assert not bwvs["valid"] & bwvs["test"]
+
+
+def test_a_few_training_steps_on_three_chorales_lower_the_loss(tmp_path):
+    chorales = [parse_chorale(n) for n in ("bwv2.6", "bwv3.6", "bwv4.8")]
+    assert all(not isinstance(c, str) for c in chorales)
+    cfg = TrainConfig(epochs=4, batches_per_epoch=12, batch_size=8, window=32, lr=3e-3)
+    small = HarmonizerConfig(token_dim=8, meta_dim=8, hidden=32, layers=1, dropout=0.0)
+    result = train(tmp_path, cfg, small, chorales=chorales, valid=chorales, show=False)
+    losses = [h["valid_loss"] for h in result["history"]]
+    assert losses[-1] < losses[0] < math.log(grid.VOCAB_SIZE)
+    # the checkpoint is loadable as is, and resuming continues the history
+    assert read_checkpoint(tmp_path / "best.pt")["format_version"] == FORMAT_VERSION
+    cfg.epochs = 5
+    again = train(tmp_path, cfg, small, resume=True, chorales=chorales, valid=chorales, show=False)
+    assert [h["epoch"] for h in again["history"]] == [1, 2, 3, 4, 5]
+
+
+def test_transpositions_keep_voices_in_range():
+    c = parse_chorale("bwv2.6")
+    shifts = allowed_transpositions(c)
+    assert 0 in shifts and len(shifts) > 3
+
+
+def _tiny_checkpoint(path):
+    save_checkpoint(Harmonizer(HarmonizerConfig(token_dim=4, meta_dim=4, hidden=8, layers=1)), path)
+
+
+def test_checkpoint_loads_with_weights_only_and_wrong_version_fails_clearly(tmp_path):
+    path = tmp_path / "h.pt"
+    _tiny_checkpoint(path)
+    data = torch.load(path, weights_only=True)
+    assert {"format", "format_version", "config", "vocabulary", "state_dict"} <= set(data)
+    load_model(path, "cpu")
+    data["format_version"] = FORMAT_VERSION + 1
+    bad = tmp_path / "future.pt"
+    torch.save(data, bad)
+    with pytest.raises(UserError, match=r"future\.pt.*format version"):
+        load_model(bad, "cpu")
+
+
+def test_corrupt_missing_or_mismatched_checkpoint_names_the_file(tmp_path):
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"\x00not a checkpoint" * 10)
+    with pytest.raises(UserError, match="corrupt.pt"):
+        load_model(corrupt, "cpu")
+    with pytest.raises(UserError, match="missing.pt"):
+        load_model(tmp_path / "missing.pt", "cpu")
+    path = tmp_path / "mismatch.pt"
+    _tiny_checkpoint(path)
+    data = torch.load(path, weights_only=True)
+    data["config"]["hidden"] = 16
+    torch.save(data, path)
+    with pytest.raises(UserError, match="mismatch.pt.*do not fit"):
+        load_model(path, "cpu")
+
+
+def _grid(voices):
+    tokens = np.full((4, len(voices[0]) * 2), grid.REST, dtype=np.int64)
+    for v, pitches in enumerate(voices):
+        for i, p in enumerate(pitches):
+            tokens[v, 2 * i] = grid.pitch_token(p)
+            tokens[v, 2 * i + 1] = grid.HOLD
+    return tokens
+
+
+def test_metrics_count_parallels_crossings_and_chords():
+    # C G C Dm: only the last change has parallels (octaves between soprano and bass)
+    good = _grid([[72, 71, 72, 74], [67, 67, 67, 65], [64, 62, 64, 57], [48, 55, 48, 50]])
+    m = piece_metrics(good)
+    assert m["parallels_per_100_changes"] == pytest.approx(100 / 3)
+    assert m["triad_or_seventh_pct"] == 100.0 and m["crossings_pct"] == 0.0
+    crossed = _grid([[72, 72], [60, 60], [64, 64], [48, 48]])
+    assert piece_metrics(crossed)["crossings_pct"] == 100.0
+    fifths = _grid([[72, 74], [67, 69], [60, 62], [48, 50]])  # A-T, A-B fifths; 3 octaves
+    assert piece_metrics(fifths)["parallels_per_100_changes"] == pytest.approx(500.0)
