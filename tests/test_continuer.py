@@ -250,3 +250,36 @@ def test_cli_bad_input_prints_one_error_line(tmp_path, capsys, args, message):
     rc = main(["continue", str(src), "-o", str(tmp_path / "o.mid"), *args])
     err = capsys.readouterr().err.strip()
     assert rc == 1 and err.startswith(message) and "\n" not in err
+
+
+# -- chorale sketches (four voices) -------------------------------------------------------
+
+
+def _chorale_sketch() -> Score:
+    from composer_app.music import Track
+
+    chords = [(72, 67, 64, 48), (72, 69, 65, 53), (71, 67, 62, 55), (72, 67, 64, 48),
+              (76, 67, 60, 48), (74, 69, 65, 50), (74, 67, 59, 43), (72, 67, 64, 48)]
+    notes = [Note(p, i * 480, 480, track=v) for i, chord in enumerate(chords)
+             for v, p in enumerate(chord)]
+    tracks = [Track(name, ch, 52) for ch, name in enumerate(("Soprano", "Alto", "Tenor", "Bass"))]
+    return Score(notes=notes, tracks=tracks, key_signatures=[KeySignature(0, Key(0, "major"))])
+
+
+@needs_model
+def test_chorale_sketch_gets_all_four_voices_continued():
+    from composer_app import paths
+
+    if not (paths.models_dir() / "harmonizer.pt").exists():
+        pytest.skip("models/harmonizer.pt not trained yet: four-voice continuation needs it")
+    score = _chorale_sketch()
+    results = C.continue_melody(score, 2, variations=2, seed=3)
+    assert len(results) == 2
+    end, target = score.end_tick, score.end_tick + 2 * 1920
+    for res in results:
+        new = [n for n in res.notes if n.start >= end]
+        assert sorted(res.notes[: len(score.notes)], key=repr) == sorted(score.notes, key=repr)
+        assert len(res.notes) == len(score.notes) + len(new)
+        assert {n.track for n in new} == {0, 1, 2, 3}
+        assert max(n.end for n in new) <= target
+        assert res.tracks == score.tracks

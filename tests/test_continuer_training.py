@@ -43,7 +43,7 @@ def test_sequences_follow_meter_and_key(small_corpus):
         num, den = mel["meter"]
         steps = C.bar_steps(num, den)
         assert len(seq["tokens"]) == len(seq["pos"])
-        assert all(0 <= p < steps for p in seq["pos"])
+        assert all(p % C.MAX_POS < steps for p in seq["pos"])
         assert seq["tokens"][0] >= C.N_SPECIAL  # a melody starts with its first note
         # key-normalised: no key signature (C major or A minor)
         key = T.melody_key(mel)
@@ -83,3 +83,18 @@ def test_pack_epoch_rows_hold_every_token(small_corpus):
     total = sum(len(s["tokens"]) for s in seqs)
     assert packed["tgt"].numel() == total - total % 32
     assert (packed["prev"] == C.BOS).sum() <= len(seqs)
+
+
+def test_app_and_training_agree_on_metric_positions(small_corpus):
+    """The positions the app computes from a score are those the model was trained on."""
+    checked = 0
+    for mel in small_corpus:
+        seq = T.melody_sequence(mel)
+        if seq is None or mel["phase"] % C.STEP:
+            continue
+        score = T.melody_score(mel)
+        first = score.notes[0].start
+        ticks = [first + i * C.STEP for i in range(len(seq["pos"]))]
+        assert C.metric_positions(score, first, ticks) == seq["pos"], mel["id"]
+        checked += 1
+    assert checked >= 10

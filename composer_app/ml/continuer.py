@@ -28,7 +28,6 @@ from torch import nn
 
 from composer_app import paths
 from composer_app.music import Key, Note, Score, UserError, detect_key
-from composer_app.music.score import TimeSignature
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +52,7 @@ MIN_PITCH, MAX_PITCH = 45, 96  # model range after key normalisation
 N_PITCH = MAX_PITCH - MIN_PITCH + 1
 VOCAB = N_SPECIAL + N_PITCH
 MAX_POS = 32  # steps per bar the model knows (4/2 = 32 sixteenths)
+PHRASE_BARS = 8  # bars are also counted mod 8 from the first full bar (phrase position)
 METERS = ("2/4", "3/4", "4/4", "6/8", "3/8", "9/8", "12/8", "2/2", "3/2", "6/4", "4/2")
 OTHER_METER = len(METERS)
 MAX_BARS = 64
@@ -138,6 +138,11 @@ def decode_tokens(tokens: list[int], start: int) -> list[tuple[int, int, int]]:
     return [tuple(n) for n in notes]
 
 
+def metric_position(step_in_bar: int, bar: int) -> int:
+    """The model's position index: step in the bar plus the bar mod ``PHRASE_BARS``."""
+    return (bar % PHRASE_BARS) * MAX_POS + step_in_bar % MAX_POS
+
+
 def last_pitches(inputs: list[int]) -> list[int]:
     """For each input token, the last pitch token at or before it (BOS before any)."""
     out, last = [], BOS
@@ -165,6 +170,7 @@ class ContinuerConfig:
     token_dim: int = 64
     last_dim: int = 32
     pos_dim: int = 16
+    phrase_dim: int = 8
     meter_dim: int = 8
     mode_dim: int = 4
     hidden: int = 192
@@ -173,15 +179,18 @@ class ContinuerConfig:
 
     @property
     def input_dim(self) -> int:
-        return self.token_dim + self.last_dim + self.pos_dim + self.meter_dim + self.mode_dim
+        return (self.token_dim + self.last_dim + self.pos_dim + self.phrase_dim
+                + self.meter_dim + self.mode_dim)
 
 
 class ContinuerModel(nn.Module):
     """LSTM language model over grid tokens.
 
     Input per step: the previous token, the last pitch played (so intervals need not be
-    remembered through runs of HOLD and REST), and the bar position, meter and mode of
-    the step to predict.
+    remembered through runs of HOLD and REST), and the metric position, meter and mode
+    of the step to predict. A metric position is ``bar * MAX_POS + step``: the step in
+    its bar and the bar counted mod ``PHRASE_BARS`` from the melody's first full bar, so
+    phrase ends (long notes, rests) can fall where folk phrases put them.
     """
 
     def __init__(self, config: ContinuerConfig):
@@ -191,6 +200,7 @@ class ContinuerModel(nn.Module):
         self.token_emb = nn.Embedding(c.vocab, c.token_dim)
         self.last_emb = nn.Embedding(c.vocab, c.last_dim)
         self.pos_emb = nn.Embedding(MAX_POS, c.pos_dim)
+        self.phrase_emb = nn.Embedding(PHRASE_BARS, c.phrase_dim)
         self.meter_emb = nn.Embedding(len(METERS) + 1, c.meter_dim)
         self.mode_emb = nn.Embedding(2, c.mode_dim)
         self.lstm = nn.LSTM(c.input_dim, c.hidden, num_layers=c.layers, batch_first=True,
@@ -199,8 +209,11 @@ class ContinuerModel(nn.Module):
         self.head = nn.Linear(c.hidden, c.vocab)
 
     def embed(self, prev, last, pos, meter, mode):
-        return torch.cat([self.token_emb(prev), self.last_emb(last), self.pos_emb(pos),
+        return torch.cat([self.token_emb(prev), self.last_emb(last), self.metric_emb(pos),
                           self.meter_emb(meter), self.mode_emb(mode)], dim=-1)
+
+    def metric_emb(self, pos):
+        return torch.cat([self.pos_emb(pos % MAX_POS), self.phrase_emb(pos // MAX_POS)], dim=-1)
 
     def forward(self, prev, last, pos, meter, mode, state=None):
         """Logits ``(batch, time, vocab)`` and the final LSTM state; all inputs (B, T)."""
@@ -333,7 +346,7 @@ class Continuer:
         prev_is_rest = prev == REST
         if prev_tokens[-1] == BOS:
             prev_is_rest = torch.ones_like(prev_is_rest)
-        pos_emb = m.pos_emb(torch.tensor(new_pos, device=dev))
+        pos_emb = m.metric_emb(torch.tensor(new_pos, device=dev))
         meter_e, mode_e = m.meter_emb(meter_t), m.mode_emb(mode_t)
         out = torch.empty((variations, n_new), dtype=torch.long, device=dev)
         inv_t = 1.0 / temperature
@@ -460,8 +473,6 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1, temperature
     melody = score.track_notes(track)
     end = score.end_tick
     sig = score.time_signature_at(max(end - 1, 0))
-    sig_start = _meter_start(score, sig)
-    steps = bar_steps(sig.numerator, sig.denominator)
     bar_ticks = sig.bar_ticks
     target_end = score.next_bar_line(end) + bars * bar_ticks
     if sig.bar_ticks % STEP:
@@ -483,13 +494,10 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1, temperature
     prefix = prefix[-512:]  # long sketches: the last 512 steps are context enough
     origin = end - len(prefix) * STEP
 
-    def pos_of(tick: int) -> int:
-        return ((tick - sig_start) // STEP) % steps % MAX_POS
-
     n_new = (target_end - end) // STEP
     prev_tokens = [BOS] + prefix
-    prev_pos = [pos_of(origin + i * STEP) for i in range(len(prefix) + 1)]
-    new_pos = [pos_of(end + i * STEP) for i in range(n_new)]
+    prev_pos = metric_positions(score, first, [origin + i * STEP for i in range(len(prefix) + 1)])
+    new_pos = metric_positions(score, first, [end + i * STEP for i in range(n_new)])
     mode = 1 if key.mode == "minor" else 0
     generator = torch.Generator(device="cpu")
     generator.manual_seed(seed if seed is not None else torch.seed())
@@ -515,9 +523,20 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1, temperature
     return results
 
 
-def _meter_start(score: Score, sig: TimeSignature) -> int:
-    """Tick of the first bar line of ``sig``'s segment (bar positions count from it)."""
-    return score.bar_start(score.bar_of(sig.tick)) if sig.tick else 0
+def metric_positions(score: Score, first: int, ticks: list[int]) -> list[int]:
+    """Model positions (see :func:`metric_position`) of grid steps at ``ticks``.
+
+    Bars are counted from the first full bar at or after ``first`` (the melody's first
+    note; a pickup bar is bar -1), steps from the bar line of each tick's bar.
+    """
+    first_bar = score.bar_of(first)
+    if score.bar_start(first_bar) != first:
+        first_bar += 1
+    out = []
+    for tick in ticks:
+        bar = score.bar_of(max(tick, 0))
+        out.append(metric_position((tick - score.bar_start(bar)) // STEP, bar - first_bar))
+    return out
 
 
 def _octave_fit(pitches: list[int]) -> int:

@@ -81,7 +81,9 @@ def melody_sequence(mel: dict, transpose: int | None = None) -> dict | None:
     tokens = C.encode_melody(notes, 0, end)
     steps = C.bar_steps(num, den)
     phase = int(round(mel["phase"] / C.STEP))
-    pos = [(phase + i) % steps for i in range(len(tokens))]
+    pickup = 1 if phase % steps else 0
+    pos = [C.metric_position((phase + i) % steps, (phase + i) // steps - pickup)
+           for i in range(len(tokens))]
     return {"tokens": tokens, "pos": pos, "meter": C.meter_id(num, den),
             "mode": 1 if key.mode == "minor" else 0}
 
