@@ -69,7 +69,7 @@ def test_output_voices_and_soprano_note_for_note():
         lo, hi = SATB_RANGES[VOICE_NAMES[v]]
         assert all(lo <= n.pitch <= hi for n in notes)
         # one voice: no overlapping notes
-        assert all(a.end <= b.start for a, b in zip(notes, notes[1:]))
+        assert all(a.end <= b.start for a, b in zip(notes, notes[1:], strict=False))
         assert max(n.end for n in notes) <= melody.end_tick
 
 

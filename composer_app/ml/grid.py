@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from composer_app.music import PPQ, Note, Score, TimeSignature, Track, VOICE_NAMES
+from composer_app.music import PPQ, VOICE_NAMES, Note, Score, TimeSignature, Track
 
 GRID_VERSION = "g1"
 STEP_TICKS = PPQ // 4  # one sixteenth note

@@ -7,10 +7,12 @@ four voices at ``t`` (with the entries being sampled replaced by ``MASK``) and t
 metadata (position in the bar, fermata). One trunk with three heads (alto, tenor,
 bass) gives all lower voices in one pass.
 
-Generation is annealed blocked Gibbs sampling (as in Coconet): start from the lower
-voices all masked, then repeatedly mask a shrinking random share of the free entries
-and resample them at a falling temperature. The soprano, locked notes and everything
-outside the span stay fixed.
+Generation (see :class:`Schedule`): start from the lower voices all masked, decode them
+in a few passes keeping the most confident samples (MaskGIT-style), then annealed
+pseudo-Gibbs passes resample a shrinking random share at a falling temperature, and a
+last few passes resample the notes that make parallel fifths/octaves (a voice-leading
+penalty on the logits). The soprano, locked notes and everything outside the span stay
+fixed.
 
 Public calls: :func:`harmonize` (the app) and :func:`harmonize_melody` (the CLI).
 Cancelling raises :class:`GenerationCancelled` (a :class:`UserError`).
@@ -22,9 +24,9 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import torch
@@ -86,7 +88,7 @@ class HarmonizerConfig:
     key_metadata: bool = True  # the key signature (as its major tonic, 12 = unknown)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "HarmonizerConfig":
+    def from_dict(cls, data: dict) -> HarmonizerConfig:
         known = {f for f in cls.__dataclass_fields__}
         data = {"key_metadata": False, **data}  # checkpoints from before the key input
         return cls(**{k: v for k, v in data.items() if k in known})
@@ -247,32 +249,119 @@ def voice_allowed(shift: int = 0, margin: int = 0) -> np.ndarray:
 
 @dataclass
 class Schedule:
-    """Two phases of network calls, one pass each over the whole sequence.
+    """Three phases of network calls, one pass each over the whole sequence.
 
     Decode (``decode`` passes, as in MaskGIT): all free entries start masked; each pass
     samples every masked entry at ``temp_decode`` and keeps the most confident ones,
     re-masking a share that falls along a cosine to zero. Refine (``refine`` passes,
     annealed pseudo-Gibbs): re-mask a random share of the free entries falling from
     ``mask_start`` to ``mask_end`` and resample them as the temperature falls from
-    ``temp_start`` to ``temp_end``.
+    ``temp_start`` to ``temp_end``. Repair (``repair`` passes): resample the notes that
+    still make parallel fifths or octaves, a few steps apart so each sees its neighbours.
+    Every pass lowers a pitch's logit by ``parallel_penalty`` per parallel it would make
+    (0 turns this voice-leading rule off: the model alone).
+
+    Measured on the validation split: without the rule the model alone made about 20-30
+    parallels per 100 chord changes (its conditionals are good, but entries sampled in
+    the same pass do not see each other); with it, about Bach's own rate.
     """
 
-    decode: int = 12
-    refine: int = 12
-    temp_decode: float = 1.0
+    decode: int = 8
+    refine: int = 6
+    temp_decode: float = 0.8
     mask_start: float = 0.3
     mask_end: float = 0.05
-    temp_start: float = 0.9
-    temp_end: float = 0.3
+    temp_start: float = 0.7
+    temp_end: float = 0.2
+    parallel_penalty: float = 4.0  # logit penalty per parallel fifth/octave a pitch would make
+    repair: int = 4  # last passes: resample only the notes that make parallels
 
     @property
     def passes(self) -> int:
-        return self.decode + self.refine
+        return self.decode + self.refine + self.repair
 
     def refine_at(self, i: int) -> tuple[float, float]:
         f = i / max(1, self.refine - 1)
         return (self.mask_start + (self.mask_end - self.mask_start) * f,
                 self.temp_start + (self.temp_end - self.temp_start) * f)
+
+
+def _sounding(tokens: torch.Tensor) -> torch.Tensor:
+    """(B, 4, T) pitch sounding at each step; -1 for rests and unknown (masked) steps."""
+    steps = tokens.shape[-1]
+    idx = torch.arange(steps, device=tokens.device).expand_as(tokens)
+    last = torch.where(tokens != grid.HOLD, idx, torch.zeros_like(idx)).cummax(dim=-1).values
+    head = tokens.gather(-1, last)
+    return torch.where(head >= grid.FIRST_PITCH, head - grid.FIRST_PITCH + grid.PITCH_LO,
+                       torch.full_like(head, -1))
+
+
+def _is_parallel(a1, a2, b1, b2) -> torch.Tensor:
+    """Both voices move and keep a (compound) fifth or octave: as music21's
+    VoiceLeadingQuartet.parallelFifth/parallelOctave count it, on semitones."""
+    known = (a1 >= 0) & (a2 >= 0) & (b1 >= 0) & (b2 >= 0)
+    moved = (a1 != a2) & (b1 != b2)
+    d1, d2 = (a1 - b1).abs(), (a2 - b2).abs()
+    fifths = (d1 % 12 == 7) & (d2 % 12 == 7)
+    octaves = (d1 > 0) & (d2 > 0) & (d1 % 12 == 0) & (d2 % 12 == 0)
+    return known & moved & (fifths | octaves)
+
+
+def parallel_counts(tokens: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
+    """(N, V): for each chosen lower-voice entry (``chosen`` is (B, 3, T) bool, N of them
+    set) and each candidate pitch token, how many parallel fifths/octaves a note starting
+    there with that pitch would make with the other voices as they stand, into it and
+    out of it, a sixteenth and an eighth away. Non-pitch tokens and unknown (masked)
+    neighbours count nothing."""
+    b, _, steps = tokens.shape
+    bi, vi, ti = chosen.nonzero(as_tuple=True)
+    n = bi.numel()
+    sound = _sounding(tokens)  # (B, 4, T)
+    cand = torch.full((1, grid.VOCAB_SIZE), -1, dtype=torch.long, device=tokens.device)
+    cand[0, grid.FIRST_PITCH:] = torch.arange(grid.PITCH_LO, grid.PITCH_HI + 1, device=tokens.device)
+    count = torch.zeros(n, grid.VOCAB_SIZE, dtype=torch.float32, device=tokens.device)
+    if n == 0:
+        return count
+    rows = torch.arange(n, device=tokens.device)
+    v = vi + 1
+    other = (torch.arange(4, device=tokens.device)[None, :] != v[:, None])[:, :, None]  # (N, 4, 1)
+    now = sound[bi, :, ti]  # (N, 4)
+    held = torch.ones(n, dtype=torch.bool, device=tokens.device)
+    for lag in (1, 2):
+        t_prev, t_next = ti - lag, ti + lag
+        prev = sound[bi, :, t_prev.clamp(min=0)]
+        prev[t_prev < 0] = -1
+        nxt = sound[bi, :, t_next.clamp(max=steps - 1)]
+        nxt[t_next >= steps] = -1
+        # the note itself lasts while HOLDs follow: then it does not move on yet
+        held = held & (tokens[bi, v, (ti + lag).clamp(max=steps - 1)] == grid.HOLD) & (t_next < steps)
+        v_prev = prev[rows, v][:, None, None]
+        v_next = torch.where(held, torch.full_like(ti, -1), nxt[rows, v])[:, None, None]
+        into = _is_parallel(v_prev, cand[:, None], prev[:, :, None], now[:, :, None])  # (N, 4, V)
+        out_of = _is_parallel(cand[:, None], v_next, now[:, :, None], nxt[:, :, None])
+        count += (into & other).sum(dim=1).float() + (out_of & other).sum(dim=1).float()
+    return count
+
+
+def _spread(chosen: torch.Tensor, generator: torch.Generator, reach: int = 2) -> torch.Tensor:
+    """A random subset of ``chosen`` (B, 3, T) with no two entries within ``reach`` steps
+    of each other in any voice, so each is resampled knowing its neighbours."""
+    prio = torch.rand(chosen.shape, generator=generator).to(chosen.device)
+    prio = torch.where(chosen, prio, torch.full_like(prio, -1.0))
+    per_step = prio.max(dim=1).values  # (B, T)
+    window = torch.nn.functional.max_pool1d(per_step[:, None], 2 * reach + 1, stride=1,
+                                            padding=reach)[:, 0]
+    return chosen & (prio == window[:, None, :])
+
+
+def current_parallels(tokens: torch.Tensor, among: torch.Tensor) -> torch.Tensor:
+    """(B, 3, T) bool: entries of ``among`` whose note onset makes a parallel."""
+    counts = parallel_counts(tokens, among)
+    current = tokens[:, 1:][among]
+    bad = counts.gather(1, current[:, None]).squeeze(1) > 0
+    out = torch.zeros_like(among)
+    out[among] = bad
+    return out
 
 
 @torch.inference_mode()
@@ -312,8 +401,10 @@ def gibbs(model: Harmonizer, plan: SamplingPlan, variations: int, generator: tor
     done = 0
 
     def predict(chosen: torch.Tensor, temp: float):
-        logits = (model(tokens, pos, fermata, key) + bias).float().cpu()
-        probs = torch.softmax(logits[chosen.cpu()] / temp, dim=-1)
+        logits = (model(tokens, pos, fermata, key) + bias)[chosen]
+        if schedule.parallel_penalty:
+            logits = logits - schedule.parallel_penalty * parallel_counts(tokens, chosen)
+        probs = torch.softmax(logits.float().cpu() / temp, dim=-1)
         picked = torch.multinomial(probs, 1, generator=generator).squeeze(1)
         return picked, probs.gather(1, picked[:, None]).squeeze(1)
 
@@ -351,6 +442,16 @@ def gibbs(model: Harmonizer, plan: SamplingPlan, variations: int, generator: tor
         if bool(chosen.any()):
             lower[chosen] = grid.MASK
             picked, _ = predict(chosen, temp)
+            lower[chosen] = picked.to(dev)
+        step_done()
+    for _ in range(schedule.repair):
+        if cancel is not None and cancel():
+            raise GenerationCancelled()
+        chosen = current_parallels(tokens, free) if schedule.parallel_penalty else None
+        if chosen is not None and bool(chosen.any()):
+            chosen = _spread(chosen, generator)
+            lower[chosen] = grid.MASK
+            picked, _ = predict(chosen, schedule.temp_end)
             lower[chosen] = picked.to(dev)
         step_done()
     return tokens.cpu().numpy()
@@ -503,7 +604,7 @@ def _melody_track(score: Score, requested: int | None) -> int:
 def _top_line(notes: list[Note], name: str) -> list[Note]:
     """The notes themselves when monophonic; else the highest line, and say so."""
     notes = sorted(notes, key=lambda n: (n.start, -n.pitch))
-    if all(a.end <= b.start for a, b in zip(notes, notes[1:])):
+    if all(a.end <= b.start for a, b in zip(notes, notes[1:], strict=False)):
         return notes
     tops: list[Note] = []
     for n in notes:
@@ -547,10 +648,10 @@ def _frame_shift(melody: list[Note]) -> int:
         return (over, k % 12 != 0, abs(k))
 
     best = min(range(-60, 61), key=cost)
-    if lo + best < grid.PITCH_LO or hi + best > grid.PITCH_HI:
-        raise UserError(f"the melody's range (MIDI {lo}..{hi}) cannot be harmonized")
-    if any(not 0 <= p - best <= 127 for p in (grid.PITCH_LO, grid.PITCH_HI)):
-        pass  # lower voices are clipped into MIDI below when moved back
+    bass_lo, alto_hi = SATB_RANGES["Bass"][0], SATB_RANGES["Alto"][1]
+    if lo + best < grid.PITCH_LO or hi + best > grid.PITCH_HI or \
+            bass_lo - best < 0 or alto_hi - best > 127:
+        raise UserError(f"the melody's range (MIDI {lo}..{hi}) is too extreme to harmonize")
     return best
 
 
@@ -588,7 +689,7 @@ def _fermatas(melody: list[Note], first_step: int, steps: int) -> np.ndarray:
     """Fermatas the chorales would have: the last note and notes before a rest (a MIDI
     melody carries none)."""
     ferm = np.zeros(steps, dtype=np.int64)
-    marked = [melody[-1]] + [a for a, b in zip(melody, melody[1:])
+    marked = [melody[-1]] + [a for a, b in zip(melody, melody[1:], strict=False)
                              if b.start - a.end >= grid.STEP_TICKS * 2]
     for n in marked:
         s = grid.step_of(n.start) - first_step
