@@ -62,7 +62,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, parent=None):
         super().__init__(parent)
         self.settings = settings or Settings()
-        self.doc = Document()
+        self.doc = Document(parent=self)
         self.roll = PianoRoll(self.doc)
         self.setCentralWidget(self.roll)
         self.audio = AudioLink(self.settings, self)
@@ -80,9 +80,6 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self._make_toolbars()
         self._make_docks()
-        self.pos_label = QLabel()
-        self.statusBar().addPermanentWidget(self.pos_label)
-        self.setStatusBar(self.statusBar())
 
         self.roll.message.connect(lambda m: self.statusBar().showMessage(m, 4000))
         self.roll.previewPitch.connect(self._preview)
@@ -299,8 +296,12 @@ class MainWindow(QMainWindow):
     # -- title, fields ---------------------------------------------------------------
 
     def _update_title(self, *_):
+        try:
+            modified = self.doc.modified
+        except RuntimeError:  # the undo stack is being destroyed with the window
+            return
         self.setWindowTitle(f"{self.doc.display_name}[*] — {APP_TITLE}")
-        self.setWindowModified(self.doc.modified)
+        self.setWindowModified(modified)
 
     def _meta_to_fields(self) -> None:
         self._updating_fields = True

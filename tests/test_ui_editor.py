@@ -1,0 +1,253 @@
+"""Piano-roll editing with real mouse and key events (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from composer_app.music import Note, Score, Track  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    from composer_app.ui.main_window import MainWindow
+    from composer_app.ui.settings import Settings
+
+    w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
+    w.audio.ensure_open = lambda: None  # no synth in unit tests
+    w._warn = lambda title, text: w.warnings.append(text)
+    w.warnings = []
+    w._ask_save = lambda: QMessageBox.Discard  # never block on a dialog
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    w.roll.horizontalScrollBar().setValue(0)
+    w.roll.center_on_pitch(60)
+    return w
+
+
+def pos(roll, tick: float, pitch: int) -> QPoint:
+    return QPoint(int(roll.x_of(tick)) + 1, int(roll.y_of(pitch) + roll.key_h / 2))
+
+
+def notes(window) -> list[Note]:
+    return window.doc.score().notes
+
+
+def load(window, ns, tracks=1):
+    window.doc.load(Score(notes=list(ns), tracks=[Track(f"V{i}", i) for i in range(tracks)]))
+
+
+def test_click_draws_one_snapped_note(window):
+    roll = window.roll
+    assert roll.snap == 120 and roll.tool.name == "draw"
+    QTest.mouseClick(roll.viewport(), Qt.LeftButton, Qt.NoModifier, pos(roll, 250, 60))
+    assert notes(window) == [Note(60, 240, 120, roll.default_velocity, 0)]
+    assert roll.selection == set(window.doc.notes)
+    assert window.isWindowModified()
+
+
+def test_click_drag_draws_a_longer_note(window):
+    roll = window.roll
+    vp = roll.viewport()
+    QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, pos(roll, 490, 64))
+    QTest.mouseMove(vp, pos(roll, 800, 64))
+    QTest.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, pos(roll, 905, 64))
+    assert notes(window) == [Note(64, 480, 480, roll.default_velocity, 0)]
+    assert window.doc.undo_stack.count() == 1
+
+
+def test_move_by_drag_is_snapped_and_one_undo_step(window):
+    load(window, [Note(60, 480, 480), Note(67, 960, 240)])
+    roll = window.roll
+    roll.set_tool("select")
+    before = notes(window)
+    vp = roll.viewport()
+    QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, pos(roll, 600, 60))
+    for t in (650, 700, 790):
+        QTest.mouseMove(vp, pos(roll, t, 62))
+    QTest.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, pos(roll, 790, 62))
+    # 190 ticks of pointer travel: the note's start snaps to the nearest 1/16 (480+190 -> 720).
+    assert notes(window) == [Note(62, 720, 480), Note(67, 960, 240)]
+    assert window.doc.undo_stack.count() == 1
+    window.doc.undo_stack.undo()
+    assert notes(window) == before
+    window.doc.undo_stack.redo()
+    assert notes(window)[0] == Note(62, 720, 480)
+
+
+def test_alt_drag_bypasses_snap(window):
+    load(window, [Note(60, 480, 480)])
+    roll = window.roll
+    roll.set_tool("select")
+    vp = roll.viewport()
+    start = pos(roll, 600, 60)
+    QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, start)
+    QTest.mouseMove(vp, start + QPoint(5, 0))
+    QTest.mouseRelease(vp, Qt.LeftButton, Qt.AltModifier, start + QPoint(5, 0))
+    assert notes(window)[0].start == 530  # 5 px at 0.1 px/tick, no snapping
+
+
+def test_resize_from_the_right_edge(window):
+    load(window, [Note(60, 0, 480)])
+    roll = window.roll
+    roll.set_tool("select")
+    vp = roll.viewport()
+    edge = QPoint(int(roll.x_of(480)) - 2, int(roll.y_of(60) + 5))
+    QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, edge)
+    QTest.mouseMove(vp, edge + QPoint(20, 0))
+    QTest.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, edge + QPoint(20, 0))
+    assert notes(window) == [Note(60, 0, 720)]  # +200 ticks -> end 680 snaps to 720
+
+
+def test_rubber_band_selects_and_delete_key_deletes(window):
+    load(window, [Note(60, 0, 240), Note(62, 240, 240), Note(64, 2000, 240)])
+    roll = window.roll
+    roll.set_tool("select")
+    vp = roll.viewport()
+    QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, pos(roll, 5, 66) - QPoint(3, 0))
+    QTest.mouseMove(vp, pos(roll, 400, 58))
+    QTest.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, pos(roll, 400, 58))
+    assert len(roll.selection) == 2
+    roll.setFocus()
+    QTest.keyClick(roll, Qt.Key_Delete)
+    assert notes(window) == [Note(64, 2000, 240)]
+    window.doc.undo_stack.undo()
+    assert len(notes(window)) == 3
+
+
+def test_erase_tool_and_right_click(window):
+    load(window, [Note(60, 0, 480), Note(62, 480, 480)])
+    roll = window.roll
+    roll.set_tool("erase")
+    QTest.mouseClick(roll.viewport(), Qt.LeftButton, Qt.NoModifier, pos(roll, 100, 60))
+    assert notes(window) == [Note(62, 480, 480)]
+    roll.set_tool("draw")
+    QTest.mouseClick(roll.viewport(), Qt.RightButton, Qt.NoModifier, pos(roll, 600, 62))
+    assert notes(window) == []
+
+
+def test_transpose_keys_and_merge(window):
+    load(window, [Note(60, 0, 480), Note(64, 480, 480)])
+    roll = window.roll
+    roll.select_all()
+    roll.setFocus()
+    QTest.keyClick(roll, Qt.Key_Up)
+    QTest.keyClick(roll, Qt.Key_Up)
+    assert [n.pitch for n in notes(window)] == [62, 66]
+    assert window.doc.undo_stack.count() == 1  # repeated nudges merge
+    QTest.keyClick(roll, Qt.Key_Down, Qt.ShiftModifier)
+    assert [n.pitch for n in notes(window)] == [50, 54]
+    window.doc.undo_stack.undo()
+    window.doc.undo_stack.undo()
+    assert [n.pitch for n in notes(window)] == [60, 64]
+
+
+def test_quantize_copy_paste_duplicate(window):
+    load(window, [Note(60, 130, 100), Note(62, 470, 200)])
+    roll = window.roll
+    roll.select_all()
+    roll.edit_actions["quantize"].trigger()
+    assert notes(window) == [Note(60, 120, 120), Note(62, 480, 240)]
+    roll.edit_actions["copy"].trigger()
+    roll.set_playhead(1920)
+    roll.edit_actions["paste"].trigger()
+    assert notes(window)[2:] == [Note(60, 1920, 120), Note(62, 2280, 240)]
+    assert len(roll.selection) == 2  # the pasted notes
+    roll.edit_actions["duplicate"].trigger()  # span 600 -> next multiple of 120 = 600
+    assert notes(window)[4:] == [Note(60, 2520, 120), Note(62, 2880, 240)]
+    roll.edit_actions["cut"].trigger()
+    assert len(notes(window)) == 4
+    stack = window.doc.undo_stack
+    assert [stack.text(i) for i in range(stack.count())] == [
+        "Quantize", "Paste", "Duplicate", "Cut"]
+
+
+def test_undo_all_then_redo_all_restores_exactly(window):
+    load(window, [Note(60, 0, 480, 70), Note(67, 480, 480, 90, locked=True)])
+    roll = window.roll
+    original = notes(window)
+    roll.select_all()
+    roll.transpose(12)
+    roll.change_velocity(-20)
+    roll.toggle_lock()
+    roll.shift_time(2)
+    roll.quantize()
+    roll.delete_selection()
+    edited_states = []
+    stack = window.doc.undo_stack
+    while stack.canUndo():
+        edited_states.append(notes(window))
+        stack.undo()
+    assert notes(window) == original
+    while stack.canRedo():
+        stack.redo()
+    assert notes(window) == []
+    assert stack.count() == 5  # the quantize changed nothing, so it pushed nothing
+
+
+def test_velocity_lane_drag_sets_velocity(window):
+    load(window, [Note(60, 0, 480, 80), Note(62, 480, 480, 80)])
+    roll = window.roll
+    lane = roll.velocity_lane
+    y_top = 4
+    QTest.mousePress(lane, Qt.LeftButton, Qt.NoModifier, QPoint(int(roll.x_of(0)) + 1, y_top))
+    QTest.mouseMove(lane, QPoint(int(roll.x_of(480)) + 1, y_top))
+    QTest.mouseRelease(lane, Qt.LeftButton, Qt.NoModifier, QPoint(int(roll.x_of(480)) + 1, y_top))
+    assert [n.velocity for n in notes(window)] == [127, 127]
+    assert window.doc.undo_stack.count() == 1
+
+
+def test_ruler_click_moves_playhead_and_drag_sets_loop(window):
+    roll = window.roll
+    ruler = roll.ruler
+    QTest.mouseClick(ruler, Qt.LeftButton, Qt.NoModifier, QPoint(int(roll.x_of(965)), 10))
+    assert roll.playhead == 960
+    assert window.position_display.text().strip() == "1.3.000"
+    QTest.mousePress(ruler, Qt.LeftButton, Qt.NoModifier, QPoint(int(roll.x_of(0)) + 1, 10))
+    QTest.mouseMove(ruler, QPoint(int(roll.x_of(1920)), 10))
+    QTest.mouseRelease(ruler, Qt.LeftButton, Qt.NoModifier, QPoint(int(roll.x_of(1920)), 10))
+    assert roll.loop == (0, 1920)
+    assert window.act_loop.isChecked()
+
+
+def test_meta_fields_are_undoable(window):
+    window.tempo_spin.setValue(90)
+    window.key_combo.setCurrentText("Bb")
+    window.num_spin.setValue(3)
+    base = window.doc.base
+    assert base.tempo_at(0) == 90 and base.key.name == "Bb"
+    assert base.time_signature_at(0).numerator == 3
+    stack = window.doc.undo_stack
+    for _ in range(3):
+        stack.undo()
+    assert window.doc.base.tempo_at(0) == 120 and window.doc.base.key is None
+    assert window.tempo_spin.value() == 120
+    assert window.num_spin.value() == 4
+
+
+def test_track_edits_and_active_voice(window):
+    load(window, [Note(60, 0, 480, track=0), Note(48, 0, 480, track=1)], tracks=2)
+    window.tracks.add_track()
+    assert len(window.doc.base.tracks) == 3 and window.roll.active_track == 2
+    window.doc.undo_stack.undo()
+    assert len(window.doc.base.tracks) == 2
+    window.roll.set_active_track(1)
+    window.roll.select_all()
+    assert [window.doc.notes[i].pitch for i in window.roll.selection] == [48]
+
+
+def test_ghost_notes_and_locked_notes_paint(window):
+    load(window, [Note(60, 0, 480, locked=True)])
+    window.roll.set_ghost_notes([Note(64, 480, 480, track=1)])
+    image = window.roll.viewport().grab().toImage()
+    assert not image.isNull()
+    window.roll.set_ghost_notes(None)
+    assert window.roll.ghost_notes == []

@@ -1,0 +1,195 @@
+"""Files in the app: open/save/export round trips, clip drag, corrupt input, recovery."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from composer_app.music import (  # noqa: E402
+    KeySignature,
+    Note,
+    Score,
+    TempoChange,
+    TimeSignature,
+    Track,
+    parse_key,
+    read_midi,
+    read_project,
+    write_midi,
+)
+
+
+def make_window(qtbot, tmp_path):
+    from composer_app.ui.main_window import MainWindow
+    from composer_app.ui.settings import Settings
+
+    w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
+    w.audio.ensure_open = lambda: None
+    w.warnings = []
+    w._warn = lambda title, text: w.warnings.append(text)
+    w._ask_save = lambda: QMessageBox.Discard
+    qtbot.addWidget(w)
+    return w
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    return make_window(qtbot, tmp_path)
+
+
+def chorale_like() -> Score:
+    notes = []
+    for voice, base in enumerate((72, 64, 57, 48)):
+        for i in range(16):
+            notes.append(Note(base + (i * 5 + voice) % 7, i * 480, 480 if i % 4 else 240,
+                              60 + voice * 10, voice))
+    return Score(notes=notes,
+                 tracks=[Track(n, c, p) for n, c, p in (("Soprano", 0, 52), ("Alto", 1, 52),
+                                                        ("Tenor", 2, 52), ("Bass", 3, 32))],
+                 tempos=[TempoChange(0, 84.0)], time_signatures=[TimeSignature(0, 3, 4)],
+                 key_signatures=[KeySignature(0, parse_key("G"))], title="test piece")
+
+
+def test_open_save_open_keeps_every_note(window, tmp_path):
+    src = tmp_path / "piece.mid"
+    write_midi(chorale_like(), src)
+    assert window.open_path(str(src))
+    opened = window.doc.score()
+    assert len(opened.notes) == 64
+    assert window.windowTitle().startswith("piece.mid")
+    window.doc.notes[next(iter(window.doc.notes))] = window.doc.notes[
+        next(iter(window.doc.notes))].moved(locked=True)  # a flag only projects keep
+    window.doc._index = None
+    before = window.doc.score()
+    project = tmp_path / "piece.composer.json"
+    assert window.save_to(str(project))
+    assert not window.isWindowModified()
+    assert window.open_path(str(project))
+    after = window.doc.score()
+    assert after.notes == before.notes
+    assert after.tracks == before.tracks
+    assert after.time_signatures == before.time_signatures
+    assert after.key == before.key and after.tempo_at(0) == pytest.approx(84.0, abs=1e-3)
+    assert str(project.resolve()) in window.settings.recent_files()
+
+
+def test_export_midi_reads_back_identically(window, tmp_path):
+    window.doc.load(chorale_like())
+    out = tmp_path / "export.mid"
+    assert window.export_midi(str(out))
+    back = read_midi(out)
+    assert back.notes == window.doc.score().notes
+    assert [t.name for t in back.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert back.tempo_at(0) == pytest.approx(84.0, abs=1e-3) and str(back.time_signature_at(0)) == "3/4"
+
+
+def test_clip_drag_gives_a_real_midi_file_url(window):
+    from composer_app.ui.clip_drag import clip_mime
+
+    window.doc.load(chorale_like())
+    roll = window.roll
+    roll.set_active_track(1)
+    roll.select_all()
+    score, name = window.clip_source()
+    mime = clip_mime(score, name)
+    urls = mime.urls()
+    assert len(urls) == 1 and urls[0].isLocalFile()
+    path = urls[0].toLocalFile()
+    assert path.endswith(".mid")
+    clip = read_midi(path)
+    assert len(clip.notes) == 16 and {n.track for n in clip.notes} == {0}
+    assert clip.notes[0].start == 0
+    roll.set_selection(set())
+    whole, _ = window.clip_source()
+    assert len(whole.notes) == 64
+
+
+def test_corrupt_file_keeps_the_current_piece(window, tmp_path):
+    window.doc.load(chorale_like())
+    window.roll.select_all()
+    window.roll.transpose(1)  # unsaved work
+    before = window.doc.score().notes
+    bad = tmp_path / "broken.mid"
+    bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x02garbage")
+    assert not window.open_path(str(bad), ask=False)
+    assert window.warnings and "broken.mid" in window.warnings[0]
+    assert window.doc.score().notes == before
+    assert window.isWindowModified()
+    garbage_xml = tmp_path / "broken.musicxml"
+    garbage_xml.write_text("<score-partwise><part>")
+    assert not window.open_path(str(garbage_xml), ask=False)
+    assert window.doc.score().notes == before
+
+
+def test_unsaved_changes_ask_before_closing(window):
+    window.doc.load(chorale_like())
+    window.roll.select_all()
+    window.roll.delete_selection()
+    asked = []
+    window._ask_save = lambda: asked.append(1) or QMessageBox.Cancel
+    assert not window.close()
+    assert asked and len(window.doc.notes) == 48  # still open, still edited
+    window._ask_save = lambda: QMessageBox.Discard
+    assert window.close()
+
+
+def test_recovery_after_a_crash_restores_the_autosave(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    crashed = make_window(qtbot, tmp_path)
+    crashed.doc.load(chorale_like(), str(tmp_path / "song.mid"))
+    crashed.roll.select_all()
+    crashed.roll.transpose(2)
+    assert crashed.autosaver.save_now()
+    expected = crashed.doc.score().notes
+    saved = read_project(crashed.autosaver.project_path)
+    assert saved.notes == expected
+    # Simulate a crash: the autosave names a process that no longer runs.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    meta = json.loads(crashed.autosaver.meta_path.read_text())
+    meta["pid"] = dead.pid
+    crashed.autosaver.meta_path.write_text(json.dumps(meta))
+    crashed.autosaver.timer.stop()
+    crashed.autosaver.project_path = tmp_path / "elsewhere.composer.json"  # keep its file
+    crashed.autosaver.meta_path = tmp_path / "elsewhere.json"
+
+    fresh = make_window(qtbot, tmp_path)
+    offered = []
+    assert fresh.offer_recovery(ask=lambda item: offered.append(item) or True)
+    assert offered and "song.mid" in offered[0].describe()
+    assert fresh.doc.score().notes == expected
+    assert fresh.isWindowModified()  # restored work still needs saving
+    assert fresh.doc.path == str(tmp_path / "song.mid")
+    # Declined or restored autosaves are not offered again.
+    fresh.autosaver.remove()
+    assert not make_window(qtbot, tmp_path).offer_recovery(ask=lambda item: True)
+
+
+def test_clean_close_leaves_no_autosave(window):
+    window.doc.load(chorale_like())
+    window.roll.select_all()
+    window.roll.transpose(1)
+    assert window.autosaver.save_now()
+    assert window.autosaver.project_path.exists()
+    window.close()
+    assert not window.autosaver.project_path.exists()
+
+
+def test_no_display_is_a_clear_error(monkeypatch, capsys):
+    from composer_app.ui import app
+
+    monkeypatch.setattr(app.sys, "platform", "linux")
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    assert app.run_app(None) == 1
+    err = capsys.readouterr().err
+    assert "xvfb-run" in err and "QT_QPA_PLATFORM=offscreen" in err
