@@ -1,0 +1,122 @@
+"""Benchmarks of the desktop app, each in a fresh subprocess (clean start, clean RSS).
+
+- ``startup_to_window``: process start to the main window shown (torch must not be
+  imported by then).
+- ``paint_10k_notes``: one synchronous repaint of the piano-roll viewport (1600×1000,
+  default zoom) with a 10,000-note score open; ``extra`` reports the process RSS with
+  that score open and the cost of a repaint after a scroll step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from composer_app.bench import Benchmark, BenchResult
+
+_PAINT_SCRIPT = r"""
+import json, os, random, statistics, sys, time
+from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QSettings
+app = QApplication([sys.argv[0]])
+from composer_app.music import Note, Score, Track
+from composer_app.ui.main_window import MainWindow
+from composer_app.ui.settings import Settings
+
+rng = random.Random(1)
+notes = [Note(rng.randint(36, 96), i * 120, rng.choice((60, 120, 240, 480)), 90, i % 4)
+         for i in range(10_000)]
+score = Score(notes=notes, tracks=[Track(f"V{i}", i, 0) for i in range(4)])
+w = MainWindow(Settings(QSettings(os.path.join(sys.argv[1], "s.ini"), QSettings.IniFormat)))
+w.audio.ensure_open = lambda: None
+w.show()
+app.processEvents()
+w.doc.load(score)
+roll = w.roll
+vp = roll.viewport()
+for _ in range(3):  # make the viewport exactly 1600x1000
+    w.resize(w.width() + 1600 - vp.width(), w.height() + 1000 - vp.height())
+    app.processEvents()
+assert (vp.width(), vp.height()) == (1600, 1000), (vp.width(), vp.height())
+roll.horizontalScrollBar().setValue(roll.horizontalScrollBar().maximum() // 2)
+roll.center_on_pitch(66)
+app.processEvents()
+runs = int(sys.argv[2])
+visible = sum(1 for _ in roll.doc.index.overlapping(*roll.visible_ticks()))
+vp.repaint()
+samples = []
+for _ in range(runs):
+    t0 = time.perf_counter(); vp.repaint(); samples.append(time.perf_counter() - t0)
+scroll = []
+bar = roll.horizontalScrollBar()
+for _ in range(runs):
+    bar.setValue(bar.value() + 160)
+    t0 = time.perf_counter(); vp.repaint(); scroll.append(time.perf_counter() - t0)
+rss = 0
+with open("/proc/self/status") as fh:
+    for line in fh:
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+print(json.dumps({"samples": samples, "scroll": scroll, "rss_mb": rss,
+                  "visible_notes": visible, "torch": "torch" in sys.modules}))
+w.doc.undo_stack.setClean()
+"""
+
+
+def _env(tmp: str, offscreen: bool) -> dict:
+    env = dict(os.environ)
+    env["COMPOSER_APP_DATA"] = tmp
+    env["XDG_CONFIG_HOME"] = tmp  # QSettings of a throwaway user
+    if offscreen or not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        env["QT_QPA_PLATFORM"] = env.get("QT_QPA_PLATFORM") or "offscreen"
+    return env
+
+
+def _startup(runs: int) -> BenchResult:
+    samples, torch_seen = [], False
+    with tempfile.TemporaryDirectory() as tmp:
+        env = _env(tmp, offscreen=False)
+        env["COMPOSER_APP_EXIT_AFTER_SHOW"] = "1"
+        for i in range(runs + 1):  # the first run warms the disk cache
+            t0 = time.time()
+            out = subprocess.run([sys.executable, "-m", "composer_app"], env=env,
+                                 capture_output=True, text=True, timeout=60)
+            lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+            if out.returncode != 0 or not lines:
+                raise RuntimeError(f"app did not start: {out.stderr.strip()[-500:]}")
+            info = json.loads(lines[-1])
+            torch_seen = torch_seen or info["torch_imported"]
+            if i:
+                samples.append(info["shown_at"] - t0)
+    return BenchResult("startup_to_window", samples,
+                       extra={"torch_imported": torch_seen,
+                              "platform": env.get("QT_QPA_PLATFORM") or "display"})
+
+
+def _paint(runs: int) -> BenchResult:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([sys.executable, "-c", _PAINT_SCRIPT, tmp, str(max(runs, 1))],
+                             env=_env(tmp, offscreen=True), capture_output=True, text=True,
+                             timeout=300)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"paint benchmark failed: {out.stderr.strip()[-800:]}")
+    info = json.loads(lines[-1])
+    scroll = sorted(info["scroll"])
+    return BenchResult("paint_10k_notes", info["samples"], extra={
+        "rss_mb_10k_open": round(info["rss_mb"], 1),
+        "scroll_repaint_median_ms": round(scroll[len(scroll) // 2] * 1000, 2),
+        "visible_notes": info["visible_notes"],
+        "torch_imported": info["torch"],
+    })
+
+
+BENCHES = [
+    Benchmark("startup_to_window", _startup, default_runs=5, target="median <= 1.5 s"),
+    Benchmark("paint_10k_notes", _paint, default_runs=30,
+              target="median <= 16 ms; RSS < 400 MB"),
+]
