@@ -25,6 +25,7 @@ class AudioLink(QObject):
     ready = Signal(str)  # description of the output
     _opened = Signal(object, object, str)  # output, transport, note (from the opener thread)
     _error = Signal(str)
+    finished = Signal()  # playback reached the end (queued from the scheduler thread)
 
     def __init__(self, settings: Settings, parent=None):
         super().__init__(parent)
@@ -70,6 +71,7 @@ class AudioLink(QObject):
 
                 transport = Transport(output)
                 transport.on_error = lambda err: self._error.emit(f"Audio: {err}")
+                transport.on_finished = self.finished.emit
             except ImportError:
                 note = note or "Playback is not available in this build (no transport)"
             except Exception as exc:
@@ -94,15 +96,12 @@ class AudioLink(QObject):
 
     def reopen(self) -> None:
         """Apply changed preferences: close the output and open the new one."""
-        self.stop()
-        old, self.output, self.transport = self.output, None, None
-        if old is not None:
-            self._safe(old.close)
+        self.close()
         self.ensure_open()
 
     def close(self) -> None:
         if self.transport is not None:
-            self._safe(self.transport.stop)
+            self._safe(self.transport.close)
         if self.output is not None:
             self._safe(self.output.close)
         self.output = self.transport = None
@@ -136,6 +135,15 @@ class AudioLink(QObject):
         self._pending = []
         if self.transport is not None:
             self._safe(self.transport.stop)
+
+    def seek(self, tick: int) -> None:
+        if self.transport is not None:
+            self._safe(self.transport.seek, tick)
+
+    def set_score(self, score: Score) -> None:
+        """Hand an edited score to a running playback (keeps the playhead)."""
+        if self.transport is not None and hasattr(self.transport, "set_score"):
+            self._safe(self.transport.set_score, score)
 
     def pause(self) -> None:
         if self.transport is not None:

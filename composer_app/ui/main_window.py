@@ -75,6 +75,13 @@ class MainWindow(QMainWindow):
         self._play_timer.setInterval(33)  # ~30 Hz playhead
         self._play_timer.timeout.connect(self._poll_playhead)
         self._updating_fields = False
+        self.audio.finished.connect(self._playback_finished)
+        self._live_update = QTimer(self)  # edits reach a running playback, debounced
+        self._live_update.setSingleShot(True)
+        self._live_update.setInterval(120)
+        self._live_update.timeout.connect(lambda: self.audio.set_score(self.doc.score()))
+        self.doc.notesChanged.connect(self._edited_while_playing)
+        self.doc.metaChanged.connect(self._edited_while_playing)
 
         self._make_actions()
         self._make_menus()
@@ -281,6 +288,7 @@ class MainWindow(QMainWindow):
         dock.setWidget(self.tracks)
         self.addDockWidget(Qt.LeftDockWidgetArea, dock)
         self.tracks_dock = dock
+        self.resizeDocks([dock], [360], Qt.Horizontal)
         self.view_menu.addAction(dock.toggleViewAction())
 
     def add_panel(self, widget: QWidget, title: str,
@@ -424,7 +432,15 @@ class MainWindow(QMainWindow):
     def _playhead_set_by_user(self, tick: int) -> None:
         self._update_position()
         if self.audio.is_playing:
-            self.audio.play(self.doc.score(), start_tick=tick)
+            self.audio.seek(tick)
+
+    def _edited_while_playing(self) -> None:
+        if self.audio.is_playing:
+            self._live_update.start()
+
+    def _playback_finished(self) -> None:
+        self._play_timer.stop()
+        self._poll_playhead()
 
     def _poll_playhead(self) -> None:
         pos = self.audio.position_tick

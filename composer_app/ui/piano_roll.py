@@ -432,11 +432,10 @@ class PianoRoll(QAbstractScrollArea):
         mods = e.modifiers()
         if mods & Qt.ControlModifier:
             factor = 1.15 ** (delta / 120)
-            if mods & Qt.ShiftModifier:
-                self.set_zoom(key_h=max(self.key_h + (1 if delta > 0 else -1),
-                                        round(self.key_h * factor)) if delta > 0
-                              else min(self.key_h - 1, round(self.key_h * factor)))
-            else:
+            if mods & Qt.ShiftModifier:  # Ctrl+Shift+wheel: row height
+                step = 1 if delta > 0 else -1
+                self.set_zoom(key_h=self.key_h + step * max(1, round(abs(factor - 1) * self.key_h)))
+            else:  # Ctrl+wheel: time, around the pointer
                 self.set_zoom(self.px_per_tick * factor, anchor_x=e.position().x())
         elif mods & (Qt.ShiftModifier | Qt.AltModifier):
             bar = self.horizontalScrollBar()

@@ -44,6 +44,8 @@ class TracksPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(4, QHeaderView.Stretch)
+        header.setMinimumSectionSize(24)
+        self.table.setMinimumWidth(330)
         self.table.itemChanged.connect(self._name_edited)
         self.table.currentCellChanged.connect(lambda row, *_: self._row_selected(row))
         add = QPushButton("Add voice")
