@@ -193,3 +193,36 @@ def test_no_display_is_a_clear_error(monkeypatch, capsys):
     assert app.run_app(None) == 1
     err = capsys.readouterr().err
     assert "xvfb-run" in err and "QT_QPA_PLATFORM=offscreen" in err
+
+
+def test_export_wav_runs_off_the_gui_thread(window, tmp_path, qtbot):
+    pytest.importorskip("fluidsynth")
+    from composer_app.audio.soundfont import find_soundfont
+
+    if find_soundfont() is None:
+        pytest.skip("no soundfont installed")
+    window.doc.load(chorale_like())
+    out = tmp_path / "piece.wav"
+    messages = []
+    window._wavDone.connect(messages.append)
+    window.export_wav(str(out))
+    qtbot.waitUntil(lambda: bool(messages), timeout=20000)
+    assert "Exported audio" in messages[0], messages
+    assert out.read_bytes()[:4] == b"RIFF"
+
+
+def test_preferences_round_trip(window):
+    from composer_app.ui.preferences import PreferencesDialog
+
+    dlg = PreferencesDialog(window.settings, window)
+    dlg.output.setCurrentIndex(2)  # no sound
+    dlg.snap.setCurrentText("1/8T")
+    dlg.autosave.setValue(30)
+    dlg.device.setCurrentIndex(1)
+    dlg.threads.setValue(2)
+    dlg.save()
+    s = window.settings
+    assert (s.get("audio/output"), s.get("editor/snap"), s.get("autosave/interval_s"),
+            s.get("compute/device"), s.get("compute/threads")) == ("none", "1/8T", 30, "cpu", 2)
+    window._set_snap(s.get("editor/snap"))
+    assert window.roll.snap == 160

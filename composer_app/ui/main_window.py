@@ -590,8 +590,8 @@ class MainWindow(QMainWindow):
             try:
                 from composer_app.audio.render import render_to_wav
 
-                render_to_wav(score, path, soundfont=soundfont)
-                self._wavDone.emit(f"Exported {path}")
+                summary = render_to_wav(score, path, soundfont=soundfont)
+                self._wavDone.emit(f"Exported audio: {summary}")
             except ImportError:
                 self._wavDone.emit("Audio export is not available in this build")
             except Exception as exc:  # UserError (no FluidSynth/soundfont) or a bug
