@@ -306,3 +306,19 @@ def test_ctrl_wheel_zooms_both_axes(window):
     v = roll.verticalScrollBar().value()
     wheel(Qt.NoModifier, -120)
     assert roll.verticalScrollBar().value() > v
+
+
+def test_voice_instrument_mute_and_channel_are_undoable(window):
+    load(window, [Note(60, 0, 480, track=0), Note(48, 0, 480, track=1)], tracks=2)
+    table = window.tracks.table
+    table.cellWidget(1, 4).setCurrentIndex(42)  # Cello
+    mute = table.cellWidget(0, 2).findChild(type(table.cellWidget(0, 2).children()[1]))
+    mute.setChecked(True)
+    table.cellWidget(1, 5).setValue(5)
+    tracks = window.doc.base.tracks
+    assert (tracks[1].program, tracks[0].mute, tracks[1].channel) == (42, True, 4)
+    for _ in range(3):
+        window.doc.undo_stack.undo()
+    tracks = window.doc.base.tracks
+    assert (tracks[1].program, tracks[0].mute, tracks[1].channel) == (0, False, 1)
+    assert table.cellWidget(1, 4).currentIndex() == 0

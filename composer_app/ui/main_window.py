@@ -153,6 +153,8 @@ class MainWindow(QMainWindow):
             self.tool_group.addAction(a)
             self.tool_actions[name] = a
         self.tool_actions["draw"].setChecked(True)
+        for a in self.tool_actions.values():
+            a.triggered.connect(lambda: self.roll.setFocus())
 
         self.act_play = self._act("&Play/Pause", self.play_pause, "Space", S.SP_MediaPlay,
                                   tip="Play from the playhead / pause (Space)")
@@ -362,6 +364,7 @@ class MainWindow(QMainWindow):
         if name != "Off":
             self.roll.snap = SNAP_TICKS[name]
         self.roll.viewport().update()
+        self.roll.setFocus()  # the editing keys act on the roll
 
     def _zoom_reset(self) -> None:
         from .piano_roll import DEFAULT_KEY_H, DEFAULT_PX_PER_TICK
