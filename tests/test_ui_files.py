@@ -226,3 +226,16 @@ def test_preferences_round_trip(window):
             s.get("compute/device"), s.get("compute/threads")) == ("none", "1/8T", 30, "cpu", 2)
     window._set_snap(s.get("editor/snap"))
     assert window.roll.snap == 160
+
+
+def test_user_shortcut_overrides_come_from_qsettings(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    q = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    q.setValue("shortcuts/edit_quantize", "Ctrl+Alt+Q")
+    q.setValue("shortcuts/tool_erase", "")
+    q.sync()
+    w = make_window(qtbot, tmp_path)
+    actions = w.named_actions()
+    assert actions["edit_quantize"].shortcut().toString() == "Ctrl+Alt+Q"
+    assert actions["tool_erase"].shortcut().isEmpty()
+    assert actions["play"].shortcut().toString() == "Space"

@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self.doc.metaChanged.connect(self._edited_while_playing)
 
         self._make_actions()
+        self._apply_shortcut_overrides()
         self._make_menus()
         self._make_toolbars()
         self._make_docks()
@@ -174,6 +175,23 @@ class MainWindow(QMainWindow):
         self.act_vzoom_out = self._act("Shorter Rows", lambda: self.roll.zoom(1, 1 / 1.2),
                                        "Ctrl+Shift+-")
         self.act_zoom_reset = self._act("Reset Zoom", self._zoom_reset, "Ctrl+0")
+
+    def named_actions(self) -> dict[str, QAction]:
+        """Every action with a shortcut, by a stable name (for user overrides)."""
+        named = {k[4:]: v for k, v in vars(self).items()
+                 if k.startswith("act_") and isinstance(v, QAction)}
+        named.update({f"tool_{k}": v for k, v in self.tool_actions.items()})
+        named.update({f"edit_{k}": v for k, v in self.roll.edit_actions.items()})
+        return named
+
+    def _apply_shortcut_overrides(self) -> None:
+        """Defaults live in the code above; ``shortcuts/<name>`` in QSettings overrides
+        them ("" removes one; several separated by ";")."""
+        for name, action in self.named_actions().items():
+            value = self.settings.q.value(f"shortcuts/{name}")
+            if value is not None:
+                keys = [k for k in str(value).split(";") if k.strip()]
+                action.setShortcuts([QKeySequence(k.strip()) for k in keys])
 
     def _make_menus(self) -> None:
         mb = self.menuBar()
@@ -390,11 +408,17 @@ class MainWindow(QMainWindow):
         t = tracks[track] if 0 <= track < len(tracks) else None
         self.audio.preview(pitch, t.channel if t else 0, t.program if t else None)
 
+    def _show_playing(self, playing: bool) -> None:
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.act_play.setIcon(self.style().standardIcon(icon))
+
     def play_pause(self) -> None:
         if self.audio.is_playing:
             self.audio.pause()
             self._play_timer.stop()
+            self._show_playing(False)
             return
+        self._show_playing(True)
         if self.act_loop.isChecked() and self.roll.loop:
             self.audio.set_loop(*self.roll.loop)
         self.audio.play(self.doc.score(), start_tick=self.roll.playhead)
@@ -403,6 +427,7 @@ class MainWindow(QMainWindow):
     def stop(self) -> None:
         self.audio.stop()
         self._play_timer.stop()
+        self._show_playing(False)
 
     def go_home(self) -> None:
         playing = self.audio.is_playing
@@ -452,6 +477,7 @@ class MainWindow(QMainWindow):
             self._update_position()
         if not self.audio.is_playing and not self.audio._opening:
             self._play_timer.stop()
+            self._show_playing(False)
 
     # -- files ----------------------------------------------------------------------------
 
@@ -492,15 +518,19 @@ class MainWindow(QMainWindow):
         """Open ``path``; on failure show why and keep the current piece."""
         if ask and not self.maybe_save():
             return False
+        QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
             score = load_score(path)
         except UserError as exc:
+            QApplication.restoreOverrideCursor()
             self._warn("Cannot open file", str(exc))
             return False
         except Exception as exc:  # a reader bug must not cost the user the open piece
+            QApplication.restoreOverrideCursor()
             log.exception("reading %s failed", path)
             self._warn("Cannot open file", f"{path}: not readable ({type(exc).__name__}: {exc})")
             return False
+        QApplication.restoreOverrideCursor()
         self.stop()
         self.doc.load(score, str(Path(path).resolve()))
         self.autosaver.remove()
