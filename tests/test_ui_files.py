@@ -239,3 +239,30 @@ def test_user_shortcut_overrides_come_from_qsettings(qtbot, tmp_path, monkeypatc
     assert actions["edit_quantize"].shortcut().toString() == "Ctrl+Alt+Q"
     assert actions["tool_erase"].shortcut().isEmpty()
     assert actions["play"].shortcut().toString() == "Space"
+
+
+def test_dragging_the_handle_offers_a_midi_file(window, monkeypatch):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    window.doc.load(chorale_like())
+    handle = window.clip_handle
+    dragged = []
+    monkeypatch.setattr(handle, "start_drag", dragged.append)
+    QTest.mousePress(handle, Qt.LeftButton, Qt.NoModifier, QPoint(5, 5))
+    QTest.mouseMove(handle, QPoint(60, 5))
+    assert len(dragged) == 1
+    path = dragged[0].urls()[0].toLocalFile()
+    assert read_midi(path).notes == window.doc.score().notes
+
+
+def test_command_line_opens_the_window(tmp_path):
+    import os
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", COMPOSER_APP_EXIT_AFTER_SHOW="1",
+               COMPOSER_APP_DATA=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-m", "composer_app"], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    assert info["torch_imported"] is False

@@ -76,6 +76,9 @@ class ClipDragHandle(QLabel):
         except UserError as exc:
             self.message.emit(str(exc))
             return
+        self.start_drag(mime)
+
+    def start_drag(self, mime: QMimeData) -> None:
         drag = QDrag(self)
         drag.setMimeData(mime)
         drag.exec(Qt.CopyAction)
