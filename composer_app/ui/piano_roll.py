@@ -681,22 +681,23 @@ class PianoRoll(QAbstractScrollArea):
         p.end()
 
     def _paint_rows(self, p: QPainter, rect: QRect) -> None:
-        p.fillRect(rect, QColor("#f4f4f2"))
+        # Rows of the key's scale are lighter; black-key rows a shade darker than white.
+        p.fillRect(rect, QColor("#ecece7"))
         top, bottom = self.pitch_at(rect.top()), self.pitch_at(rect.bottom())
-        dark, scale_c, line = QColor("#e2e2de"), QColor("#fbfbf0"), QColor("#d0d0cb")
+        colors = {(False, False): QColor("#ecece7"), (False, True): QColor("#e0e0da"),
+                  (True, False): QColor("#fbfbf4"), (True, True): QColor("#f0f0e6")}
+        if not self._scale:  # no key: plain white/black rows
+            colors[(False, False)] = colors[(True, False)]
+            colors[(False, True)] = colors[(True, True)]
         x0, w = rect.left(), rect.width()
         scale = self._scale
+        c_line, f_line = QColor("#b8b8b0"), QColor("#d4d4cc")
         for pitch in range(bottom, top + 1):
             y = self.y_of(pitch)
             pc = pitch % 12
-            if pc in BLACK_KEYS:
-                color = QColor("#dcdcd2") if pc in scale else dark
-                p.fillRect(QRectF(x0, y, w, self.key_h), color)
-            elif pc in scale:
-                p.fillRect(QRectF(x0, y, w, self.key_h), scale_c)
+            p.fillRect(QRectF(x0, y, w, self.key_h), colors[(pc in scale, pc in BLACK_KEYS)])
             if pc in (0, 5):  # the B|C and E|F boundaries
-                p.fillRect(QRectF(x0, y + self.key_h - 1, w, 1),
-                           QColor("#b8b8b0") if pc == 0 else line)
+                p.fillRect(QRectF(x0, y + self.key_h - 1, w, 1), c_line if pc == 0 else f_line)
 
     def _grid_lines(self, t0: float, t1: float):
         """(tick, level) for visible grid lines: 0 bar, 1 beat, 2 snap subdivision."""
@@ -821,19 +822,24 @@ class _Keyboard(QWidget):
         font.setPixelSize(max(7, min(11, roll.key_h - 3)))
         p.setFont(font)
         w = self.width()
+        kh = roll.key_h
+        line = QColor("#9a9a9a")
         for pitch in range(bottom, top + 1):
             y = roll.y_of(pitch)
             pc = pitch % 12
-            if pitch == self._pressed:
-                p.fillRect(QRectF(0, y, w, roll.key_h), QColor("#8fb8e8"))
-            elif pc in BLACK_KEYS:
-                p.fillRect(QRectF(0, y, w * 0.62, roll.key_h), QColor("#2b2b2b"))
-            if pc in (0, 5) or pc not in BLACK_KEYS and (pc - 1) % 12 in BLACK_KEYS:
-                p.setPen(QColor("#b0b0b0"))
-                p.drawLine(QPointF(0, y + roll.key_h), QPointF(w, y + roll.key_h))
-            if pc == 0 and roll.key_h >= 8:
+            if pc in BLACK_KEYS:
+                # The white keys meet under the middle of a black key, as on a piano.
+                p.fillRect(QRectF(0, y + kh / 2, w, 1), line)
+                p.fillRect(QRectF(0, y, w * 0.62, kh),
+                           QColor("#8fb8e8") if pitch == self._pressed else QColor("#2b2b2b"))
+            else:
+                if pitch == self._pressed:
+                    p.fillRect(QRectF(0, y, w, kh), QColor("#8fb8e8"))
+                if pc in (0, 5):  # B|C and E|F meet at the row edge
+                    p.fillRect(QRectF(0, y + kh - 1, w, 1), line)
+            if pc == 0 and kh >= 8:
                 p.setPen(QColor("#505050"))
-                p.drawText(QRectF(0, y, w - 4, roll.key_h), Qt.AlignRight | Qt.AlignVCenter,
+                p.drawText(QRectF(0, y, w - 4, kh), Qt.AlignRight | Qt.AlignVCenter,
                            f"C{pitch // 12 - 1}")
         p.setPen(QColor("#a0a0a0"))
         p.drawLine(w - 1, 0, w - 1, self.height())
