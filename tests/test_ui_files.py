@@ -266,3 +266,28 @@ def test_command_line_opens_the_window(tmp_path):
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout.strip().splitlines()[-1])
     assert info["torch_imported"] is False
+
+
+def test_missing_soundfont_is_a_status_message_and_editing_goes_on(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    from composer_app.ui.main_window import MainWindow
+    from composer_app.ui.settings import Settings
+
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    settings.set("audio/output", "fluidsynth")
+    settings.set("audio/soundfont", str(tmp_path / "missing.sf2"))
+    w = MainWindow(settings)
+    w._ask_save = lambda: QMessageBox.Discard
+    qtbot.addWidget(w)
+    w.roll.previewPitch.emit(60, 0)  # the first preview opens the synth off the GUI thread
+    qtbot.waitUntil(lambda: w.audio.output is not None, timeout=10000)
+    message = w.statusBar().currentMessage()
+    assert "missing.sf2" in message or "soundfont" in message.lower(), message
+    w.play_pause()  # plays silently, never raises
+    w.stop()
+    w.roll.select_all()
+    from composer_app.ui import commands as cmd
+
+    cmd.insert_notes(w.doc, [Note(60, 0, 480)])
+    assert len(w.doc.notes) == 1
+    w.audio.close()
