@@ -61,6 +61,7 @@ def run_app(path: str | None = None, argv: list[str] | None = None) -> int:
         window.show()
         return app.exec()
     window.show()
+    _report_unhandled_errors(window)
 
     def start():
         if path:
@@ -68,3 +69,20 @@ def run_app(path: str | None = None, argv: list[str] | None = None) -> int:
         window.offer_recovery()  # replaces the opened file only if the user says so
     QTimer.singleShot(0, start)
     return app.exec()
+
+
+def _report_unhandled_errors(window) -> None:
+    """A bug in a slot must not pass silently: log it and say so in the status bar."""
+    previous = sys.excepthook
+
+    def hook(etype, value, tb):
+        log.error("unhandled error", exc_info=(etype, value, tb))
+        try:
+            window.statusBar().showMessage(
+                f"Internal error: {etype.__name__}: {value} (your work is kept; see the log)",
+                10000)
+        except Exception:  # the window may be gone
+            pass
+        previous(etype, value, tb)
+
+    sys.excepthook = hook

@@ -35,6 +35,7 @@ class AudioLink(QObject):
         self._opening = False
         self._pending: list = []  # calls waiting for the output
         self.metronome = False
+        self.loop: tuple[int, int] | None = None
         self._opened.connect(self._on_opened)
         self._error.connect(self.message)
 
@@ -128,6 +129,7 @@ class AudioLink(QObject):
             if self.transport is None:
                 self.message.emit("Playback is not available (see Preferences > Audio)")
                 return
+            self._apply_loop()
             self.transport.play(score, start_tick=start_tick)
         self._when_ready(go)
 
@@ -164,10 +166,15 @@ class AudioLink(QObject):
             return None
 
     def set_loop(self, a: int, b: int) -> None:
+        """Loop [a, b) from now on (kept until the transport exists); b <= a clears."""
+        self.loop = (a, b) if b > a else None
+        self._apply_loop()
+
+    def _apply_loop(self) -> None:
         if self.transport is None:
             return
-        if b > a:
-            self._safe(self.transport.set_loop, a, b)
+        if self.loop:
+            self._safe(self.transport.set_loop, *self.loop)
         else:
             self._safe(self.transport.clear_loop)
 

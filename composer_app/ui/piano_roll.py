@@ -480,10 +480,28 @@ class PianoRoll(QAbstractScrollArea):
         self._drag = d
         self.viewport().update()
 
+    def cancel_drag(self) -> None:
+        self._drag = None
+        self._repaint_all()
+
+    def keyPressEvent(self, e) -> None:  # noqa: N802
+        if e.key() == Qt.Key_Escape:
+            if self._drag is not None:
+                self.cancel_drag()
+            else:
+                self.set_selection(set())
+            return
+        super().keyPressEvent(e)
+
     def _update_drag(self, ev: RollEvent) -> None:
         d = self._drag
         if d is None:
             return
+        if d.kind in ("move", "resize"):
+            d.ids &= set(self.doc.notes)  # an undo during the drag may have removed some
+            if d.press.note_id not in self.doc.notes or not d.ids:
+                self.cancel_drag()
+                return
         bypass = bool(ev.modifiers & (Qt.AltModifier | Qt.ShiftModifier))
         if d.kind == "move":
             anchor = self.doc.notes[d.press.note_id]
