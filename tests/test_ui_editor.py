@@ -322,3 +322,19 @@ def test_voice_instrument_mute_and_channel_are_undoable(window):
     tracks = window.doc.base.tracks
     assert (tracks[1].program, tracks[0].mute, tracks[1].channel) == (0, False, 1)
     assert table.cellWidget(1, 4).currentIndex() == 0
+
+
+def test_one_step_groups_new_voice_and_its_notes(window):
+    from composer_app.ui import commands as cmd
+
+    load(window, [Note(72, 0, 480)])
+
+    def add_alto(meta):
+        meta.tracks.append(Track("Alto", 1, 52))
+
+    with cmd.one_step(window.doc, "Accept harmonization"):
+        cmd.edit_meta(window.doc, "Add Alto", add_alto)
+        cmd.insert_notes(window.doc, [Note(67, 0, 480, track=1)])
+    assert len(window.doc.base.tracks) == 2 and len(window.doc.notes) == 2
+    window.doc.undo_stack.undo()
+    assert len(window.doc.base.tracks) == 1 and notes(window) == [Note(72, 0, 480)]

@@ -8,6 +8,8 @@ the button is released, so a drag is one undo step; repeated key presses (↑/�
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from PySide6.QtGui import QUndoCommand
 
 from composer_app.music import Note
@@ -15,8 +17,10 @@ from composer_app.music import Note
 from .document import Document, ScoreMeta
 
 MERGE_NONE = -1
-MERGE_NUDGE = 1001  # ↑/↓ and friends on the same notes merge into one step
-MERGE_VELOCITY = 1002
+MERGE_TRANSPOSE = 1001  # repeated ↑/↓ on the same notes merge into one step
+MERGE_SHIFT = 1002  # repeated ←/→
+MERGE_VELOCITY = 1003
+MERGE_NUDGE = MERGE_TRANSPOSE
 
 
 class EditNotes(QUndoCommand):
@@ -68,6 +72,16 @@ class EditMeta(QUndoCommand):
 
 
 # -- helpers that build and push commands ---------------------------------------------
+
+
+@contextmanager
+def one_step(doc: Document, text: str):
+    """Group several edits (e.g. add tracks, then their notes) into one undo step."""
+    doc.undo_stack.beginMacro(text)
+    try:
+        yield
+    finally:
+        doc.undo_stack.endMacro()
 
 
 def insert_notes(doc: Document, notes, text: str = "Insert notes") -> list[int]:

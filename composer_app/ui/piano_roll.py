@@ -639,7 +639,7 @@ class PianoRoll(QAbstractScrollArea):
             self.message.emit("Cannot transpose beyond the MIDI range")
             return
         cmd.change_notes(self.doc, {i: n.moved(pitch=n.pitch + semitones) for i, n in sel.items()},
-                         "Transpose", cmd.MERGE_NUDGE)
+                         "Transpose", cmd.MERGE_TRANSPOSE)
         anchor = max(sel.values(), key=lambda n: n.pitch)
         self.previewPitch.emit(anchor.pitch + semitones, anchor.track)
 
@@ -650,7 +650,7 @@ class PianoRoll(QAbstractScrollArea):
         dt = max(steps * self.snap_len, -min(n.start for n in sel.values()))
         if dt:
             cmd.change_notes(self.doc, {i: n.moved(start=n.start + dt) for i, n in sel.items()},
-                             "Move notes", cmd.MERGE_NUDGE)
+                             "Move notes", cmd.MERGE_SHIFT)
 
     def quantize(self) -> None:
         sel = self.selected_notes() or {i: n for i, n in self.doc.notes.items()
