@@ -6,7 +6,8 @@ import sys
 
 
 def _pin_none_refcount() -> None:
-    """Work around a PySide6 6.12 binding bug on Python < 3.12.
+    """Work around a PySide6 6.12 binding bug on Python < 3.12 (pyproject pins < 6.12;
+    this guards installs that bypass the pin).
 
     Every Qt method that returns ``None`` (``QPainter.fillRect``, ``QWidget.update``,
     ``QColor.setAlpha``, …) drops one reference to ``None`` that it never took: the
@@ -16,6 +17,10 @@ def _pin_none_refcount() -> None:
     Giving ``None`` a huge count makes it effectively immortal, as 3.12 does.
     """
     if sys.version_info >= (3, 12):
+        return
+    import PySide6
+
+    if tuple(int(x) for x in PySide6.__version__.split(".")[:2]) < (6, 12):
         return
     import ctypes
 
