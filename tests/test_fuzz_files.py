@@ -77,7 +77,7 @@ def _check(path) -> None:
     assert all(0 <= n.track < len(score.tracks) for n in score.notes)
     assert all(t.bpm > 0 for t in score.tempos)
     assert all(ts.bar_ticks > 0 for ts in score.time_signatures)
-    score.length_bars  # bar arithmetic must work on whatever was read
+    assert score.length_bars >= 0  # bar arithmetic must work on whatever was read
 
 
 _fuzz_settings = settings(max_examples=MIDI_EXAMPLES, deadline=5000, derandomize=True,

@@ -15,11 +15,11 @@ from composer_app.music import (
     TempoChange,
     TimeSignature,
     Track,
+    atomic,
     parse_key,
     read_project,
     write_project,
 )
-from composer_app.music import atomic
 
 
 def sample() -> Score:

@@ -8,8 +8,13 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from composer_app.music import Note, Score, read_project, write_project  # noqa: E402
-from composer_app.music import atomic  # noqa: E402
+from composer_app.music import (  # noqa: E402
+    Note,
+    Score,
+    atomic,  # noqa: E402
+    read_project,
+    write_project,
+)
 
 from .test_ui_files import make_window  # noqa: E402
 

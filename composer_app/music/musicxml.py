@@ -33,7 +33,8 @@ def read_musicxml(path: str | os.PathLike) -> Score:
 
 def score_from_music21(stream) -> Score:
     """Convert a music21 Score/Part/Stream to our :class:`Score`."""
-    from music21 import chord, key, meter, stream as m21stream, tempo
+    from music21 import chord, key, meter, tempo
+    from music21 import stream as m21stream
 
     parts = list(stream.parts) if hasattr(stream, "parts") and len(stream.parts) else [stream]
     score = Score(tracks=[], tempos=[], time_signatures=[], key_signatures=[])

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import bisect
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Iterable
 
 from .theory import Key
 
@@ -46,7 +46,7 @@ class Note:
     def end(self) -> int:
         return self.start + self.duration
 
-    def moved(self, **changes) -> "Note":
+    def moved(self, **changes) -> Note:
         return replace(self, **changes)
 
 
@@ -109,7 +109,7 @@ class Score:
 
     # -- basic queries -------------------------------------------------------------
 
-    def copy(self) -> "Score":
+    def copy(self) -> Score:
         return copy.deepcopy(self)
 
     def sort(self) -> None:
@@ -257,7 +257,7 @@ class Score:
 
     # -- editing helpers -----------------------------------------------------------
 
-    def replace_notes(self, notes: Iterable[Note]) -> "Score":
+    def replace_notes(self, notes: Iterable[Note]) -> Score:
         out = self.copy()
         out.notes = list(notes)
         out.sort()

@@ -6,8 +6,8 @@ Pitches are MIDI numbers; pitch classes are 0-11 with C = 0.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 __all__ = [
     "Key",
@@ -83,12 +83,12 @@ class Key:
         return self.name.rstrip("m") + (" minor" if self.mode == "minor" else " major")
 
     @property
-    def relative(self) -> "Key":
+    def relative(self) -> Key:
         if self.mode == "major":
             return Key((self.tonic + 9) % 12, "minor")
         return Key((self.tonic + 3) % 12, "major")
 
-    def transposed(self, semitones: int) -> "Key":
+    def transposed(self, semitones: int) -> Key:
         return Key((self.tonic + semitones) % 12, self.mode)
 
     def __str__(self) -> str:
