@@ -42,6 +42,7 @@ from .audio_link import AudioLink
 from .autosave import Autosaver, Recoverable, find_recoverable, load_recoverable
 from .clip_drag import ClipDragHandle
 from .document import Document
+from .generation import Generation
 from .piano_roll import SNAP_TICKS, SNAPS, PianoRoll
 from .settings import Settings
 from .tracks_panel import TracksPanel
@@ -84,10 +85,12 @@ class MainWindow(QMainWindow):
         self.doc.metaChanged.connect(self._edited_while_playing)
 
         self._make_actions()
+        self.generation = Generation(self)  # Continue / Reharmonize (its actions first)
         self._apply_shortcut_overrides()
         self._make_menus()
         self._make_toolbars()
         self._make_docks()
+        self.generation.install()
 
         self.roll.message.connect(lambda m: self.statusBar().showMessage(m, 4000))
         self.roll.previewPitch.connect(self._preview)
@@ -719,6 +722,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.stop()
+        self.generation.shutdown()
         self.audio.close()
         self.autosaver.timer.stop()
         self.autosaver.remove()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import traceback
 from dataclasses import dataclass, field
@@ -37,6 +38,9 @@ class GenerationJob:
     params: dict = field(default_factory=dict)
     span: tuple[int, int] = (0, 0)
     id: int = field(default_factory=lambda: next(_job_ids))
+    threads: int = 0  # torch intra-op threads; 0 = the ml default (all cores but one)
+    context: dict = field(default_factory=dict)  # what the window needs to use the result
+    info: dict = field(default_factory=dict)  # filled by the worker: device used, times
 
 
 class JobCancelled(Exception):
@@ -44,8 +48,16 @@ class JobCancelled(Exception):
 
 
 def run_job(job: GenerationJob, progress, cancel) -> list[Score]:
-    """Run ``job`` with the real models (called on the worker thread)."""
+    """Run ``job`` with the real models (called on the worker thread).
+
+    Records in ``job.info`` the device it ran on ("cpu", "cuda", ...) and whether it
+    fell back to the CPU after running out of GPU memory.
+    """
+    if job.threads > 0:
+        # The ml calls cap their threads from this variable on every call.
+        os.environ["COMPOSER_APP_THREADS"] = str(job.threads)
     from composer_app import ml
+    from composer_app.ml.device import choose_device
 
     params = dict(job.params)
     if job.kind == "harmonize":
@@ -54,14 +66,30 @@ def run_job(job: GenerationJob, progress, cancel) -> list[Score]:
         call = ml.continue_melody
     else:
         raise UserError(f"unknown generation kind {job.kind!r}")
+    notes: list[str] = []
+    job.info["device"] = choose_device(params.get("device", "auto"), notes.append).type
+    if notes:
+        job.info["device_note"] = notes[-1]
     try:
         return call(job.score, progress=progress, cancel=cancel, **params)
     except Exception as exc:
-        if _is_out_of_memory(exc) and params.get("device", "auto") != "cpu":
+        if _is_out_of_memory(exc) and job.info["device"] != "cpu":
             log.warning("GPU out of memory; retrying on the CPU")
+            _free_gpu_memory()
             params["device"] = "cpu"
+            job.info.update(device="cpu", device_note="the GPU ran out of memory; used the CPU")
             return call(job.score, progress=progress, cancel=cancel, **params)
         raise
+
+
+def _free_gpu_memory() -> None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # best effort only
+        pass
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -84,9 +112,16 @@ class ModelWorker(QObject):
     def request_cancel(self) -> None:  # called from the GUI thread
         self._cancel.set()
 
+    def clear_cancel(self) -> None:  # called from the GUI thread before a job is queued
+        self._cancel.clear()
+
     @Slot(object)
     def run(self, job: GenerationJob) -> None:
-        self._cancel.clear()
+        # The flag is cleared when the job is submitted, not here: a Cancel pressed
+        # before the thread picks the job up must still count.
+        if self._cancel.is_set():
+            self.cancelled.emit(job)
+            return
 
         def progress(percent: int) -> None:
             self.progress.emit(job.id, int(percent))
@@ -153,6 +188,7 @@ class GenerationController(QObject):
         if self._running is not None:
             return False
         self._running = job
+        self._worker.clear_cancel()
         self.started.emit(job)
         self._submit.emit(job)
         return True

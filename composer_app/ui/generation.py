@@ -1,0 +1,368 @@
+"""Continue and Reharmonize in the editor: actions, the worker, ghost variations, accept.
+
+One :class:`Generation` per main window. It builds a request from the selection
+(:mod:`.proposals`), runs it on the model worker thread (:mod:`.workers`, created on
+first use so torch is imported only then, and only on that thread), shows the results
+as ghost notes over the roll, and accepts one as a single undo step.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QProgressBar, QToolButton
+
+from composer_app.music import Score, UserError
+
+from . import commands as cmd
+from . import proposals
+from .generation_panel import GenerationPanel
+from .workers import GenerationController, GenerationJob, run_job
+
+log = logging.getLogger(__name__)
+
+VERBS = {"harmonize": "Reharmonizing", "continue": "Continuing"}
+
+
+class Generation(QObject):
+    """The generation feature of a :class:`MainWindow`."""
+
+    resultsShown = Signal(int)  # variations on show (0: none)
+    jobEnded = Signal(str)  # "finished", "failed" or "cancelled"
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.w = window
+        self.runner = run_job  # tests may swap in another runner before the first use
+        self._controller: GenerationController | None = None
+        self._results: list[Score] = []
+        self._job: GenerationJob | None = None  # the job whose results are on show
+        self._index = 0
+        self._models_used: set[str] = set()
+        self._t_submit = 0.0
+        self.last_result_s: float | None = None  # request to ghosts shown (bench)
+        self._make_actions()
+
+    # -- construction ------------------------------------------------------------------
+
+    def _make_actions(self) -> None:
+        w = self.w
+
+        def act(name, text, slot, keys, tip):
+            a = QAction(text, w)
+            a.setShortcuts([QKeySequence(k) for k in keys])
+            shown = " / ".join(QKeySequence(k).toString(QKeySequence.NativeText) for k in keys)
+            a.setToolTip(f"{tip} ({shown})" if keys else tip)
+            a.setStatusTip(tip)
+            a.triggered.connect(slot)
+            w.addAction(a)
+            setattr(w, f"act_{name}", a)  # picked up by named_actions (shortcut overrides)
+            return a
+
+        self.actions = {
+            "continue": act("continue", "&Continue", self.continue_, ["Ctrl+Shift+C"],
+                            "Continue the selection (or the notes before the playhead)"),
+            "reharmonize": act("reharmonize", "&Reharmonize (Bach)", self.reharmonize,
+                               ["Ctrl+Shift+H"],
+                               "Write alto, tenor and bass under the selected melody, "
+                               "keeping locked notes"),
+            "previous": act("variation_previous", "◀", lambda: self.step(-1), ["Alt+Left"],
+                            "Previous variation"),
+            "next": act("variation_next", "▶", lambda: self.step(1), ["Alt+Right"],
+                        "Next variation"),
+            "audition": act("variation_audition", "♪ Listen", self.audition, ["Alt+P"],
+                            "Play the piece with this variation from the start of its span"),
+            "accept": act("variation_accept", "Accept", self.accept, ["Ctrl+Return", "Ctrl+Enter"],
+                          "Accept this variation (one undo step)"),
+            "discard": act("variation_discard", "Discard all", self.discard, ["Ctrl+Backspace"],
+                           "Discard all variations"),
+            "cancel": act("generation_cancel", "Cancel", self.cancel, [],
+                          "Stop the running generation; the piece stays as it is"),
+        }
+        self._update_actions()
+
+    def install(self) -> None:
+        """Menu, toolbar buttons, the dock and the status-bar progress (after the
+        window has made its own menus and toolbars)."""
+        w = self.w
+        a = self.actions
+        menu = w.menuBar().addMenu("&Generate")
+        w.menuBar().insertMenu(w.help_menu.menuAction(), menu)
+        menu.addActions([a["continue"], a["reharmonize"]])
+        menu.addSeparator()
+        menu.addActions([a["previous"], a["next"], a["audition"], a["accept"], a["discard"]])
+        menu.addSeparator()
+        menu.addAction(a["cancel"])
+        self.menu = menu
+        w.main_toolbar.addSeparator()
+        w.main_toolbar.addActions([a["continue"], a["reharmonize"]])
+
+        self.panel = GenerationPanel(a, self.clip_source)
+        self.panel.set_device(w.settings.get("compute/device"))
+        self.panel.deviceChanged.connect(lambda v: w.settings.set("compute/device", v))
+        self.panel.drag.message.connect(lambda m: w.statusBar().showMessage(m, 4000))
+        self.dock = w.add_panel(self.panel, "Generation")
+        w.resizeDocks([self.dock], [330], Qt.Horizontal)
+
+        bar = w.statusBar()
+        self.busy_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setMaximumHeight(16)
+        self.progress.setTextVisible(True)
+        self.cancel_button = QToolButton()
+        self.cancel_button.setDefaultAction(a["cancel"])
+        for widget in (self.busy_label, self.progress, self.cancel_button):
+            bar.addPermanentWidget(widget)
+            widget.hide()
+
+        self._key_timer = QTimer(self)
+        self._key_timer.setSingleShot(True)
+        self._key_timer.setInterval(150)
+        self._key_timer.timeout.connect(self._update_detected_key)
+        w.roll.selectionChanged.connect(self._key_timer.start)
+        w.doc.notesChanged.connect(self._key_timer.start)
+        w.doc.metaChanged.connect(self._key_timer.start)
+        w.destroyed.connect(lambda *_: self.shutdown())
+        self._update_detected_key()
+
+    @property
+    def controller(self) -> GenerationController:
+        if self._controller is None:  # the thread starts on first use
+            c = GenerationController(self, runner=self.runner)
+            c.started.connect(self._started)
+            c.progress.connect(self._progress)
+            c.finished.connect(self._finished)
+            c.failed.connect(self._failed)
+            c.cancelled.connect(self._cancelled)
+            self._controller = c
+        return self._controller
+
+    @property
+    def busy(self) -> bool:
+        return self._controller is not None and self._controller.busy
+
+    def shutdown(self) -> None:
+        if self._controller is not None:
+            self._controller.shutdown()
+
+    # -- requests ------------------------------------------------------------------------
+
+    def _common(self) -> dict:
+        p = self.panel
+        return dict(variations=p.variations.value(), seed=p.seed_for_request(),
+                    device=self.w.settings.get("compute/device") or "auto",
+                    key=p.key_override())
+
+    def reharmonize(self) -> bool:
+        if self._refuse_if_busy():
+            return False
+        try:
+            req = proposals.reharmonize_request(self.w.doc, self.w.roll.selection,
+                                                **self._common())
+        except UserError as exc:
+            self.w._warn("Reharmonize", str(exc))
+            return False
+        return self._submit(req)
+
+    def continue_(self) -> bool:
+        if self._refuse_if_busy():
+            return False
+        p = self.panel
+        try:
+            req = proposals.continue_request(
+                self.w.doc, self.w.roll.selection, self.w.roll.playhead, bars=p.bars.value(),
+                temperature=p.temperature.value(), top_p=p.top_p.value(), **self._common())
+        except UserError as exc:
+            self.w._warn("Continue", str(exc))
+            return False
+        return self._submit(req)
+
+    def _refuse_if_busy(self) -> bool:
+        if self.busy:
+            self.w.statusBar().showMessage(
+                "A generation is already running: wait for it, or press Cancel first", 6000)
+            return True
+        return False
+
+    def _submit(self, req: proposals.Request) -> bool:
+        self.discard(quiet=True)
+        job = GenerationJob(req.kind, req.score, req.params, req.span,
+                            threads=int(self.w.settings.get("compute/threads") or 0),
+                            context=dict(req.context, notes_of=id(self.w.doc.notes)))
+        self._t_submit = time.perf_counter()
+        return self.controller.submit(job)
+
+    def cancel(self) -> None:
+        if self.busy:
+            self.controller.cancel()
+            self.busy_label.setText("Cancelling…")
+
+    # -- worker signals --------------------------------------------------------------
+
+    def _started(self, job: GenerationJob) -> None:
+        first = job.kind not in self._models_used
+        self.busy_label.setText(f"{VERBS.get(job.kind, 'Generating')}"
+                                f"{' (loading the model)' if first else ''}…")
+        self.progress.setRange(0, 0)  # busy until the first sweep reports
+        for widget in (self.busy_label, self.progress, self.cancel_button):
+            widget.show()
+        self._update_actions()
+
+    def _progress(self, percent: int) -> None:
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 100)
+        self.progress.setValue(max(0, min(100, percent)))
+
+    def _idle(self, outcome: str) -> None:
+        for widget in (self.busy_label, self.progress, self.cancel_button):
+            widget.hide()
+        self._update_actions()
+        self.jobEnded.emit(outcome)
+
+    def _finished(self, job: GenerationJob, results: list[Score]) -> None:
+        self._models_used.add(job.kind)
+        device = job.info.get("device", "")
+        if device:
+            self.panel.set_device_in_use(f"in use: {device.upper()}")
+        if job.info.get("device_note"):
+            self.w.statusBar().showMessage(job.info["device_note"], 6000)
+        if job.context.get("notes_of") != id(self.w.doc.notes):
+            self._idle("finished")
+            self.w.statusBar().showMessage("Another piece was opened meanwhile; the "
+                                           "generated variations were dropped", 6000)
+            return
+        self._job, self._results, self._index = job, list(results), 0
+        self._show()
+        self.last_result_s = time.perf_counter() - self._t_submit
+        self._idle("finished")
+        self.w.autosaver.save_now(force=True)
+        n = len(results)
+        self.w.statusBar().showMessage(
+            f"{n} variation{'s' if n > 1 else ''} in {self.last_result_s:.1f} s — "
+            "Alt+←/→ to step, Alt+P to listen, Ctrl+Enter to accept, Ctrl+Backspace to "
+            "discard", 10000)
+
+    def _failed(self, job: GenerationJob, message: str) -> None:
+        self._idle("failed")
+        title = "Reharmonize failed" if job.kind == "harmonize" else "Continue failed"
+        self.w._warn(title, f"{message}\n\nThe piece is unchanged.")
+
+    def _cancelled(self, job: GenerationJob) -> None:
+        self._idle("cancelled")
+        self.w.statusBar().showMessage("Cancelled; the piece is unchanged", 5000)
+
+    # -- variations ------------------------------------------------------------------
+
+    @property
+    def variations(self) -> list[Score]:
+        return list(self._results)
+
+    @property
+    def index(self) -> int:
+        return self._index
+
+    def proposal(self, index: int | None = None) -> proposals.Proposal | None:
+        """What accepting variation ``index`` (default: the one shown) would change."""
+        if not self._results or self._job is None:
+            return None
+        result = self._results[self._index if index is None else index]
+        if self._job.kind == "harmonize":
+            return proposals.harmonization_proposal(self.w.doc, self._job.params, result)
+        return proposals.continuation_proposal(self.w.doc, self._job.context, result)
+
+    def _show(self) -> None:
+        prop = self.proposal()
+        if prop is None:
+            self.w.roll.set_ghost_notes(None)
+            self.panel.set_variations(0, 0, "")
+            self.resultsShown.emit(0)
+        else:
+            self.w.roll.set_ghost_notes(prop.add)
+            detail = f"— {len(prop.add)} new notes"
+            if prop.remove_ids:
+                detail += f", replacing {len(prop.remove_ids)}"
+            if prop.new_tracks:
+                detail += f"; adds the voices {', '.join(t.name for t in prop.new_tracks)}"
+            self.panel.set_variations(self._index, len(self._results), detail)
+            self.resultsShown.emit(len(self._results))
+        self._update_actions()
+
+    def step(self, delta: int) -> None:
+        if self._results:
+            self._index = (self._index + delta) % len(self._results)
+            self._show()
+
+    def select(self, index: int) -> None:
+        if 0 <= index < len(self._results):
+            self._index = index
+            self._show()
+
+    def audition(self) -> None:
+        prop = self.proposal()
+        if prop is None:
+            return
+        w = self.w
+        w.stop()
+        start = prop.span[0] if self._job.kind == "harmonize" else self._job.span[0]
+        w.roll.set_playhead(start, follow=True)
+        w._update_position()
+        w._show_playing(True)
+        w.audio.play(prop.applied_to(w.doc), start_tick=start)
+        w._play_timer.start()
+
+    def accept(self) -> list[int]:
+        """Apply the shown variation as one undo step; returns the new notes' ids."""
+        prop = self.proposal()
+        if prop is None:
+            return []
+        doc = self.w.doc
+        number = self._index + 1
+        with cmd.one_step(doc, prop.text):
+            if prop.new_tracks:
+                def add_tracks(meta):
+                    meta.tracks.extend(prop.new_tracks)
+                cmd.edit_meta(doc, "Add voices", add_tracks)
+            ids = cmd.replace_notes(doc, prop.remove_ids, prop.add, prop.text)
+        kind = self._job.kind
+        self.discard(quiet=True)
+        if kind == "continue":
+            self.w.roll.set_selection(set(self.w.roll.selection) | set(ids))
+        self.w.autosaver.save_now(force=True)
+        self.w.statusBar().showMessage(f"Accepted variation {number} (Ctrl+Z undoes it)", 5000)
+        return ids
+
+    def discard(self, quiet: bool = False) -> None:
+        had = bool(self._results)
+        self._results, self._job, self._index = [], None, 0
+        self._show()
+        if had and not quiet:
+            self.w.statusBar().showMessage("Variations discarded", 3000)
+
+    def clip_source(self) -> tuple[Score, str]:
+        prop = self.proposal()
+        if prop is None:
+            return Score(notes=[]), "variation"
+        what = "reharmonization" if prop.kind == "harmonize" else "continuation"
+        return prop.clip(self.w.doc), f"{what} {self._index + 1}"
+
+    # -- small things ----------------------------------------------------------------
+
+    def _update_actions(self) -> None:
+        has = bool(self._results)
+        for name in ("previous", "next", "audition", "accept", "discard"):
+            self.actions[name].setEnabled(has)
+        self.actions["previous"].setEnabled(len(self._results) > 1)
+        self.actions["next"].setEnabled(len(self._results) > 1)
+        self.actions["cancel"].setEnabled(self.busy)
+
+    def _update_detected_key(self) -> None:
+        try:
+            key = proposals.detected_key(self.w.doc, self.w.roll.selection)
+        except Exception:  # a key guess must never break editing
+            log.exception("key detection failed")
+            return
+        self.panel.set_detected_key(key.long_name if self.w.doc.notes else "")

@@ -1,0 +1,227 @@
+"""What Continue and Reharmonize ask of the models, and what their answers would change.
+
+Pure functions over a :class:`Document` (no widgets): a *request* checks the selection
+and builds the model's input; a *proposal* turns one model result into the edit that
+accepting it makes (notes to add, notes to remove, voices to create), computed against
+the document as it is now, so edits made while the model ran are respected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from composer_app.music import (
+    VOICE_NAMES,
+    KeySignature,
+    Note,
+    Score,
+    Track,
+    UserError,
+    detect_key,
+)
+from composer_app.music.theory import Key
+
+from .document import Document
+
+LOWER_VOICES = VOICE_NAMES[1:]  # Alto, Tenor, Bass
+DRUM_CHANNEL = 9
+
+
+@dataclass
+class Request:
+    """The model input for one action: ``score`` plus the ml call's ``params``."""
+
+    kind: str  # "harmonize" or "continue"
+    score: Score
+    params: dict
+    span: tuple[int, int]  # ticks the result fills (audition starts at span[0])
+    context: dict = field(default_factory=dict)
+
+
+@dataclass
+class Proposal:
+    """The edit accepting one variation makes."""
+
+    kind: str
+    add: list[Note]  # track indices as they will be once ``new_tracks`` are appended
+    remove_ids: list[int]
+    new_tracks: list[Track]
+    span: tuple[int, int]
+    clip_notes: list[Note]  # what a drag to a DAW carries (the variation in its span)
+
+    @property
+    def text(self) -> str:
+        return "Accept harmonization" if self.kind == "harmonize" else "Accept continuation"
+
+    def applied_to(self, doc: Document) -> Score:
+        """The whole piece as it would be after accepting (for auditioning)."""
+        out = doc.score()
+        gone = {doc.notes[i] for i in self.remove_ids if i in doc.notes}
+        out.tracks = out.tracks + [Track(t.name, t.channel, t.program) for t in self.new_tracks]
+        out.notes = [n for n in out.notes if n not in gone] + list(self.add)
+        out.sort()
+        return out
+
+    def clip(self, doc: Document) -> Score:
+        """The variation alone, starting at the bar line before it (as DAWs expect)."""
+        out = doc.base.copy()
+        out.tracks = out.tracks + [Track(t.name, t.channel, t.program) for t in self.new_tracks]
+        notes = self.clip_notes or self.add
+        first = min((n.start for n in notes), default=0)
+        shift = doc.base.bar_start(doc.base.bar_of(first))
+        out.notes = [n.moved(start=n.start - shift, locked=False) for n in notes]
+        out.sort()
+        return out
+
+
+def _selected(doc: Document, ids) -> list[Note]:
+    return sorted((doc.notes[i] for i in ids if i in doc.notes), key=lambda n: (n.start, -n.pitch))
+
+
+def _bar_label(doc: Document, tick: int) -> str:
+    bar, beat, _ = doc.base.tick_to_bar_beat(tick)
+    return f"bar {bar}, beat {beat}"
+
+
+def detected_key(doc: Document, ids) -> Key:
+    """The key generation would use with "Auto": the score's key signature at the
+    selection, else the key detected from the selected notes (or all notes)."""
+    notes = _selected(doc, ids) or sorted(doc.notes.values(), key=lambda n: n.start)
+    at = notes[0].start if notes else 0
+    return doc.base.key_at(at) or detect_key((n.pitch, n.duration) for n in notes)
+
+
+# -- Reharmonize ---------------------------------------------------------------------
+
+
+def melody_of_selection(doc: Document, ids) -> tuple[int, list[Note]]:
+    """(track, notes) of the selected melody; :class:`UserError` says what is wrong."""
+    sel = _selected(doc, ids)
+    if not sel:
+        raise UserError("Nothing is selected. Select the melody notes to reharmonize "
+                        "(Select tool, S, then drag a box around them).")
+    tracks = sorted({n.track for n in sel})
+    names = {t: (doc.base.tracks[t].name.strip().lower() if t < len(doc.base.tracks) else "")
+             for t in tracks}
+    if len(tracks) > 1:
+        soprano = [t for t in tracks if names[t] == "soprano"]
+        if not soprano:
+            listed = ", ".join(doc.base.tracks[t].name or f"voice {t + 1}" for t in tracks)
+            raise UserError(f"The selection holds notes of {len(tracks)} voices ({listed}). "
+                            "Reharmonize needs one melody: select the notes of one voice.")
+        track = soprano[0]
+        sel = [n for n in sel if n.track == track]
+    else:
+        track = tracks[0]
+    for a, b in zip(sel, sel[1:]):
+        if b.start < a.end:
+            raise UserError(f"The selection is chordal: notes sound together at "
+                            f"{_bar_label(doc, b.start)}. Reharmonize needs a single melody "
+                            "line; select one note at a time (the top voice).")
+    return track, sel
+
+
+def lower_voice_tracks(doc: Document, melody_track: int) -> dict[str, int]:
+    """Existing Alto/Tenor/Bass tracks by name (the melody's own track excluded)."""
+    found: dict[str, int] = {}
+    for i, t in enumerate(doc.base.tracks):
+        name = t.name.strip().lower()
+        for voice in LOWER_VOICES:
+            if name == voice.lower() and voice not in found and i != melody_track:
+                found[voice] = i
+    return found
+
+
+def reharmonize_request(doc: Document, ids, *, variations: int = 1, seed: int | None = None,
+                        device: str = "auto", key: str | None = None) -> Request:
+    track, melody = melody_of_selection(doc, ids)
+    start, end = melody[0].start, max(n.end for n in melody)
+    score = doc.score()
+    locked = [n for n in score.notes if n.locked and n.track != track]
+    params = dict(melody_track=track, start=start, end=end, locked=locked,
+                  variations=int(variations), seed=seed, device=device, key=key or None)
+    return Request("harmonize", score, params, (start, end),
+                   context={"melody_track": track})
+
+
+def harmonization_proposal(doc: Document, request_params: dict, result: Score) -> Proposal:
+    """Fill (or create) the Alto, Tenor and Bass tracks with the result's new notes in
+    the span; unlocked notes already there in the span are replaced, locked ones stay."""
+    track = request_params["melody_track"]
+    start, end = request_params["start"], request_params["end"]
+    existing = lower_voice_tracks(doc, track)
+    tracks = doc.base.tracks
+    used = {t.channel for t in tracks}
+    melody = tracks[track] if track < len(tracks) else Track()
+    new_tracks: list[Track] = []
+    target: dict[int, int] = {}  # result track -> document track
+    for i, voice in enumerate(LOWER_VOICES, start=1):
+        if voice in existing:
+            target[i] = existing[voice]
+            continue
+        channel = next((c for c in range(16) if c not in used and c != DRUM_CHANNEL), 15)
+        used.add(channel)
+        target[i] = len(tracks) + len(new_tracks)
+        new_tracks.append(Track(voice, channel, melody.program))
+    # Notes the model had to keep as they are: never added a second time.
+    kept = {(n.pitch, n.start, n.duration) for n in doc.notes.values()
+            if n.locked or (n.track in target.values() and not start <= n.start < end)}
+    add = [n.moved(track=target[n.track], locked=False) for n in result.notes
+           if n.track in target and start <= n.start < end
+           and (n.pitch, n.start, n.duration) not in kept]
+    remove = [i for i, n in doc.notes.items()
+              if n.track in existing.values() and start <= n.start < end and not n.locked]
+    melody_notes = [n for n in doc.notes.values()
+                    if n.track == track and start <= n.start < end]
+    locked_in_span = [n for n in doc.notes.values()
+                      if n.locked and n.track != track and start <= n.start < end]
+    return Proposal("harmonize", add, remove, new_tracks, (start, end),
+                    clip_notes=melody_notes + locked_in_span + add)
+
+
+# -- Continue ------------------------------------------------------------------------
+
+
+def sketch_ids(doc: Document, ids, playhead: int) -> list[int]:
+    """The notes to continue: the selection, else the notes starting before the
+    playhead, else (playhead at the start or past the end) the whole piece."""
+    chosen = [i for i in ids if i in doc.notes]
+    if chosen:
+        return chosen
+    before = [i for i, n in doc.notes.items() if n.start < playhead]
+    return before or list(doc.notes)
+
+
+def continue_request(doc: Document, ids, playhead: int, *, bars: int = 4,
+                     variations: int = 1, temperature: float = 1.0, top_p: float = 0.95,
+                     seed: int | None = None, device: str = "auto",
+                     key: str | None = None) -> Request:
+    chosen = sketch_ids(doc, ids, playhead)
+    if not chosen:
+        raise UserError("Nothing to continue: draw a few notes of melody first, "
+                        "or select the phrase to continue.")
+    sketch = doc.score_of(chosen)
+    if key:
+        from composer_app.music import parse_key
+
+        sketch.key_signatures = [KeySignature(0, parse_key(key))]
+    end = sketch.end_tick
+    target = sketch.next_bar_line(end) + int(bars) * sketch.time_signature_at(max(end - 1, 0)).bar_ticks
+    first = min(n.start for n in sketch.notes)
+    audition_from = max(doc.base.bar_start(max(doc.base.bar_of(end) - 1, 0)),
+                        doc.base.bar_start(doc.base.bar_of(first)))
+    params = dict(bars=int(bars), variations=int(variations), temperature=float(temperature),
+                  top_p=float(top_p), seed=seed, device=device)
+    return Request("continue", sketch, params, (audition_from, target),
+                   context={"sketch_end": end, "target_end": target})
+
+
+def continuation_proposal(doc: Document, context: dict, result: Score) -> Proposal:
+    """The new notes after the sketch; unlocked notes of the same voices that start in
+    the continued span are replaced."""
+    end, target = context["sketch_end"], context["target_end"]
+    add = [n.moved(locked=False) for n in result.notes if n.start >= end]
+    tracks = {n.track for n in add}
+    remove = [i for i, n in doc.notes.items()
+              if n.track in tracks and end <= n.start < target and not n.locked]
+    return Proposal("continue", add, remove, [], (end, target), clip_notes=add)

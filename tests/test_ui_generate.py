@@ -1,0 +1,324 @@
+"""Continue and Reharmonize in the editor, with the real models from ``models/``.
+
+pytest-qt, offscreen. Tests that run a model skip (saying which file) when its weights
+are not in the models folder; the selection checks and the error path need none.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from composer_app.music import Key, KeySignature, Note, Score, Track  # noqa: E402
+from composer_app.paths import models_dir  # noqa: E402
+
+BAR = 1920
+# "Old Hundredth"-like tune in G major, quarter notes, eight bars of 4/4.
+TUNE = (67, 67, 66, 64, 62, 67, 69, 71, 71, 71, 71, 69, 67, 72, 71, 69,
+        67, 69, 71, 69, 67, 64, 66, 67, 69, 71, 72, 71, 69, 67, 66, 67)
+WAIT_MS = 120_000  # first use imports torch and loads a model on a busy machine
+
+
+def needs(name: str):
+    path = models_dir() / name
+    return pytest.mark.skipif(not path.is_file(),
+                              reason=f"model weights {path} not present (train them first)")
+
+
+needs_harmonizer = needs("harmonizer.pt")
+needs_continuer = needs("continuer.pt")
+
+
+def melody(bars: int = 8) -> Score:
+    notes = [Note(p, i * 480, 480, 80, 0) for i, p in enumerate(TUNE[: bars * 4])]
+    return Score(notes=notes, tracks=[Track("Melody", 0, 0)],
+                 key_signatures=[KeySignature(0, Key(7, "major"))])
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    from composer_app.ui.main_window import MainWindow
+    from composer_app.ui.settings import Settings
+
+    w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
+    w.audio.ensure_open = lambda: None  # no synth in unit tests
+    w.played = []
+    w.audio.play = lambda score, start_tick=0: w.played.append((score, start_tick))
+    w._warn = lambda title, text: w.warnings.append(text)
+    w.warnings = []
+    w._ask_save = lambda: QMessageBox.Discard
+    panel = w.generation.panel
+    panel.variations.setValue(2)
+    panel.seed.setValue(7)
+    panel.seed_lock.setChecked(True)
+    panel.set_device("cpu")
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.generation.shutdown()
+
+
+def load(window, score: Score) -> None:
+    window.doc.load(score)
+    window.roll.set_selection(set())
+
+
+def select(window, pred) -> set[int]:
+    ids = {i for i, n in window.doc.notes.items() if pred(n)}
+    window.roll.set_selection(ids)
+    return ids
+
+
+def run(qtbot, window, action: str, outcome: str = "finished") -> None:
+    gen = window.generation
+    with qtbot.waitSignal(gen.jobEnded, timeout=WAIT_MS) as blocker:
+        getattr(window, f"act_{action}").trigger()
+    assert blocker.args == [outcome], window.warnings
+
+
+def snapshot(window):
+    return sorted(window.doc.score().notes, key=lambda n: (n.start, n.track, n.pitch)), \
+        [t.name for t in window.doc.base.tracks], window.doc.undo_stack.count()
+
+
+# -- selection checks (no model needed) ----------------------------------------------
+
+
+def test_reharmonize_without_selection_says_what_to_do(window):
+    load(window, melody(2))
+    assert not window.generation.reharmonize()
+    assert "Nothing is selected" in window.warnings[-1]
+    assert window.roll.ghost_notes == []
+
+
+def test_reharmonize_of_a_chord_is_refused_clearly(window):
+    load(window, Score(notes=[Note(60, 0, 480), Note(64, 0, 480), Note(67, 480, 480)]))
+    select(window, lambda n: True)
+    assert not window.generation.reharmonize()
+    assert "chordal" in window.warnings[-1] and "bar 1" in window.warnings[-1]
+
+
+def test_reharmonize_of_two_voices_is_refused_clearly(window):
+    load(window, Score(notes=[Note(72, 0, 480, track=0), Note(60, 480, 480, track=1)],
+                       tracks=[Track("Right", 0), Track("Left", 1)]))
+    select(window, lambda n: True)
+    assert not window.generation.reharmonize()
+    assert "2 voices" in window.warnings[-1]
+
+
+def test_continue_of_an_empty_piece_is_refused(window):
+    load(window, Score())
+    assert not window.generation.continue_()
+    assert "Nothing to continue" in window.warnings[-1]
+
+
+def test_generation_actions_have_free_shortcuts(window):
+    seen = {}
+    for name, action in window.named_actions().items():
+        for key in action.shortcuts():
+            text = key.toString()
+            assert text not in seen, f"{name} and {seen.get(text)} share {text}"
+            seen[text] = name
+    assert window.act_continue.shortcut().toString() == "Ctrl+Shift+C"
+    assert window.act_reharmonize.shortcut().toString() == "Ctrl+Shift+H"
+
+
+# -- errors from the worker -------------------------------------------------------------
+
+
+def test_missing_model_file_is_reported_and_the_score_untouched(window, qtbot, tmp_path,
+                                                                 monkeypatch):
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    monkeypatch.setenv("COMPOSER_APP_MODELS", str(empty))
+    load(window, melody(2))
+    before = snapshot(window)
+    select(window, lambda n: True)
+    run(qtbot, window, "reharmonize", "failed")
+    assert str(empty / "harmonizer.pt") in window.warnings[-1]
+    assert "unchanged" in window.warnings[-1]
+    run(qtbot, window, "continue", "failed")
+    assert str(empty / "continuer.pt") in window.warnings[-1]
+    assert snapshot(window) == before
+    assert window.roll.ghost_notes == [] and not window.generation.variations
+
+
+def test_a_crash_in_the_worker_is_a_message(window, qtbot):
+    def broken(job, progress, cancel):
+        raise RuntimeError("boom")
+
+    window.generation.runner = broken
+    load(window, melody(2))
+    before = snapshot(window)
+    select(window, lambda n: True)
+    run(qtbot, window, "reharmonize", "failed")
+    assert "RuntimeError: boom" in window.warnings[-1]
+    assert snapshot(window) == before
+
+
+# -- Reharmonize ----------------------------------------------------------------------
+
+
+@needs_harmonizer
+def test_reharmonize_accept_adds_three_voices_and_one_undo_removes_them(window, qtbot):
+    load(window, melody(8))
+    before = snapshot(window)
+    soprano = sorted(window.doc.notes.values(), key=lambda n: n.start)
+    select(window, lambda n: True)
+    run(qtbot, window, "reharmonize")
+    gen = window.generation
+    assert len(gen.variations) == 2
+    ghosts = list(window.roll.ghost_notes)
+    assert ghosts and {n.track for n in ghosts} == {1, 2, 3}
+    assert snapshot(window) == before  # shown, not applied
+    window.act_variation_next.trigger()
+    assert gen.index == 1
+    window.act_variation_audition.trigger()
+    score, start = window.played[-1]
+    assert start == 0 and len(score.tracks) == 4
+    window.act_variation_accept.trigger()
+
+    base = window.doc.base
+    assert [t.name for t in base.tracks] == ["Melody", "Alto", "Tenor", "Bass"]
+    assert len({t.channel for t in base.tracks}) == 4
+    after = window.doc.score()
+    assert after.track_notes(0) == soprano  # the melody note for note
+    for track in (1, 2, 3):
+        voice = after.track_notes(track)
+        assert voice and all(0 <= n.start < 8 * BAR for n in voice)
+    assert window.roll.ghost_notes == [] and not gen.variations
+    assert window.doc.undo_stack.count() == before[2] + 1
+    window.doc.undo_stack.undo()
+    assert snapshot(window)[:2] == before[:2]
+    window.doc.undo_stack.redo()
+    assert len(window.doc.base.tracks) == 4
+
+
+@needs_harmonizer
+def test_locked_notes_survive_reharmonization(window, qtbot):
+    load(window, melody(4))
+    select(window, lambda n: True)
+    run(qtbot, window, "reharmonize")
+    window.generation.accept()
+    # Lock two alto notes and a bass note inside the span, then reharmonize bars 1-4.
+    doc = window.doc
+    alto = sorted((i for i, n in doc.notes.items() if n.track == 1),
+                  key=lambda i: doc.notes[i].start)
+    bass = sorted((i for i, n in doc.notes.items() if n.track == 3),
+                  key=lambda i: doc.notes[i].start)
+    window.roll.set_selection({alto[1], alto[3], bass[2]})
+    window.roll.toggle_lock()
+    locked = sorted((n for n in doc.notes.values() if n.locked), key=lambda n: n.start)
+    assert len(locked) == 3
+    window.generation.panel.seed.setValue(99)
+    select(window, lambda n: n.track == 0)
+    run(qtbot, window, "reharmonize")
+    job = window.generation._job
+    assert set(job.params["locked"]) == set(locked)  # handed to the model
+    ghosts = window.roll.ghost_notes
+    assert not any((g.pitch, g.start, g.track) == (n.pitch, n.start, n.track)
+                   for g in ghosts for n in locked)  # never proposed twice
+    window.generation.accept()
+    after = window.doc.score().notes
+    for n in locked:
+        assert n in after  # still there, still locked
+    # No locked note ends up doubled by a generated one in its voice.
+    for n in locked:
+        assert not any(m is not n and m.track == n.track and m.start == n.start and
+                       m.pitch == n.pitch and not m.locked for m in after)
+
+
+@needs_harmonizer
+def test_cancel_stops_the_worker_and_leaves_the_score(window, qtbot):
+    load(window, melody(8))
+    window.generation.panel.variations.setValue(8)
+    before = snapshot(window)
+    select(window, lambda n: True)
+    gen = window.generation
+    with qtbot.waitSignal(gen.jobEnded, timeout=WAIT_MS) as blocker:
+        with qtbot.waitSignal(gen.controller.progress, timeout=WAIT_MS):
+            window.act_reharmonize.trigger()
+        assert gen.cancel_button.isVisible() and window.act_generation_cancel.isEnabled()
+        gen.cancel_button.click()
+    assert blocker.args == ["cancelled"]
+    assert not gen.busy and not gen.cancel_button.isVisible()
+    assert snapshot(window) == before
+    assert window.roll.ghost_notes == []
+
+
+@needs_harmonizer
+def test_second_request_while_running_is_refused(window, qtbot):
+    load(window, melody(8))
+    select(window, lambda n: True)
+    gen = window.generation
+    with qtbot.waitSignal(gen.jobEnded, timeout=WAIT_MS):
+        window.act_reharmonize.trigger()
+        assert gen.busy
+        assert not gen.reharmonize()
+        assert "already running" in window.statusBar().currentMessage()
+        gen.cancel()
+
+
+@needs_harmonizer
+def test_variation_can_be_dragged_before_accepting(window, qtbot):
+    from composer_app.music import read_midi
+    from composer_app.ui.clip_drag import clip_mime
+
+    load(window, melody(4))
+    select(window, lambda n: True)
+    run(qtbot, window, "reharmonize")
+    score, name = window.generation.clip_source()
+    assert name == "reharmonization 1"
+    mime = clip_mime(score, name)
+    back = read_midi(mime.urls()[0].toLocalFile())
+    assert len(back.tracks_with_notes()) == 4
+    assert len(back.notes) == len(window.roll.ghost_notes) + 16
+    assert window.doc.undo_stack.count() == 0  # nothing accepted
+
+
+# -- Continue -------------------------------------------------------------------------
+
+
+@needs_continuer
+def test_continue_adds_exactly_the_asked_bars_after_the_selection(window, qtbot):
+    load(window, melody(8))
+    window.generation.panel.bars.setValue(2)
+    first_four = select(window, lambda n: n.start < 4 * BAR)
+    later = sorted((n for n in window.doc.notes.values() if n.start >= 6 * BAR),
+                   key=lambda n: n.start)
+    run(qtbot, window, "continue")
+    gen = window.generation
+    prop = gen.proposal()
+    assert prop.span == (4 * BAR, 6 * BAR)
+    assert prop.add and all(4 * BAR <= n.start and n.end <= 6 * BAR for n in prop.add)
+    assert any(n.start >= 5 * BAR for n in prop.add)  # the second bar is filled too
+    ids = gen.accept()
+    notes = window.doc.score().notes
+    assert [n for n in notes if 4 * BAR <= n.start < 6 * BAR] == sorted(
+        prop.add, key=lambda n: (n.start, n.track, n.pitch, n.duration))
+    assert sorted((n for n in notes if n.start >= 6 * BAR), key=lambda n: n.start) == later
+    assert window.roll.selection == first_four | set(ids)
+    window.doc.undo_stack.undo()
+    assert len([n for n in window.doc.notes.values() if 4 * BAR <= n.start < 6 * BAR]) == 8
+
+
+@needs_continuer
+def test_continue_without_selection_uses_the_notes_before_the_playhead(window, qtbot):
+    load(window, melody(8))
+    window.roll.set_playhead(2 * BAR)
+    window.generation.panel.bars.setValue(1)
+    run(qtbot, window, "continue")
+    prop = window.generation.proposal()
+    assert prop.span == (2 * BAR, 3 * BAR)
+    assert window.played == []
+    window.act_variation_audition.trigger()
+    assert window.played[-1][1] == BAR  # from the bar before the continuation
+    window.act_variation_discard.trigger()
+    assert window.roll.ghost_notes == [] and window.doc.undo_stack.count() == 0
