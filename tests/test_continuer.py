@@ -283,3 +283,18 @@ def test_chorale_sketch_gets_all_four_voices_continued():
         assert {n.track for n in new} == {0, 1, 2, 3}
         assert max(n.end for n in new) <= target
         assert res.tracks == score.tracks
+
+
+@needs_model
+def test_off_grid_sketch_and_untitled_key():
+    """Triplets at the end and no key signature: still aligned, key detected."""
+    score = sketch(bars=2)
+    score.key_signatures = []
+    last = score.notes[-1]
+    score.notes[-1] = last.moved(duration=160)  # ends off the sixteenth grid
+    end = score.end_tick
+    target = score.next_bar_line(end) + 2 * 1920
+    for res in C.continue_melody(score, 2, variations=3, seed=2):
+        new = res.notes[len(score.notes):]
+        assert new and min(n.start for n in new) >= end and max(n.end for n in new) <= target
+        assert res.notes[: len(score.notes)] == score.notes

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -386,7 +387,7 @@ def _sample_top_p(logits: torch.Tensor, top_p: float, generator: torch.Generator
     # mass kept: up to and including the first token where the cumulative sum reaches p
     kept = torch.where((cum - sorted_p) < top_p, sorted_p, torch.zeros_like(sorted_p))
     cum = torch.cumsum(kept, dim=-1)
-    u = torch.rand((logits.shape[0], 1), generator=generator) * cum[:, -1:]
+    u = torch.rand((logits.shape[0], 1), generator=generator).to(logits.device) * cum[:, -1:]
     choice = torch.searchsorted(cum, u, right=True).clamp_(max=logits.shape[-1] - 1)
     return idx.gather(-1, choice).squeeze(-1)
 
@@ -500,7 +501,9 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1, temperature
     new_pos = metric_positions(score, first, [end + i * STEP for i in range(n_new)])
     mode = 1 if key.mode == "minor" else 0
     generator = torch.Generator(device="cpu")
-    generator.manual_seed(seed if seed is not None else torch.seed())
+    # No seed: fresh entropy, without touching torch's global generator.
+    generator.manual_seed(int(seed) if seed is not None
+                          else int.from_bytes(os.urandom(7), "little"))
     rows = continuer.generate(prev_tokens, prev_pos, new_pos, meter_id(sig.numerator,
                               sig.denominator), mode, variations, temperature, top_p,
                               generator, progress=None if polyphonic else progress,

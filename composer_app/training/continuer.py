@@ -394,6 +394,8 @@ def line_stats(note_lists: list[list[Note]], keys: list[Key], span_ticks: list[i
         "leaps_over_5th_percent": round(100 * sum(i > 7 for i in intervals) / max(len(intervals), 1), 1),
         "repeat_percent": round(100 * sum(i == 0 for i in intervals) / max(len(intervals), 1), 1),
         "distinct_lengths_mean": round(statistics.fmean(distinct), 2) if distinct else None,
+        "three_or_more_lengths_percent": round(100 * sum(d >= 3 for d in distinct)
+                                               / max(len(distinct), 1), 1),
         "rest_fraction_mean": round(statistics.fmean(rests), 3) if rests else None,
         "with_rest_percent": round(100 * sum(r > 0 for r in rests) / max(len(rests), 1), 1),
         "length_distribution_16ths": {str(k): round(v / n_len, 3)
