@@ -322,3 +322,24 @@ def test_continue_without_selection_uses_the_notes_before_the_playhead(window, q
     assert window.played[-1][1] == BAR  # from the bar before the continuation
     window.act_variation_discard.trigger()
     assert window.roll.ghost_notes == [] and window.doc.undo_stack.count() == 0
+
+
+@needs_harmonizer
+def test_selecting_a_chorale_span_reharmonizes_under_its_soprano(window, qtbot):
+    load(window, melody(4))
+    select(window, lambda n: True)
+    run(qtbot, window, "reharmonize")
+    window.generation.accept()
+    window.doc.base.tracks[0].name = "Soprano"
+    soprano = window.doc.score().track_notes(0)
+    outside = sorted((n for n in window.doc.notes.values() if n.start >= 2 * BAR),
+                     key=lambda n: (n.start, n.track, n.pitch))
+    select(window, lambda n: n.start < 2 * BAR)  # all four voices of bars 1-2
+    run(qtbot, window, "reharmonize")
+    window.generation.accept()
+    after = window.doc.score()
+    assert [t.name for t in after.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert after.track_notes(0) == soprano
+    assert sorted((n for n in after.notes if n.start >= 2 * BAR),
+                  key=lambda n: (n.start, n.track, n.pitch)) == outside
+    assert all(after.track_notes(t) for t in (1, 2, 3))

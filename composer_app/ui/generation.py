@@ -8,6 +8,7 @@ as ghost notes over the roll, and accepts one as a single undo step.
 
 from __future__ import annotations
 
+import html
 import logging
 import time
 
@@ -20,6 +21,7 @@ from composer_app.music import Score, UserError
 from . import commands as cmd
 from . import proposals
 from .generation_panel import GenerationPanel
+from .piano_roll import track_color
 from .workers import GenerationController, GenerationJob, run_job
 
 log = logging.getLogger(__name__)
@@ -146,8 +148,13 @@ class Generation(QObject):
         return self._controller is not None and self._controller.busy
 
     def shutdown(self) -> None:
-        if self._controller is not None:
-            self._controller.shutdown()
+        """Stop the worker thread (window closing); a later request starts a new one."""
+        controller, self._controller = self._controller, None
+        if controller is not None:
+            try:
+                controller.shutdown()
+            except RuntimeError:  # its Qt objects already went with the window
+                pass
 
     # -- requests ------------------------------------------------------------------------
 
@@ -285,11 +292,21 @@ class Generation(QObject):
             detail = f"— {len(prop.add)} new notes"
             if prop.remove_ids:
                 detail += f", replacing {len(prop.remove_ids)}"
-            if prop.new_tracks:
-                detail += f"; adds the voices {', '.join(t.name for t in prop.new_tracks)}"
+            detail += self._legend(prop)
             self.panel.set_variations(self._index, len(self._results), detail)
             self.resultsShown.emit(len(self._results))
         self._update_actions()
+
+    def _legend(self, prop: proposals.Proposal) -> str:
+        """The ghost voices by name in their roll colours (new voices marked)."""
+        tracks = self.w.doc.base.tracks + prop.new_tracks
+        names = []
+        for t in sorted({n.track for n in prop.add}):
+            name = tracks[t].name if t < len(tracks) else f"Voice {t + 1}"
+            new = " (new)" if t >= len(self.w.doc.base.tracks) else ""
+            names.append(f'<span style="color:{track_color(t).darker(115).name()}">'
+                         f"■ {html.escape(name)}</span>{new}")
+        return "<br>" + " &nbsp;".join(names) if names else ""
 
     def step(self, delta: int) -> None:
         if self._results:

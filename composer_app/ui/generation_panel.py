@@ -57,7 +57,7 @@ class GenerationPanel(QWidget):
         outer.addLayout(row)
 
         # -- settings shared by both actions
-        both = QGroupBox("Both")
+        both = QGroupBox("Common")
         form = QFormLayout(both)
         self.variations = QSpinBox()
         self.variations.setRange(1, 8)
@@ -180,7 +180,9 @@ class GenerationPanel(QWidget):
     def set_variations(self, index: int, count: int, detail: str) -> None:
         if count:
             self.variation_label.setText(f"<b>Variation {index + 1} of {count}</b> {detail}")
+            self.picker.setTitle(f"Variations ({count})")
         else:
             self.variation_label.setText(detail or "Nothing proposed yet. Select a melody "
                                          "and press Continue or Reharmonize.")
+            self.picker.setTitle("Variations")
         self.drag.setEnabled(bool(count))

@@ -708,6 +708,7 @@ class MainWindow(QMainWindow):
             dlg.save()
             self.autosaver.set_interval(self.settings.get("autosave/interval_s"))
             self._set_snap(self.settings.get("editor/snap"))
+            self.generation.panel.set_device(self.settings.get("compute/device"))
             if self.audio.output is not None:
                 self.audio.reopen()
 
