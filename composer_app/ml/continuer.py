@@ -1,13 +1,15 @@
 """Melody continuer: an LSTM language model over a sixteenth-note grid.
 
 Tokens, one per sixteenth step: ``REST``, ``HOLD`` (the sounding note goes on) or a
-pitch (a new onset). Every step also carries its position in the bar, the meter and the
-mode, so the model knows where the bar lines are; a continuation is exactly a number of
+pitch (a new onset). Every step also carries its position in the bar (and the bar's
+place in an 8-bar phrase), the meter and the mode, so the model knows where the bar
+lines are; a continuation is exactly a number of
 grid steps, so it ends on a bar line by construction.
 
 Melodies are key-normalised: the sketch is transposed to the key signature of C major /
-A minor (mode kept as a condition), continued, and the new notes are transposed back. (Chosen by measurement
-against training on all transpositions; see ``models/continuer.json``.)
+A minor (mode kept as a condition), continued, and the new notes are transposed back
+(chosen by measurement against training on all transpositions; see
+``models/continuer.json``).
 
 Sampling primes a whole-sequence ``nn.LSTM`` on the sketch, then steps ``LSTMCell``s that
 share its weights with the state carried, all variations as one batch, under a seeded
@@ -265,7 +267,8 @@ def checkpoint_dict(model: ContinuerModel, extra: dict | None = None) -> dict:
         "config": asdict(model.config),
         "vocab": {"step_ticks": STEP, "rest": REST, "hold": HOLD, "bos": BOS,
                   "min_pitch": MIN_PITCH, "max_pitch": MAX_PITCH, "max_pos": MAX_POS,
-                  "meters": list(METERS), "normalise_key": True},
+                  "phrase_bars": PHRASE_BARS, "meters": list(METERS),
+                  "normalise_key": True},
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         **(extra or {}),
     }
@@ -280,7 +283,8 @@ def model_from_checkpoint(data, path: Path) -> ContinuerModel:
                         f"(this app reads version {FORMAT_VERSION}); retrain or update")
     vocab = data.get("vocab", {})
     if (vocab.get("step_ticks"), vocab.get("min_pitch"), vocab.get("max_pitch"),
-            vocab.get("meters")) != (STEP, MIN_PITCH, MAX_PITCH, list(METERS)):
+            vocab.get("max_pos"), vocab.get("phrase_bars"), vocab.get("meters")) != (
+            STEP, MIN_PITCH, MAX_PITCH, MAX_POS, PHRASE_BARS, list(METERS)):
         raise UserError(f"{path}: continuer vocabulary does not match this app; retrain")
     try:
         config = ContinuerConfig(**data["config"])
@@ -320,7 +324,7 @@ class Continuer:
         """New tokens after a primed prefix, one row per variation.
 
         ``prev_tokens`` are the inputs of the prefix steps (BOS first) and ``prev_pos``
-        the bar positions of the steps they predict; the last prefix input's prediction
+        the metric positions (:func:`metric_position`) of the steps they predict; the last prefix input's prediction
         is the first new step, at ``new_pos[0]``. So ``len(prev_tokens) ==
         len(prev_pos)`` and ``prev_pos[-1] == new_pos[0]``.
         """
