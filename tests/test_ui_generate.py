@@ -343,3 +343,68 @@ def test_selecting_a_chorale_span_reharmonizes_under_its_soprano(window, qtbot):
     assert sorted((n for n in after.notes if n.start >= 2 * BAR),
                   key=lambda n: (n.start, n.track, n.pitch)) == outside
     assert all(after.track_notes(t) for t in (1, 2, 3))
+
+
+# -- the worker's own rules ---------------------------------------------------------------
+
+
+def test_gpu_out_of_memory_is_retried_on_the_cpu(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from composer_app.ml import device as ml_device
+    from composer_app.ml import harmonizer
+    from composer_app.ui.workers import GenerationJob, run_job
+
+    calls = []
+
+    def fake_harmonize(score, **params):
+        calls.append(params["device"])
+        if params["device"] != "cpu":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+        return [score]
+
+    monkeypatch.setattr(ml_device, "choose_device", lambda requested, notify=None:
+                        torch.device("cuda" if requested == "gpu" else "cpu"))
+    monkeypatch.setattr(harmonizer, "harmonize", fake_harmonize)
+    job = GenerationJob("harmonize", melody(1), {"device": "gpu"})
+    assert run_job(job, lambda p: None, lambda: False) == [job.score]
+    assert calls == ["gpu", "cpu"]
+    assert job.info["device"] == "cpu" and "out of memory" in job.info["device_note"]
+
+
+def test_opening_the_window_does_not_import_torch(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    script = ("import sys, os\n"
+              "from PySide6.QtCore import QSettings\n"
+              "from PySide6.QtWidgets import QApplication\n"
+              "app = QApplication([])\n"
+              "from composer_app.ui.main_window import MainWindow\n"
+              "from composer_app.ui.settings import Settings\n"
+              "w = MainWindow(Settings(QSettings(sys.argv[1], QSettings.IniFormat)))\n"
+              "w.show(); app.processEvents()\n"
+              "print('torch' in sys.modules, 'numpy' in sys.modules)\n"
+              "w.doc.undo_stack.setClean()\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", COMPOSER_APP_DATA=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "s.ini")], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[0] == "False"
+
+
+def test_results_for_a_piece_no_longer_open_are_dropped(window, qtbot):
+    def slow(job, progress, cancel):
+        import time
+
+        time.sleep(0.3)
+        return [job.score]
+
+    window.generation.runner = slow
+    load(window, melody(2))
+    select(window, lambda n: True)
+    with qtbot.waitSignal(window.generation.jobEnded, timeout=WAIT_MS):
+        window.act_reharmonize.trigger()
+        load(window, melody(1))  # File > Open of another piece meanwhile
+    assert not window.generation.variations and window.roll.ghost_notes == []
+    assert "dropped" in window.statusBar().currentMessage()

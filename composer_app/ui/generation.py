@@ -199,7 +199,9 @@ class Generation(QObject):
         self.discard(quiet=True)
         job = GenerationJob(req.kind, req.score, req.params, req.span,
                             threads=int(self.w.settings.get("compute/threads") or 0),
-                            context=dict(req.context, notes_of=id(self.w.doc.notes)))
+                            # The notes dict itself (not its id, which a new dict could reuse): a
+                            # different object means another piece was opened meanwhile.
+                            context=dict(req.context, notes_of=self.w.doc.notes))
         self._t_submit = time.perf_counter()
         return self.controller.submit(job)
 
@@ -237,7 +239,7 @@ class Generation(QObject):
             self.panel.set_device_in_use(f"in use: {device.upper()}")
         if job.info.get("device_note"):
             self.w.statusBar().showMessage(job.info["device_note"], 6000)
-        if job.context.get("notes_of") != id(self.w.doc.notes):
+        if job.context.get("notes_of") is not self.w.doc.notes:
             self._idle("finished")
             self.w.statusBar().showMessage("Another piece was opened meanwhile; the "
                                            "generated variations were dropped", 6000)
