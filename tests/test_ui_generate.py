@@ -408,3 +408,22 @@ def test_results_for_a_piece_no_longer_open_are_dropped(window, qtbot):
         load(window, melody(1))  # File > Open of another piece meanwhile
     assert not window.generation.variations and window.roll.ghost_notes == []
     assert "dropped" in window.statusBar().currentMessage()
+
+
+def test_thread_preference_reaches_the_model_call(monkeypatch):
+    pytest.importorskip("torch")
+    import os
+
+    from composer_app.ml import harmonizer
+    from composer_app.ui import workers
+
+    seen = []
+    monkeypatch.setattr(harmonizer, "harmonize",
+                        lambda score, **p: seen.append(os.environ.get("COMPOSER_APP_THREADS"))
+                        or [score])
+    monkeypatch.setattr(workers, "_ENV_THREADS", None)
+    monkeypatch.delenv("COMPOSER_APP_THREADS", raising=False)
+    for threads in (3, 0):
+        job = workers.GenerationJob("harmonize", melody(1), {"device": "cpu"}, threads=threads)
+        workers.run_job(job, lambda p: None, lambda: False)
+    assert seen == ["3", None]

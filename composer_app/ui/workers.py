@@ -24,6 +24,7 @@ from composer_app.music import Score, UserError
 log = logging.getLogger(__name__)
 
 _job_ids = itertools.count(1)
+_ENV_THREADS = os.environ.get("COMPOSER_APP_THREADS")  # as the user started the app
 
 
 @dataclass
@@ -54,9 +55,14 @@ def run_job(job: GenerationJob, progress, cancel) -> list[Score]:
     Records in ``job.info`` the device it ran on ("cpu", "cuda", ...) and whether it
     fell back to the CPU after running out of GPU memory.
     """
+    # The ml calls cap their threads from this variable on every call; 0 ("automatic")
+    # restores whatever the user's environment said.
     if job.threads > 0:
-        # The ml calls cap their threads from this variable on every call.
         os.environ["COMPOSER_APP_THREADS"] = str(job.threads)
+    elif _ENV_THREADS is None:
+        os.environ.pop("COMPOSER_APP_THREADS", None)
+    else:
+        os.environ["COMPOSER_APP_THREADS"] = _ENV_THREADS
     preload_torch_libraries()
     from composer_app import ml
     from composer_app.ml.device import choose_device
