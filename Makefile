@@ -60,7 +60,8 @@ $(STAMP): pyproject.toml
 
 package: setup
 	$(PIP) install -q -e '.[package]'
-	$(PY) -m PyInstaller --noconfirm --clean packaging/composer-app.spec
+	$(PY) -m PyInstaller --noconfirm --clean --log-level WARN packaging/composer-app.spec
+	bash packaging/smoke.sh
 
 clean:
 	rm -rf build dist .pytest_cache
