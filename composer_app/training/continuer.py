@@ -41,7 +41,7 @@ IGNORE = -100
 
 @dataclass
 class TrainConfig:
-    epochs: int = 12
+    epochs: int = 20
     batch: int = 64
     seq_len: int = 192
     lr: float = 3e-3
