@@ -6,7 +6,20 @@ re-exported lazily so ``import composer_app.ml`` stays cheap.
 
 from __future__ import annotations
 
-__all__ = ["harmonize", "harmonize_melody", "continue_melody"]
+from composer_app.music import UserError
+
+__all__ = ["harmonize", "harmonize_melody", "continue_melody", "GenerationCancelled"]
+
+
+class GenerationCancelled(UserError):
+    """Raised by the generation calls when their ``cancel()`` callback returned True.
+
+    Checked between sampling sweeps (harmonizer) or steps (continuer); nothing of the
+    caller's score has been changed.
+    """
+
+    def __init__(self, message: str = "generation cancelled") -> None:
+        super().__init__(message)
 
 _EXPORTS = {
     "harmonize": "composer_app.ml.harmonizer",

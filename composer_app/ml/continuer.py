@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from composer_app import paths
+from composer_app.ml import GenerationCancelled
 from composer_app.music import Key, Note, Score, UserError, detect_key
 
 log = logging.getLogger(__name__)
@@ -61,11 +62,9 @@ OTHER_METER = len(METERS)
 MAX_BARS = 64
 
 
-class ContinuationCancelled(Exception):
-    """Raised by :func:`continue_melody` when its ``cancel`` callback says stop.
-
-    Not a :class:`UserError`: the caller asked for it and simply drops the work.
-    """
+# The continuer raises the package's one cancellation error (a UserError, as the
+# harmonizer's); the old name stays for callers that used it.
+ContinuationCancelled = GenerationCancelled
 
 
 # -- tokens --------------------------------------------------------------------------------

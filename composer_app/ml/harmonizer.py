@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from composer_app.ml import GenerationCancelled
 from composer_app.music import (
     SATB_RANGES,
     VOICE_NAMES,
@@ -66,11 +67,6 @@ def key_class(key: Key | None, shift: int = 0) -> int:
     return (key.sharps * 7 + shift) % 12
 
 
-class GenerationCancelled(UserError):
-    """Raised by :func:`harmonize` when ``cancel()`` returned True between sweeps."""
-
-    def __init__(self, message: str = "harmonization cancelled") -> None:
-        super().__init__(message)
 
 
 # -- the model ---------------------------------------------------------------------------

@@ -140,6 +140,13 @@ def _free_gpu_memory() -> None:
         pass
 
 
+def _is_cancel(exc: BaseException) -> bool:
+    import sys
+
+    ml = sys.modules.get("composer_app.ml")  # loaded on this thread by run_job
+    return ml is not None and isinstance(exc, ml.GenerationCancelled)
+
+
 def _is_out_of_memory(exc: BaseException) -> bool:
     return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
 
@@ -180,7 +187,7 @@ class ModelWorker(QObject):
         try:
             results = self._runner(job, progress, cancel)
         except Exception as exc:  # everything is reported, nothing escapes the thread
-            if self._cancel.is_set() or "cancel" in type(exc).__name__.lower():
+            if self._cancel.is_set() or _is_cancel(exc):
                 self.cancelled.emit(job)
             else:
                 self.failed.emit(job, _message(exc))
