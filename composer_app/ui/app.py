@@ -26,6 +26,9 @@ def display_problem() -> str | None:
             "QT_QPA_PLATFORM=offscreen")
 
 
+WARM_UP_DELAY_MS = 1500
+
+
 def run_app(path: str | None = None, argv: list[str] | None = None) -> int:
     problem = display_problem()
     if problem:
@@ -68,6 +71,9 @@ def run_app(path: str | None = None, argv: list[str] | None = None) -> int:
             window.open_path(path, ask=False)
         window.offer_recovery()  # replaces the opened file only if the user says so
     QTimer.singleShot(0, start)
+    # Models load on the worker thread once the window is up, so the first Continue or
+    # Reharmonize neither waits for them nor stalls the GUI on `import torch`.
+    QTimer.singleShot(WARM_UP_DELAY_MS, window.generation.warm_up)
     return app.exec()
 
 

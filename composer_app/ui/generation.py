@@ -143,6 +143,10 @@ class Generation(QObject):
             self._controller = c
         return self._controller
 
+    def warm_up(self) -> None:
+        """Load the models in the background (the app calls this once after start-up)."""
+        self.controller.warm_up(self.w.settings.get("compute/device") or "auto")
+
     @property
     def busy(self) -> bool:
         return self._controller is not None and self._controller.busy

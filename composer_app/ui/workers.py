@@ -140,6 +140,23 @@ def _free_gpu_memory() -> None:
         pass
 
 
+def warm_up_models(device: str = "auto") -> None:
+    """Import torch and load both models (on the worker thread, while the user works).
+
+    ``import torch`` holds the GIL for ~0.1 s however it is done; paying that once
+    shortly after start-up keeps it out of the first Continue/Reharmonize. A missing
+    or broken model is not reported here: the request that needs it says what is wrong.
+    """
+    preload_torch_libraries()
+    try:
+        from composer_app.ml import continuer, harmonizer
+
+        harmonizer.load_model(device=device)
+        continuer.load_continuer(device=device)
+    except Exception:  # noqa: BLE001 - reported when a request needs the model
+        log.info("model warm-up skipped", exc_info=True)
+
+
 def _is_cancel(exc: BaseException) -> bool:
     import sys
 
@@ -166,6 +183,11 @@ class ModelWorker(QObject):
 
     def request_cancel(self) -> None:  # called from the GUI thread
         self._cancel.set()
+
+    @Slot(str)
+    def warm_up(self, device: str) -> None:
+        if self._runner is run_job:  # only the real models are worth loading early
+            warm_up_models(device)
 
     def clear_cancel(self) -> None:  # called from the GUI thread before a job is queued
         self._cancel.clear()
@@ -219,6 +241,7 @@ class GenerationController(QObject):
     failed = Signal(object, str)
     cancelled = Signal(object)
     _submit = Signal(object)
+    _warm = Signal(str)
 
     def __init__(self, parent: QObject | None = None, runner=run_job) -> None:
         super().__init__(parent)
@@ -227,6 +250,7 @@ class GenerationController(QObject):
         self._worker = ModelWorker(runner)
         self._worker.moveToThread(self._thread)
         self._submit.connect(self._worker.run)
+        self._warm.connect(self._worker.warm_up)
         self._worker.progress.connect(self._on_progress)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
@@ -247,6 +271,10 @@ class GenerationController(QObject):
         self.started.emit(job)
         self._submit.emit(job)
         return True
+
+    def warm_up(self, device: str = "auto") -> None:
+        """Load torch and the models on the worker thread; a job submitted meanwhile waits."""
+        self._warm.emit(device or "auto")
 
     def cancel(self) -> None:
         if self._running is not None:
