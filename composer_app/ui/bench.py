@@ -113,8 +113,12 @@ if len(sys.argv) > 3 and sys.argv[3] == "warmup":
     probe.start()
     t0 = time.perf_counter()
     gen.warm_up()
-    from composer_app.ml import harmonizer as _h
-    while not _h._cache and time.perf_counter() - t0 < 30:
+    def loaded():  # look, never import: importing here would load torch on this thread
+        h = sys.modules.get("composer_app.ml.harmonizer")
+        c = sys.modules.get("composer_app.ml.continuer")
+        return bool(h and getattr(h, "_cache", None) and c
+                    and c._load_cached.cache_info().currsize)
+    while not loaded() and time.perf_counter() - t0 < 30:
         app.processEvents()
         time.sleep(0.001)
     probe.stop()
