@@ -276,11 +276,11 @@ def test_keyboard_click_previews_and_transport_plays(window, qtbot):
 
 def test_qt_void_calls_do_not_exhaust_none():
     # PySide6 6.12 on Python 3.11 drops a None reference per void call; ui/__init__ pins it.
+    import sys
+
     from PySide6.QtGui import QColor
 
     import composer_app.ui  # noqa: F401
-
-    import sys
 
     color = QColor("red")
     before = sys.getrefcount(None)
