@@ -140,6 +140,7 @@ class Generation(QObject):
             c.finished.connect(self._finished)
             c.failed.connect(self._failed)
             c.cancelled.connect(self._cancelled)
+            c.warmed.connect(lambda dev: self.panel.set_device_in_use(f"in use: {dev.upper()}"))
             self._controller = c
         return self._controller
 

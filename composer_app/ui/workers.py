@@ -140,21 +140,25 @@ def _free_gpu_memory() -> None:
         pass
 
 
-def warm_up_models(device: str = "auto") -> None:
+def warm_up_models(device: str = "auto") -> str:
     """Import torch and load both models (on the worker thread, while the user works).
 
     ``import torch`` holds the GIL for ~0.1 s however it is done; paying that once
-    shortly after start-up keeps it out of the first Continue/Reharmonize. A missing
-    or broken model is not reported here: the request that needs it says what is wrong.
+    shortly after start-up keeps it out of the first Continue/Reharmonize. Returns the
+    device type the models run on ("cpu", "cuda", …), or "" when they could not load: a
+    missing or broken model is reported by the request that needs it.
     """
     preload_torch_libraries()
     try:
         from composer_app.ml import continuer, harmonizer
+        from composer_app.ml.device import choose_device
 
         harmonizer.load_model(device=device)
         continuer.load_continuer(device=device)
+        return choose_device(device, lambda _msg: None).type
     except Exception:  # noqa: BLE001 - reported when a request needs the model
         log.info("model warm-up skipped", exc_info=True)
+        return ""
 
 
 def _is_cancel(exc: BaseException) -> bool:
@@ -175,6 +179,7 @@ class ModelWorker(QObject):
     finished = Signal(object, object)  # job, list[Score]
     failed = Signal(object, str)  # job, message for the user
     cancelled = Signal(object)  # job
+    warmed = Signal(str)  # device type the preloaded models run on
 
     def __init__(self, runner=run_job) -> None:
         super().__init__()
@@ -187,7 +192,9 @@ class ModelWorker(QObject):
     @Slot(str)
     def warm_up(self, device: str) -> None:
         if self._runner is run_job:  # only the real models are worth loading early
-            warm_up_models(device)
+            loaded_on = warm_up_models(device)
+            if loaded_on:
+                self.warmed.emit(loaded_on)
 
     def clear_cancel(self) -> None:  # called from the GUI thread before a job is queued
         self._cancel.clear()
@@ -240,6 +247,7 @@ class GenerationController(QObject):
     finished = Signal(object, object)  # job, list[Score]
     failed = Signal(object, str)
     cancelled = Signal(object)
+    warmed = Signal(str)  # models preloaded; the device type they run on
     _submit = Signal(object)
     _warm = Signal(str)
 
@@ -251,6 +259,7 @@ class GenerationController(QObject):
         self._worker.moveToThread(self._thread)
         self._submit.connect(self._worker.run)
         self._warm.connect(self._worker.warm_up)
+        self._worker.warmed.connect(self.warmed)
         self._worker.progress.connect(self._on_progress)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
