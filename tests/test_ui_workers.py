@@ -68,3 +68,21 @@ def test_failure_is_reported_as_a_message(controller, qtbot):
     with qtbot.waitSignal(controller.failed, timeout=5000) as blocker:
         controller.submit(GenerationJob("harmonize", Score(), {"fail": True}))
     assert "models/harmonizer.pt" in blocker.args[1]
+
+
+def test_warm_up_loads_the_real_models_on_the_worker_thread(qtbot):
+    from composer_app.paths import models_dir
+
+    if not (models_dir() / "harmonizer.pt").exists():
+        pytest.skip("shipped models missing from models/")
+    ctl = GenerationController()  # the real runner
+    try:
+        with qtbot.waitSignal(ctl.warmed, timeout=60000) as blocker:
+            ctl.warm_up("cpu")
+        assert blocker.args == ["cpu"]
+        import sys
+
+        harmonizer = sys.modules["composer_app.ml.harmonizer"]
+        assert harmonizer._cache  # a request now finds the model loaded
+    finally:
+        ctl.shutdown()
