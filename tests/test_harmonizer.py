@@ -188,3 +188,28 @@ def test_cli_harmonize_end_to_end(tmp_path, capsys):
     assert cli_main(["harmonize", str(src), "-o", str(out), "--key", "X#"]) == 1
     assert "error: unknown key" in capsys.readouterr().err
     assert cli_main(["harmonize", str(src), "-o", str(out), "--track", "5"]) == 1
+
+
+# A 3/4 tune in E minor with a pickup; left to itself the sampler often ended it on C major.
+E_MINOR_TUNE = [(71, 480), (76, 480), (78, 480), (79, 480), (78, 960), (76, 480), (75, 960),
+                (76, 1440), (79, 480), (81, 480), (83, 960), (81, 480), (79, 480), (78, 480),
+                (76, 1440)]
+
+
+@pytest.mark.parametrize("tune,key,tonic_pc,lead,meter", [
+    (E_MINOR_TUNE, "Em", 4, 960, (3, 4)),
+    (TUNE, "Dm", 2, 0, (4, 4)),
+])
+def test_the_piece_ends_on_its_tonic_chord(tune, key, tonic_pc, lead, meter):
+    """Bach ends every chorale on the tonic: bass on the tonic, upper voices in its triad."""
+    from composer_app.music import parse_key
+
+    k = parse_key(key)
+    third = {(tonic_pc + 4) % 12} | ({(tonic_pc + 3) % 12} if k.mode == "minor" else set())
+    triad = {tonic_pc, (tonic_pc + 7) % 12} | third
+    for out in harmonize(melody_score(tune, lead, meter), key=key, variations=8, seed=5):
+        end = out.end_tick
+        final = {tr: [n for n in out.track_notes(tr) if n.end == end][-1].pitch
+                 for tr in range(4)}
+        assert final[3] % 12 == tonic_pc
+        assert {final[1] % 12, final[2] % 12} <= triad

@@ -229,6 +229,7 @@ class SamplingPlan:
     key: int = UNKNOWN_KEY  # see key_class
     soprano_sounds: np.ndarray | None = None  # (T,) bool: no REST in the lower voices there
     no_hold: np.ndarray | None = None  # (3, T) bool: no HOLD there (a free run's first step)
+    cadence: np.ndarray | None = None  # (3, T, V) bool: tokens ruled out (the final chord)
 
 
 def voice_allowed(shift: int = 0, margin: int = 0) -> np.ndarray:
@@ -384,6 +385,8 @@ def gibbs(model: Harmonizer, plan: SamplingPlan, variations: int, generator: tor
     if plan.no_hold is not None:
         hold_bias = bias[..., grid.HOLD]
         hold_bias[torch.as_tensor(plan.no_hold, dtype=torch.bool)] = -1e9
+    if plan.cadence is not None:
+        bias[torch.as_tensor(plan.cadence, dtype=torch.bool)] = -1e9
     lower = tokens[:, 1:]
     lower[free] = grid.MASK
     n_free = int(free[0].sum())
@@ -534,6 +537,7 @@ def harmonize(score: Score, melody_track: int | None = None, start: int | None =
         soprano_sounds=tokens[0] != grid.REST,
         no_hold=no_hold,
         key=key_class(the_key, shift),
+        cadence=_final_chord_rule(melody, the_key, shift, w0, steps, span_mask),
     )
 
     model = load_model(model_path, device, notify=log.warning)
@@ -679,6 +683,42 @@ def _row(notes: list[Note], first_step: int, steps: int, shift: int, fill: int) 
         pitch = min(grid.PITCH_HI, max(grid.PITCH_LO, n.pitch + shift))
         moved.append(Note(pitch, s, max(1, e - s)))
     return grid.notes_to_row(moved, steps, fill)
+
+
+def _final_chord_rule(melody: list[Note], key: Key, shift: int, first_step: int, steps: int,
+                      span_mask: np.ndarray) -> np.ndarray | None:
+    """Tokens ruled out under the melody's last note: the piece ends on its tonic chord.
+
+    Every chorale ends on the tonic (in minor often with a major third). Left to itself
+    the sampler ended a test melody on the tonic in only 3 of 8 variations (others on
+    VI or an inversion), so when the span holds the last note and that note belongs to
+    the tonic triad, the bass must take the tonic and alto and tenor the triad's notes,
+    struck with the melody's last note.
+    """
+    last = melody[-1]
+    s = grid.step_of(last.start) - first_step
+    e = min(steps, max(s + 1, grid.step_of(last.end) - first_step))
+    if not 0 <= s < steps or not span_mask[s]:
+        return None
+    tonic = (key.tonic + shift) % 12
+    major_third, minor_third, fifth = (tonic + 4) % 12, (tonic + 3) % 12, (tonic + 7) % 12
+    melody_pc = (last.pitch + shift) % 12
+    if key.mode == "major":
+        triad = {tonic, major_third, fifth}
+    elif melody_pc == minor_third:
+        triad = {tonic, minor_third, fifth}
+    else:  # tonic or fifth on top: minor, or the Picardy third
+        triad = {tonic, minor_third, major_third, fifth}
+    if melody_pc not in triad:
+        return None
+    ruled_out = np.zeros((3, steps, grid.VOCAB_SIZE), dtype=bool)
+    for voice in range(3):
+        pcs = {tonic} if voice == 2 else triad
+        for p in range(grid.PITCH_LO, grid.PITCH_HI + 1):
+            if p % 12 not in pcs:
+                ruled_out[voice, s:e, grid.pitch_token(p)] = True
+        ruled_out[voice, s, grid.HOLD] = True  # a new chord with the melody's last note
+    return ruled_out
 
 
 def _fermatas(melody: list[Note], first_step: int, steps: int) -> np.ndarray:
