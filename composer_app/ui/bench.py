@@ -95,22 +95,30 @@ w.roll.center_on_notes()
 gen = w.generation
 torch_before = "torch" in sys.modules
 INTERVAL = 0.005
+
+
+class Probe:  # a QTimer on the GUI thread; worst = its longest gap beyond the interval
+
+    def __init__(self):
+        self.last, self.worst = None, 0.0
+        self.timer = QTimer()
+        self.timer.setInterval(int(INTERVAL * 1000))
+        self.timer.timeout.connect(self.tick)
+
+    def tick(self):
+        now = time.perf_counter()
+        if self.last is not None:
+            self.worst = max(self.worst, now - self.last - INTERVAL)
+        self.last = now
+
+
 runs = []
 warm_up = None
 if len(sys.argv) > 3 and sys.argv[3] == "warmup":
     # As the app does after start-up: load torch and the models on the worker thread
     # while the GUI idles; measure the GUI's worst stall meanwhile.
-    import threading
-    state = {"last": None, "worst": 0.0}
-    def tick():
-        now = time.perf_counter()
-        if state["last"] is not None:
-            state["worst"] = max(state["worst"], now - state["last"] - INTERVAL)
-        state["last"] = now
-    probe = QTimer()
-    probe.setInterval(int(INTERVAL * 1000))
-    probe.timeout.connect(tick)
-    probe.start()
+    probe = Probe()
+    probe.timer.start()
     t0 = time.perf_counter()
     gen.warm_up()
     def loaded():  # look, never import: importing here would load torch on this thread
@@ -121,18 +129,11 @@ if len(sys.argv) > 3 and sys.argv[3] == "warmup":
     while not loaded() and time.perf_counter() - t0 < 30:
         app.processEvents()
         time.sleep(0.001)
-    probe.stop()
-    warm_up = {"stall": state["worst"], "s": time.perf_counter() - t0}
+    probe.timer.stop()
+    warm_up = {"stall": probe.worst, "s": time.perf_counter() - t0}
 for i in range(int(sys.argv[2]) + 1):
-    state = {"last": None, "worst": 0.0, "shown": None}
-    def tick():
-        now = time.perf_counter()
-        if state["last"] is not None:
-            state["worst"] = max(state["worst"], now - state["last"] - INTERVAL)
-        state["last"] = now
-    probe = QTimer()
-    probe.setInterval(int(INTERVAL * 1000))
-    probe.timeout.connect(tick)
+    state = {"shown": None}
+    probe = Probe()
     loop = QEventLoop()
     def shown(n):
         if n:
@@ -140,16 +141,16 @@ for i in range(int(sys.argv[2]) + 1):
             state["shown"] = time.perf_counter()
     gen.resultsShown.connect(shown)
     gen.jobEnded.connect(loop.quit)
-    probe.start()
+    probe.timer.start()
     QTimer.singleShot(50, lambda: state.update(t0=time.perf_counter()) or w.act_reharmonize.trigger())
     loop.exec()
-    probe.stop()
+    probe.timer.stop()
     gen.resultsShown.disconnect(shown)
     gen.jobEnded.disconnect(loop.quit)
     if errors or state["shown"] is None:
         print(json.dumps({"error": errors[-1] if errors else "no result"}))
         sys.exit(1)
-    runs.append({"stall": state["worst"], "result_s": state["shown"] - state["t0"]})
+    runs.append({"stall": probe.worst, "result_s": state["shown"] - state["t0"]})
     gen.discard(quiet=True)
 print(json.dumps({"runs": runs, "torch_at_start": torch_before, "warm_up": warm_up,
                   "variations": gen.panel.variations.value(),
