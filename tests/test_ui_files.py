@@ -291,3 +291,19 @@ def test_missing_soundfont_is_a_status_message_and_editing_goes_on(qtbot, tmp_pa
     cmd.insert_notes(w.doc, [Note(60, 0, 480)])
     assert len(w.doc.notes) == 1
     w.audio.close()
+
+
+def test_recovery_clears_half_written_autosaves_of_dead_sessions(tmp_path):
+    from composer_app.ui.autosave import find_recoverable
+
+    folder = tmp_path / "autosave"
+    folder.mkdir()
+    dead = folder / ".session-999999999.composer.json.x1y2.tmp"  # no such pid
+    dead.write_text("{half")
+    import os
+
+    mine = folder / f".session-{os.getpid()}.composer.json.abcd.tmp"  # a write in progress
+    mine.write_text("{")
+    assert find_recoverable(folder) == []
+    assert not dead.exists()
+    assert mine.exists()

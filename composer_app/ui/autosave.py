@@ -65,6 +65,7 @@ def _alive(pid: int) -> bool:
 def find_recoverable(folder: Path | None = None) -> list[Recoverable]:
     """Autosaves left behind by sessions that did not exit cleanly, newest first."""
     folder = folder or autosave_dir()
+    _remove_stale_temp_files(folder)
     found = []
     for meta in folder.glob("session-*.json"):
         if meta.name.endswith(".composer.json"):
@@ -80,6 +81,21 @@ def find_recoverable(folder: Path | None = None) -> list[Recoverable]:
         found.append(Recoverable(project, meta, info.get("original"),
                                  float(info.get("saved_at", project.stat().st_mtime))))
     return sorted(found, key=lambda r: -r.saved_at)
+
+
+def _remove_stale_temp_files(folder: Path) -> None:
+    """Delete half-written autosaves (".session-<pid>….tmp") of processes that are gone:
+    a kill during an atomic write leaves its temp file, never a damaged autosave."""
+    for tmp in folder.glob(".session-*.tmp"):
+        try:
+            pid = int(tmp.name.split("-", 1)[1].split(".", 1)[0])
+        except (IndexError, ValueError):
+            continue
+        if not _alive(pid):
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
 
 
 class Autosaver(QObject):
