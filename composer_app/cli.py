@@ -247,8 +247,10 @@ def _cmd_render(args) -> int:
 
 def _cmd_devices(args) -> int:
     from composer_app.audio.devices import devices_report
+    from composer_app.ml.device import describe_device
 
     print(devices_report())
+    print(f"torch device:    {describe_device()}")
     return 0
 
 

@@ -124,7 +124,6 @@ def test_missing_libfluidsynth_says_what_to_install(tmp_path, monkeypatch):
     assert isinstance(output, SilentOutput) and "install FluidSynth" in note
     from composer_app.audio import devices
 
-    monkeypatch.setattr(devices, "_torch_line", lambda: "torch device:    (skipped)")
     assert "FluidSynth:      not available" in devices.devices_report()
 
 

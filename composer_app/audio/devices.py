@@ -51,20 +51,6 @@ def _fluidsynth_lines(probe_driver: bool) -> list[str]:
     return lines
 
 
-def _torch_line() -> str:
-    try:
-        import torch  # noqa: PLC0415  (heavy: only when asked)
-    except ImportError:
-        return "torch device:    torch not installed"
-    try:
-        from composer_app.ml.device import choose_device
-
-        device = choose_device("auto")
-        return f"torch device:    {device} (torch {torch.__version__})"
-    except Exception as exc:  # a broken CUDA install must not break this report
-        return f"torch device:    cpu (device probe failed: {exc})"
-
-
 def devices_report(probe_driver: bool = True) -> str:
     """A multi-line report for ``composer-app devices``; never raises."""
     lines: list[str] = [f"platform:        {sys.platform}"]
@@ -80,5 +66,4 @@ def devices_report(probe_driver: bool = True) -> str:
         lines.append(f"soundfont:       probe failed ({exc})")
     ports = list_output_ports()
     lines.append(f"MIDI out ports:  {', '.join(ports) if ports else 'none'}")
-    lines.append(_torch_line())
     return "\n".join(lines)

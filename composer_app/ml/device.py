@@ -62,3 +62,19 @@ def choose_device(requested: str = "auto", notify=None):
         say("Apple GPU (MPS) not available; using the CPU")
         return torch.device("cpu")
     return torch.device("cpu")
+
+
+def describe_device(requested: str = "auto") -> str:
+    """One line for ``composer-app devices``: the torch device the models would use.
+
+    Never raises: no torch, or a broken GPU driver, is reported in the line.
+    """
+    try:
+        import torch
+    except ImportError:
+        return "torch not installed"
+    try:
+        device = choose_device(requested, notify=lambda _msg: None)
+    except Exception as exc:  # a broken CUDA install must not break the report
+        return f"cpu (device probe failed: {exc})"
+    return f"{device} (torch {torch.__version__})"
