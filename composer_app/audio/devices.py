@@ -1,4 +1,4 @@
-"""``composer-app devices``: what the app can play through, and what it would compute on.
+"""``composer-app devices``: what the app can play through (the CLI adds the torch device).
 
 Every probe is guarded: on a machine with no sound hardware the report says so, never
 raises.
