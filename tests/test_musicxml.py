@@ -70,3 +70,22 @@ def test_garbage_musicxml_is_a_clear_error(tmp_path):
     path.write_text("<score-partwise><part id='P1'><measure>")
     with pytest.raises(FileFormatError, match="bad.musicxml"):
         read_musicxml(path)
+
+
+def test_pickup_measure_is_kept_as_written(tmp_path):
+    """bwv66.6 opens with a one-beat pickup: it ends a silent first bar, so measure 1's
+    downbeat falls on a bar line (as the MIDI reader keeps a pickup)."""
+    from music21 import corpus
+
+    score = read_musicxml(corpus.getWork("bach/bwv66.6"))
+    soprano = score.track_notes(0)
+    assert soprano[0].start == 3 * 480  # beat 4 of an empty bar 1
+    assert score.tick_to_bar_beat(soprano[0].start) == (1, 4, 0)
+    downbeat = [n for n in soprano if n.start == 4 * 480]
+    assert downbeat and score.tick_to_bar_beat(downbeat[0].start) == (2, 1, 0)
+    assert all(n.duration in (240, 480, 720, 960, 1440, 1920) for n in soprano)
+    path = tmp_path / "again.musicxml"
+    write_musicxml(score, path)
+    again = read_musicxml(path)
+    assert [(n.pitch, n.start, n.duration) for n in again.notes] == \
+        [(n.pitch, n.start, n.duration) for n in score.notes]

@@ -42,24 +42,31 @@ def score_from_music21(stream) -> Score:
     if md is not None and md.title:
         score.title = str(md.title)
 
+    # A pickup (anacrusis) is kept as written, as the MIDI reader keeps it: its notes end
+    # a silent first bar, so the first full measure starts on a bar line.
+    pad = _pickup_padding(parts[0]) if parts else Fraction(0)
+
     def ticks(offset) -> int:
-        return int(round(Fraction(offset) * PPQ))
+        return int(round((Fraction(offset) + pad) * PPQ))
+
+    def meta_ticks(offset) -> int:  # what is written at the start applies from tick 0
+        return 0 if Fraction(offset) == 0 else ticks(offset)
 
     first = parts[0].flatten() if parts else None
     if first is not None:
         for ts in first.getElementsByClass(meter.TimeSignature):
-            tick = ticks(ts.offset)
+            tick = meta_ticks(ts.offset)
             score.time_signatures.append(TimeSignature(tick, ts.numerator, ts.denominator))
         for ks in first.getElementsByClass((key.Key, key.KeySignature)):
             if isinstance(ks, key.Key):
                 k = Key(ks.tonic.pitchClass, "minor" if ks.mode == "minor" else "major")
             else:
                 k = Key((ks.sharps * 7) % 12, "major")
-            score.key_signatures.append(KeySignature(ticks(ks.offset), k))
+            score.key_signatures.append(KeySignature(meta_ticks(ks.offset), k))
         for mm in first.getElementsByClass(tempo.MetronomeMark):
             bpm = mm.getQuarterBPM()
             if bpm:
-                score.tempos.append(TempoChange(ticks(mm.offset), float(bpm)))
+                score.tempos.append(TempoChange(meta_ticks(mm.offset), float(bpm)))
 
     for index, part in enumerate(parts):
         name = part.partName if isinstance(part.partName, str) and part.partName else f"Part {index + 1}"
@@ -72,7 +79,7 @@ def score_from_music21(stream) -> Score:
         flat = part.stripTies(inPlace=False).flatten() if isinstance(part, m21stream.Stream) else part
         for el in flat.notes:
             start = ticks(el.offset)
-            duration = ticks(el.quarterLength)
+            duration = int(round(Fraction(el.quarterLength) * PPQ))
             if duration <= 0:
                 continue  # grace notes carry no time
             velocity = el.volume.velocity if el.volume.velocity is not None else 80
@@ -88,6 +95,17 @@ def score_from_music21(stream) -> Score:
     score.key_signatures = _dedupe(score.key_signatures)
     score.sort()
     return score
+
+
+def _pickup_padding(part) -> Fraction:
+    """Quarter notes missing from an incomplete first measure (0 when there is none)."""
+    from music21 import stream as m21stream
+
+    measures = part.getElementsByClass(m21stream.Measure) if hasattr(part, "getElementsByClass") else []
+    if not measures:
+        return Fraction(0)
+    pad = measures[0].paddingLeft or 0
+    return Fraction(pad).limit_denominator(960) if pad > 0 else Fraction(0)
 
 
 def _dedupe(items):
