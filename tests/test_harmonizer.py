@@ -213,3 +213,18 @@ def test_the_piece_ends_on_its_tonic_chord(tune, key, tonic_pc, lead, meter):
                  for tr in range(4)}
         assert final[3] % 12 == tonic_pc
         assert {final[1] % 12, final[2] % 12} <= triad
+
+
+def test_final_chord_follows_a_key_change():
+    """C major at the start, G major from bar 3: the piece ends on G, not on C."""
+    from composer_app.music import KeySignature, parse_key
+
+    tune = [(64, 480), (65, 480), (67, 960), (69, 480), (67, 480), (65, 480), (64, 480),
+            (66, 480), (67, 480), (69, 480), (71, 480), (72, 960), (71, 480), (69, 480),
+            (67, 480), (69, 480), (71, 480), (72, 480), (74, 960), (72, 480), (71, 480),
+            (69, 480), (66, 480), (67, 1920)]
+    score = melody_score(tune)
+    score.key_signatures = [KeySignature(0, parse_key("C")), KeySignature(3840, parse_key("G"))]
+    for out in harmonize(score, variations=4, seed=1):
+        end = out.end_tick
+        assert [n for n in out.track_notes(3) if n.end == end][-1].pitch % 12 == 7

@@ -537,7 +537,8 @@ def harmonize(score: Score, melody_track: int | None = None, start: int | None =
         soprano_sounds=tokens[0] != grid.REST,
         no_hold=no_hold,
         key=key_class(the_key, shift),
-        cadence=_final_chord_rule(melody, the_key, shift, w0, steps, span_mask),
+        cadence=_final_chord_rule(melody, _resolve_key(score, key, melody, melody[-1].start),
+                                  shift, w0, steps, span_mask),
     )
 
     model = load_model(model_path, device, notify=log.warning)
