@@ -343,3 +343,37 @@ def test_one_step_groups_new_voice_and_its_notes(window):
     assert len(window.doc.base.tracks) == 2 and len(window.doc.notes) == 2
     window.doc.undo_stack.undo()
     assert len(window.doc.base.tracks) == 1 and notes(window) == [Note(72, 0, 480)]
+
+
+def test_paste_into_another_piece_lands_on_voices_that_exist(window, tmp_path):
+    """Copy voice 3 of one piece, paste into a new one-voice piece, save, reopen."""
+    from composer_app.music import load_score
+
+    load(window, [Note(60, 0, 480, 80, 0), Note(55, 0, 480, 80, 1), Note(48, 0, 480, 80, 2)], 3)
+    roll = window.roll
+    roll.set_selection({i for i, n in window.doc.notes.items() if n.track == 2})
+    roll.copy()
+    window.doc.load(Score())  # File > New
+    roll.set_playhead(960)
+    roll.paste()
+    assert [(n.pitch, n.start, n.track) for n in notes(window)] == [(48, 960, 0)]
+    path = tmp_path / "pasted.composer.json"
+    assert window.save_to(str(path))
+    assert [(n.pitch, n.track) for n in load_score(path).notes] == [(48, 0)]
+
+
+def test_autosave_keeps_every_merged_transpose(window, tmp_path):
+    """Repeated ↑ merges into one undo step; each press still reaches the autosave."""
+    from composer_app.music import read_project
+
+    load(window, [Note(60, 0, 480)])
+    roll = window.roll
+    roll.set_selection(set(window.doc.notes))
+    saver = window.autosaver
+    roll.transpose(1)
+    assert saver.save_now()
+    roll.transpose(1)
+    roll.transpose(1)
+    assert saver.save_now()
+    assert [n.pitch for n in read_project(saver.project_path).notes] == [63]
+    assert not saver.save_now()  # nothing new since

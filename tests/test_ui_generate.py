@@ -427,3 +427,16 @@ def test_thread_preference_reaches_the_model_call(monkeypatch):
         job = workers.GenerationJob("harmonize", melody(1), {"device": "cpu"}, threads=threads)
         workers.run_job(job, lambda p: None, lambda: False)
     assert seen == ["3", None]
+
+
+def test_opening_another_piece_clears_the_variations_on_show(window, qtbot):
+    load(window, melody(2))
+    select(window, lambda n: True)
+    with qtbot.waitSignal(window.generation.jobEnded, timeout=WAIT_MS):
+        window.act_reharmonize.trigger()
+    assert window.generation.variations and window.roll.ghost_notes
+    load(window, melody(1))  # File > Open (or New) of another piece
+    assert not window.generation.variations and not window.roll.ghost_notes
+    before = dict(window.doc.notes)
+    window.generation.accept()  # Ctrl+Enter now has nothing to put in the new piece
+    assert window.doc.notes == before

@@ -125,8 +125,7 @@ class Autosaver(QObject):
 
     def save_now(self, force: bool = False) -> bool:
         """Write the piece if it changed since the last autosave; True when written."""
-        stack = self.doc.undo_stack
-        state = (id(stack), stack.index(), stack.count(), len(self.doc.notes))
+        state = (id(self.doc), self.doc.revision)
         if not force and (not self.doc.modified or state == self._last_index):
             if not self.doc.modified:
                 self.remove()

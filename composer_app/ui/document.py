@@ -56,12 +56,22 @@ class NoteIndex:
                 yield self.ids[k], n
 
 
+def _cover_tracks(score: Score) -> None:
+    """Give every note a track to belong to, so what is saved can always be read back."""
+    from composer_app.music import Track
+
+    top = max((n.track for n in score.notes), default=-1)
+    while len(score.tracks) <= top:
+        score.tracks.append(Track(f"Voice {len(score.tracks) + 1}", len(score.tracks) % 16))
+
+
 class Document(QObject):
     """The score being edited. ``notes`` maps id -> Note; the rest lives in ``base``."""
 
     notesChanged = Signal()
     metaChanged = Signal()
     pathChanged = Signal()
+    loaded = Signal()  # a whole new piece replaced the old one (New/Open/Restore)
 
     def __init__(self, score: Score | None = None, path: str | None = None, parent=None):
         super().__init__(parent)
@@ -71,7 +81,15 @@ class Document(QObject):
         self.base = Score()
         self.path: str | None = None
         self._index: NoteIndex | None = None
+        # Counts every change, merged undo steps included (the undo stack's index does
+        # not move when ↑ is pressed again): autosave compares against it.
+        self.revision = 0
+        self.notesChanged.connect(self._bump_revision)
+        self.metaChanged.connect(self._bump_revision)
         self.load(score or Score(), path)
+
+    def _bump_revision(self) -> None:
+        self.revision += 1
 
     # -- whole-document changes (not undoable: New/Open/Restore) ---------------------
 
@@ -79,11 +97,7 @@ class Document(QObject):
         score = score.copy()
         if not score.tracks:
             score.tracks = Score().tracks
-        top = max((n.track for n in score.notes), default=0)
-        from composer_app.music import Track
-
-        while len(score.tracks) <= top:
-            score.tracks.append(Track(f"Voice {len(score.tracks) + 1}", len(score.tracks) % 16))
+        _cover_tracks(score)
         self.notes = {next(self._ids): n for n in score.notes}
         score.notes = []
         self.base = score
@@ -94,6 +108,7 @@ class Document(QObject):
         self.notesChanged.emit()
         self.metaChanged.emit()
         self.pathChanged.emit()
+        self.loaded.emit()
 
     def set_path(self, path: str | None) -> None:
         self.path = path
@@ -115,6 +130,7 @@ class Document(QObject):
         """A fresh :class:`Score` with the current notes (sorted)."""
         out = self.base.copy()
         out.notes = list(self.notes.values())
+        _cover_tracks(out)
         out.sort()
         return out
 

@@ -128,6 +128,7 @@ class Generation(QObject):
         w.roll.selectionChanged.connect(self._key_timer.start)
         w.doc.notesChanged.connect(self._key_timer.start)
         w.doc.metaChanged.connect(self._key_timer.start)
+        w.doc.loaded.connect(self._piece_replaced)
         w.destroyed.connect(lambda *_: self.shutdown())
         self._update_detected_key()
 
@@ -253,7 +254,7 @@ class Generation(QObject):
         self._show()
         self.last_result_s = time.perf_counter() - self._t_submit
         self._idle("finished")
-        self.w.autosaver.save_now(force=True)
+        self.w.autosaver.save_now()
         n = len(results)
         self.w.statusBar().showMessage(
             f"{n} variation{'s' if n > 1 else ''} in {self.last_result_s:.1f} s — "
@@ -355,9 +356,14 @@ class Generation(QObject):
         self.discard(quiet=True)
         if kind == "continue":
             self.w.roll.set_selection(set(self.w.roll.selection) | set(ids))
-        self.w.autosaver.save_now(force=True)
+        self.w.autosaver.save_now()
         self.w.statusBar().showMessage(f"Accepted variation {number} (Ctrl+Z undoes it)", 5000)
         return ids
+
+    def _piece_replaced(self) -> None:
+        """New/Open/Restore: the variations on show belonged to the old piece. (A job
+        still running finishes and its results are dropped, see :meth:`_finished`.)"""
+        self.discard(quiet=True)
 
     def discard(self, quiet: bool = False) -> None:
         had = bool(self._results)

@@ -615,7 +615,16 @@ class PianoRoll(QAbstractScrollArea):
             return
         first = min(n.start for n in self._clipboard)
         at = self.snap_round(self.playhead)
-        ids = cmd.insert_notes(self.doc, [n.moved(start=n.start - first + at, locked=False)
+        # One voice pastes onto the active voice; several keep theirs where they exist
+        # here (the clipboard may come from another piece, or from voices since undone).
+        voices = {n.track for n in self._clipboard}
+        existing = len(self.doc.base.tracks)
+
+        def target(track: int) -> int:
+            return self.active_track if len(voices) == 1 or track >= existing else track
+
+        ids = cmd.insert_notes(self.doc, [n.moved(start=n.start - first + at, locked=False,
+                                                  track=target(n.track))
                                           for n in self._clipboard], "Paste")
         self.set_selection(ids)
 
