@@ -233,8 +233,57 @@ def test_replaying_and_editing_while_playing_send_programs_and_respect_mute():
     t.stop()
     assert ("program_change", 0, 5) in [(m.type, m.channel, getattr(m, "program", None))
                                         for _, m in out.messages]
-    last_ons = [(m.channel, m.note) for m in out.of_type("note_on")][2:]
-    assert last_ons == [(0, 60)]  # the muted track is not chased back in
+    ons = [(m.channel, m.note) for m in out.of_type("note_on")]
+    # The held note of the edited score goes on without a re-attack; the muted track's
+    # note stops at the edit, not at the stop.
+    assert ons == [(0, 60), (3, 64)]
+    offs = [(m.channel, m.note) for m in out.of_type("note_off", "note_on")
+            if m.type == "note_off" or m.velocity == 0]
+    assert offs[0] == (3, 64)
+    assert _balanced(out)
+    t.close()
+
+
+def test_edits_while_playing_do_not_re_attack_held_notes():
+    out = RecordingOutput()
+    t = Transport(out)
+    held = Note(48, 0, 480 * 40, 90, 0)
+    t.play(_score([held]))
+    for i in range(5):  # five edits elsewhere in the piece, as the editor sends them
+        time.sleep(0.02)
+        t.set_score(_score([held] + [Note(72 + j, 480 * 30, 240, 90, 0) for j in range(i + 1)]))
+    time.sleep(0.02)
+    t.stop()
+    assert [(m.channel, m.note) for m in out.of_type("note_on") if m.velocity] == [(0, 48)]
+    assert _balanced(out)
+    t.close()
+
+
+def test_loop_wrap_sounds_notes_held_across_the_loop_start():
+    out = RecordingOutput()
+    t = Transport(out)
+    bass = Note(36, 0, 480 * 16, 90, 0)  # held through the whole loop
+    t.set_loop(480, 960)  # one beat at 600 bpm: 0.1 s
+    t.play(_score([bass]), start_tick=480)
+    time.sleep(0.35)  # three wraps or so
+    t.stop()
+    ons = [m for m in out.of_type("note_on") if m.velocity]
+    assert len(ons) >= 3 and all(m.note == 36 for m in ons)  # struck again at each wrap
+    assert _balanced(out)
+    t.close()
+
+
+def test_metronome_leaves_the_users_percussion_notes_alone():
+    out = RecordingOutput()
+    t = Transport(out)
+    wood_block = Note(76, 0, 480 * 8, 90, 0)  # the same key as the accent click
+    t.play(_score([wood_block], [Track("Drums", 9, 0)]))
+    time.sleep(0.2)
+    offs_while_playing = [m for m in out.of_type("note_off")
+                          if m.note == 76] + [m for m in out.of_type("note_on")
+                                               if m.note == 76 and m.velocity == 0]
+    t.stop()
+    assert offs_while_playing == []  # metronome off: its click note-offs are not sent
     assert _balanced(out)
     t.close()
 

@@ -22,7 +22,7 @@ from composer_app.music import Score, UserError
 from ._native import load_fluidsynth, write_float
 from .errors import AudioUnavailable
 from .soundfont import resolve_soundfont
-from .transport import CLICK, OFF, ON, audible_tracks, build_events
+from .transport import CLICK, CLICK_OFF, OFF, ON, audible_tracks, build_events
 
 __all__ = ["render_score", "render_to_wav", "MAX_TAIL_S", "TARGET_PEAK_DBFS"]
 
@@ -83,14 +83,14 @@ def _render_float(score: Score, soundfont, sample_rate: int, metronome: bool) ->
         pos = 0
         sounding: dict[tuple[int, int], int] = {}
         for t, kind, ch, pitch, vel in events:
-            if kind == CLICK and not metronome:
+            if kind in (CLICK, CLICK_OFF) and not metronome:
                 continue
             frame = min(int(round(t * sample_rate)), len(out))
             if frame > pos:
                 write_float(ptr, out, pos, frame - pos)
                 pos = frame
             key = (ch, pitch)
-            if kind == OFF:
+            if kind in (OFF, CLICK_OFF):
                 count = sounding.get(key, 0)
                 if count == 1:
                     del sounding[key]

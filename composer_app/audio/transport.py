@@ -31,7 +31,9 @@ __all__ = ["Transport", "build_events", "METRONOME_CHANNEL"]
 log = logging.getLogger(__name__)
 
 # Event kinds; at one instant note-offs go before note-ons so repeated notes re-strike.
-OFF, ON, CLICK = 0, 1, 2
+# A click's note-off has its own kind: it releases only a click that was sent, never a
+# note of the user's on the percussion channel.
+OFF, ON, CLICK, CLICK_OFF = 0, 1, 2, 3
 METRONOME_CHANNEL = 9            # GM percussion
 CLICK_ACCENT, CLICK_BEAT = 76, 77  # GM hi / low wood block
 CLICK_SECONDS = 0.05
@@ -47,6 +49,11 @@ def audible_tracks(score: Score) -> set[int]:
     if soloed:
         return soloed
     return {i for i, t in enumerate(score.tracks) if not t.mute}
+
+
+def _voicing(score: Score) -> list[tuple[int, int]]:
+    """(channel, program) per track: when it changes, programs are sent again."""
+    return [(t.channel, t.program) for t in score.tracks]
 
 
 def _channel_of(score: Score, track: int) -> int:
@@ -92,8 +99,8 @@ def build_events(score: Score, metronome_until: int | None = None) -> list[Event
         t = sec(tick)
         pitch = CLICK_ACCENT if accent else CLICK_BEAT
         events.append((t, CLICK, METRONOME_CHANNEL, pitch, 110 if accent else 80))
-        events.append((t + CLICK_SECONDS, OFF, METRONOME_CHANNEL, pitch, 0))
-    events.sort(key=lambda e: (e[0], e[1] != OFF))
+        events.append((t + CLICK_SECONDS, CLICK_OFF, METRONOME_CHANNEL, pitch, 0))
+    events.sort(key=lambda e: (e[0], e[1] not in (OFF, CLICK_OFF)))
     return events
 
 
@@ -133,6 +140,7 @@ class Transport:
         self._previews: list[tuple[float, int, int]] = []   # heap of (due, channel, pitch)
         self._last_check = 0.0
         self._clicks_until = 0
+        self._clicks_sounding: dict[tuple[int, int], int] = {}  # clicks sent, not yet released
 
     # -- state the UI reads ---------------------------------------------------------
 
@@ -229,14 +237,18 @@ class Transport:
                 self._anchor_pos = pos
 
     def set_score(self, score: Score) -> None:
-        """Swap in an edited score (notes, mute/solo, tempo) keeping the playhead."""
+        """Swap in an edited score (notes, mute/solo, tempo) keeping the playhead.
+
+        While playing, notes that sound in both versions go on untouched (an edit is not
+        heard as a re-attack); only notes that stopped or started are switched.
+        """
         with self._cond:
-            tick = self.position_tick if self._score is not None else 0
+            old = self._score
+            tick = self.position_tick if old is not None else 0
             self._load(score)
             pos = score.tick_to_seconds(tick)
             if self._playing:
-                self._release_all()
-                self._start_at(pos, programs=True)
+                self._retarget(pos, programs=old is None or _voicing(old) != _voicing(score))
             else:
                 self._anchor_pos = pos
 
@@ -251,8 +263,7 @@ class Transport:
                 pos = self.position_seconds
                 self._load(self._score)
                 if self._playing:
-                    self._release_all()
-                    self._start_at(pos)
+                    self._retarget(pos)
                 return
             self._refresh_loop()
             if self._playing:
@@ -358,8 +369,9 @@ class Transport:
                 self._output.program_change(ch, score.tracks[i].program)
                 done.add(ch)
 
-    def _chase_notes(self) -> None:
-        """Start the notes that began before the playhead and still sound at it."""
+    def _held(self) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]]:
+        """Notes begun before the playhead (events before ``_idx``) and still sounding:
+        how many per (channel, pitch), and the velocity of the last one."""
         held: dict[tuple[int, int], int] = {}
         velocity: dict[tuple[int, int], int] = {}
         for _t, kind, ch, pitch, vel in self._events[: self._idx]:
@@ -368,9 +380,42 @@ class Transport:
                 velocity[ch, pitch] = vel
             elif kind == OFF and held.get((ch, pitch)):
                 held[ch, pitch] -= 1
-        for key, count in held.items():
-            if count > 0 and key[0] != METRONOME_CHANNEL:
-                self._note_on(key[0], key[1], velocity[key])
+        return {k: c for k, c in held.items() if c > 0}, velocity
+
+    def _chase_notes(self) -> None:
+        """Start the notes that began before the playhead and still sound at it."""
+        held, velocity = self._held()
+        for key in held:
+            self._note_on(key[0], key[1], velocity[key])
+        for key, count in held.items():  # as many note-offs are still to come
+            self._sounding[key] = count
+
+    def _retarget(self, pos: float, programs: bool = False) -> None:
+        """Go on playing from ``pos`` of the (new) event list without a re-attack: notes
+        held there that already sound keep sounding, the others start or stop."""
+        self._anchor_pos = pos
+        self._anchor_mono = time.monotonic()
+        self._idx = bisect.bisect_left(self._times, pos - _EPS)
+        self._arm_loop(pos)
+        held, velocity = self._held()
+        previewed = {(ch, pitch) for _due, ch, pitch in self._previews}
+        try:
+            if programs:
+                self._send_programs()
+            for key in list(self._sounding):
+                if key not in held and key not in previewed:
+                    del self._sounding[key]
+                    self._output.note_off(*key)
+            for key, count in held.items():
+                if key not in self._sounding:
+                    self._output.note_on(key[0], key[1], velocity[key])
+                self._sounding[key] = count
+        except AudioUnavailable as exc:
+            self._halt()
+            self._report_later(exc)
+            return
+        self._ensure_thread()
+        self._cond.notify()
 
     def _halt(self) -> None:
         if self._playing:
@@ -397,6 +442,7 @@ class Transport:
     def _release_all(self) -> None:
         sounding, self._sounding = self._sounding, {}
         self._previews.clear()
+        self._clicks_sounding.clear()
         try:
             for ch, pitch in sounding:
                 self._output.note_off(ch, pitch)
@@ -429,14 +475,19 @@ class Transport:
             while i < n:
                 t, kind, ch, pitch, vel = events[i]
                 if t > pos + _EPS or (loop_end is not None and (t > loop_end or (
-                        t == loop_end and kind != OFF))):
+                        t == loop_end and kind not in (OFF, CLICK_OFF)))):
                     break
                 if kind == OFF:
                     self._note_off(ch, pitch)
+                elif kind == CLICK_OFF:
+                    if self._clicks_sounding.get((ch, pitch)):
+                        self._clicks_sounding[ch, pitch] -= 1
+                        self._note_off(ch, pitch)
                 elif kind == ON:
                     self._note_on(ch, pitch, vel)
-                elif self.metronome:
+                elif self.metronome:  # a click
                     self._note_on(ch, pitch, vel)
+                    self._clicks_sounding[ch, pitch] = self._clicks_sounding.get((ch, pitch), 0) + 1
                 i += 1
             self._idx = i
             if loop_end is not None and pos + _EPS >= loop_end:
@@ -445,6 +496,7 @@ class Transport:
                 self._anchor_mono += loop_end - self._anchor_pos
                 self._anchor_pos = loop_start
                 self._idx = bisect.bisect_left(self._times, loop_start - _EPS)
+                self._chase_notes()  # notes held across the loop start sound again
                 continue  # catch up on anything due since the wrap
             if i >= n and loop_end is None:
                 self._anchor_pos = min(pos, self._times[-1]) if self._times else 0.0
@@ -513,7 +565,7 @@ class Transport:
             if check_output is not None:
                 try:
                     check_output.check()
-                except AudioUnavailable as exc:
+                except Exception as exc:  # AudioUnavailable, or a broken driver's own error
                     with self._cond:
                         if self._output is not check_output:
                             continue
