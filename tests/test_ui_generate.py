@@ -440,3 +440,38 @@ def test_opening_another_piece_clears_the_variations_on_show(window, qtbot):
     before = dict(window.doc.notes)
     window.generation.accept()  # Ctrl+Enter now has nothing to put in the new piece
     assert window.doc.notes == before
+
+
+def test_editing_while_listening_to_a_variation_keeps_the_variation_playing(window, qtbot):
+    """Alt+P plays the piece with the variation; an edit meanwhile (say, muting the
+    melody to hear the new voices) must go on playing the variation, not the bare piece."""
+    from composer_app.audio.backends import RecordingOutput
+    from composer_app.audio.transport import Transport
+
+    from composer_app.ui.audio_link import AudioLink
+
+    out = RecordingOutput()
+    del window.audio.play  # the fixture's stand-in: use the real link to a real transport
+    assert window.audio.play.__func__ is AudioLink.play
+    window.audio.output = out
+    window.audio.transport = Transport(out)
+    load(window, melody(2))
+    select(window, lambda n: True)
+    run(qtbot, window, "reharmonize")
+    window.generation.audition()
+    assert window.audio.is_playing
+    melody_pitches = {n.pitch for n in window.doc.notes.values()}
+    from composer_app.ui import commands
+
+    commands.edit_meta(window.doc, "Mute",
+                       lambda meta: setattr(meta.tracks[0], "mute", True))
+    qtbot.wait(400)  # the live update runs 120 ms after an edit
+    heard = window.audio.transport.score
+    assert heard is not None and len(heard.tracks) == 4  # soprano + the variation's voices
+    assert {n.track for n in heard.notes} == {0, 1, 2, 3}
+    assert {n.pitch for n in heard.notes if n.track == 0} <= melody_pitches
+    window.generation.discard()  # back to the piece itself
+    qtbot.wait(50)
+    assert len(window.audio.transport.score.tracks) == len(window.doc.base.tracks)
+    window.stop()
+    window.audio.transport.close()

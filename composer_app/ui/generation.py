@@ -336,7 +336,8 @@ class Generation(QObject):
         w.roll.set_playhead(start, follow=True)
         w._update_position()
         w._show_playing(True)
-        w.audio.play(prop.applied_to(w.doc), start_tick=start)
+        w.play_source = lambda: prop.applied_to(w.doc)
+        w.audio.play(w.play_source(), start_tick=start)
         w._play_timer.start()
 
     def accept(self) -> list[int]:
@@ -368,6 +369,10 @@ class Generation(QObject):
     def discard(self, quiet: bool = False) -> None:
         had = bool(self._results)
         self._results, self._job, self._index = [], None, 0
+        if self.w.play_source != self.w.doc.score:  # a variation was being heard
+            self.w.play_source = self.w.doc.score
+            if self.w.audio.is_playing:
+                self.w.audio.set_score(self.w.doc.score())
         self._show()
         if had and not quiet:
             self.w.statusBar().showMessage("Variations discarded", 3000)

@@ -80,7 +80,10 @@ class MainWindow(QMainWindow):
         self._live_update = QTimer(self)  # edits reach a running playback, debounced
         self._live_update.setSingleShot(True)
         self._live_update.setInterval(120)
-        self._live_update.timeout.connect(lambda: self.audio.set_score(self.doc.score()))
+        # What is playing: the piece, or a variation laid over it (Generation's Listen).
+        # Edits during playback are rebuilt from the same source.
+        self.play_source = self.doc.score
+        self._live_update.timeout.connect(lambda: self.audio.set_score(self.play_source()))
         self.doc.notesChanged.connect(self._edited_while_playing)
         self.doc.metaChanged.connect(self._edited_while_playing)
 
@@ -424,7 +427,8 @@ class MainWindow(QMainWindow):
         self._show_playing(True)
         if self.act_loop.isChecked() and self.roll.loop:
             self.audio.set_loop(*self.roll.loop)
-        self.audio.play(self.doc.score(), start_tick=self.roll.playhead)
+        self.play_source = self.doc.score
+        self.audio.play(self.play_source(), start_tick=self.roll.playhead)
         self._play_timer.start()
 
     def stop(self) -> None:
