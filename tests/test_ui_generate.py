@@ -447,7 +447,6 @@ def test_editing_while_listening_to_a_variation_keeps_the_variation_playing(wind
     melody to hear the new voices) must go on playing the variation, not the bare piece."""
     from composer_app.audio.backends import RecordingOutput
     from composer_app.audio.transport import Transport
-
     from composer_app.ui.audio_link import AudioLink
 
     out = RecordingOutput()
