@@ -18,6 +18,8 @@ from composer_app.music import UserError
 
 log = logging.getLogger("composer_app")
 
+SCORE_OUTPUTS = ("midi", "musicxml", "project")
+
 SUBCOMMANDS = (
     "export", "info", "harmonize", "continue", "render", "devices", "train", "evaluate", "bench",
 )
@@ -28,6 +30,20 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(2)
+
+
+def _seed(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number from 0 to 2**63-1, not {text}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True, help="output .mid (OUT-1.mid … with --variations)")
     s.add_argument("--track", type=int, help="melody track number (1-based, as `info` lists them)")
     s.add_argument("--variations", type=int, default=1)
-    s.add_argument("--seed", type=int)
+    s.add_argument("--seed", type=_seed)
     s.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     s.add_argument("--key", help="key of the melody, e.g. C, Db, F#m (detected when omitted)")
 
@@ -59,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--variations", type=int, default=1)
     s.add_argument("--temperature", type=float, default=1.0)
     s.add_argument("--top-p", type=float, default=0.95)
-    s.add_argument("--seed", type=int)
+    s.add_argument("--seed", type=_seed)
     s.add_argument("--device", default="auto")
 
     s = sub.add_parser("render", help="render to a WAV file through FluidSynth")
@@ -72,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="train a model from music21's bundled corpus")
     s.add_argument("model", choices=["harmonizer", "continuer"])
-    s.add_argument("--epochs", type=int)
+    s.add_argument("--epochs", type=_positive)
     s.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     s.add_argument("--out", help="run folder (checkpoints); default under the user data folder")
     s.add_argument("--device", default="auto")
@@ -85,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("bench", help="measure speed and memory")
     s.add_argument("--only", help="comma-separated benchmark names")
-    s.add_argument("--runs", type=int, help="timed runs per benchmark")
+    s.add_argument("--runs", type=_positive, help="timed runs per benchmark")
     s.add_argument("--json", help="write results as a JSON list to this path")
     return p
 
@@ -141,6 +157,7 @@ def _open_gui(argv: list[str]) -> int:
 def _cmd_export(args) -> int:
     from composer_app.music import load_score, save_score
 
+    _check_output(args.output, SCORE_OUTPUTS)
     score = load_score(args.input)
     save_score(score, args.output)
     return 0
@@ -179,11 +196,29 @@ def score_summary(score) -> dict:
 
 
 def _variation_paths(output: str, count: int) -> list[Path]:
+    """OUT-1.mid … OUT-N.mid (the whole suffix kept: OUT-1.composer.json)."""
     out = Path(output)
     if count <= 1:
         return [out]
-    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
-    return [out.with_name(f"{stem}-{i}{out.suffix or '.mid'}") for i in range(1, count + 1)]
+    suffix = ".composer.json" if out.name.lower().endswith(".composer.json") else out.suffix
+    stem = out.name[: -len(suffix)] if suffix else out.name
+    return [out.with_name(f"{stem}-{i}{suffix or '.mid'}") for i in range(1, count + 1)]
+
+
+def _check_output(output: str, kinds: tuple[str, ...]) -> None:
+    """Refuse, before any work, an output whose type or folder cannot be written."""
+    from composer_app.music.files import file_kind
+
+    suffix = Path(output).suffix.lower()
+    kind = file_kind(output) or {".wav": "wav", ".json": "json"}.get(suffix, "")
+    if kind not in kinds or suffix == ".mxl":
+        names = {"midi": ".mid", "musicxml": ".musicxml", "project": ".composer.json",
+                 "json": ".json", "wav": ".wav"}
+        raise UserError(f"{output}: cannot write this file type here "
+                        f"(use {' or '.join(names[k] for k in kinds)})")
+    if Path(output).is_dir():
+        raise UserError(f"{output}: is a folder; give a file name")
+    _check_output_folder(output)
 
 
 def _check_output_folder(output: str) -> None:
@@ -198,9 +233,9 @@ def _check_output_folder(output: str) -> None:
 
 
 def _cmd_harmonize(args) -> int:
-    from composer_app.music import load_score, write_midi
+    from composer_app.music import load_score, save_score
 
-    _check_output_folder(args.output)
+    _check_output(args.output, SCORE_OUTPUTS)
     if args.variations < 1 or args.variations > 16:
         raise UserError("--variations must be between 1 and 16")
     score = load_score(args.input)
@@ -210,15 +245,15 @@ def _cmd_harmonize(args) -> int:
                                variations=args.variations, seed=args.seed,
                                device=args.device, progress=_progress_printer("harmonize"))
     for result, path in zip(results, _variation_paths(args.output, len(results))):
-        write_midi(result, path)
+        save_score(result, path)
         print(path)
     return 0
 
 
 def _cmd_continue(args) -> int:
-    from composer_app.music import load_score, write_midi
+    from composer_app.music import load_score, save_score
 
-    _check_output_folder(args.output)
+    _check_output(args.output, SCORE_OUTPUTS)
     if args.variations < 1 or args.variations > 16:
         raise UserError("--variations must be between 1 and 16")
     score = load_score(args.input)
@@ -228,7 +263,7 @@ def _cmd_continue(args) -> int:
                               temperature=args.temperature, top_p=args.top_p, seed=args.seed,
                               device=args.device, progress=_progress_printer("continue"))
     for result, path in zip(results, _variation_paths(args.output, len(results))):
-        write_midi(result, path)
+        save_score(result, path)
         print(path)
     return 0
 
@@ -236,7 +271,7 @@ def _cmd_continue(args) -> int:
 def _cmd_render(args) -> int:
     from composer_app.music import load_score
 
-    _check_output_folder(args.output)
+    _check_output(args.output, ("wav",))
     score = load_score(args.input)
     from composer_app.audio.render import render_to_wav
 
@@ -263,6 +298,8 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
+    if args.json:
+        _check_output(args.json, ("json",))
     if args.model == "harmonizer":
         from composer_app.training.harmonizer import evaluate_cli
     else:
@@ -273,6 +310,8 @@ def _cmd_evaluate(args) -> int:
 def _cmd_bench(args) -> int:
     from composer_app.bench import run_benchmarks
 
+    if args.json:
+        _check_output(args.json, ("json",))
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
     run_benchmarks(only=only, runs=args.runs, json_path=args.json)
     return 0

@@ -101,3 +101,31 @@ def test_console_script_and_module_report_version():
     out = subprocess.run([sys.executable, "-m", "composer_app", "--version"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.startswith("composer-app ")
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["harmonize", "{mel}", "-o", "{tmp}/h.txt"], "cannot write this file type"),
+    (["continue", "{mel}", "-o", "{tmp}/c.wav", "--bars", "1"], "cannot write this file type"),
+    (["render", "{mel}", "-o", "{tmp}/r.mid"], "use .wav"),
+    (["export", "{mel}", "-o", "{tmp}"], "cannot write this file type"),
+    (["bench", "--json", "{tmp}/missing/b.json"], "does not exist"),
+])
+def test_bad_outputs_are_refused_before_any_work(melody, tmp_path, capsys, argv, needle):
+    argv = [a.format(mel=melody, tmp=tmp_path) for a in argv]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and needle in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["melody.mid"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["harmonize", "x.mid", "-o", "y.mid", "--seed", "99999999999999999999999"],
+    ["continue", "x.mid", "-o", "y.mid", "--bars", "1", "--seed", "-1"],
+    ["train", "harmonizer", "--epochs", "0"],
+    ["bench", "--runs", "0"],
+])
+def test_out_of_range_numbers_are_usage_errors(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "error: argument" in capsys.readouterr().err

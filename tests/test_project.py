@@ -87,3 +87,17 @@ def test_read_only_folder_is_a_clear_error(tmp_path):
             write_project(sample(), folder / "x.composer.json")
     finally:
         folder.chmod(0o700)
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    """Atomic saves must not leave files private to their owner (mkstemp's 0600)."""
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "shared.composer.json"
+        write_project(sample(), path)
+        assert path.stat().st_mode & 0o777 == 0o644
+        path.chmod(0o664)  # a file the user made group-writable keeps that on save
+        write_project(sample(), path)
+        assert path.stat().st_mode & 0o777 == 0o664
+    finally:
+        os.umask(old)

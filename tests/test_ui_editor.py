@@ -377,3 +377,19 @@ def test_autosave_keeps_every_merged_transpose(window, tmp_path):
     assert saver.save_now()
     assert [n.pitch for n in read_project(saver.project_path).notes] == [63]
     assert not saver.save_now()  # nothing new since
+
+
+def test_ctrl_equals_zooms_in(window):
+    from PySide6.QtGui import QKeySequence
+
+    bindings = [k.toString() for k in window.act_zoom_in.shortcuts()]
+    assert "Ctrl+=" in bindings
+    # and no other action claims it
+    others = [a for a in window.findChildren(type(window.act_zoom_in)) if a is not window.act_zoom_in
+              and QKeySequence("Ctrl+=") in a.shortcuts()]
+    assert others == []
+    before = window.roll.px_per_tick
+    window.activateWindow()
+    window.roll.setFocus()
+    QTest.keyClick(window.roll, Qt.Key_Equal, Qt.ControlModifier)
+    assert window.roll.px_per_tick > before

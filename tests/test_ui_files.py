@@ -193,6 +193,11 @@ def test_no_display_is_a_clear_error(monkeypatch, capsys):
     assert app.run_app(None) == 1
     err = capsys.readouterr().err
     assert "xvfb-run" in err and "QT_QPA_PLATFORM=offscreen" in err
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")  # asks for X11, but there is none
+    assert app.run_app(None) == 1
+    assert "no display found" in capsys.readouterr().err
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # needs no display
+    assert app.display_problem() is None
 
 
 def test_export_wav_runs_off_the_gui_thread(window, tmp_path, qtbot):

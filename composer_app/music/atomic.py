@@ -29,6 +29,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp makes the file private (0600); give it the mode of the file it
+        # replaces, or what the user's umask gives a new file.
+        os.chmod(tmp, _target_mode(path))
         os.replace(tmp, path)
     except BaseException as exc:
         try:
@@ -39,6 +42,28 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             raise UserError(f"{path}: cannot write ({_reason(exc)})") from None
         raise
     _fsync_dir(folder)
+
+
+def _target_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask; read from /proc where it can be (setting it to read it is not
+    thread-safe: another thread could create a file in between)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def _reason(exc: OSError) -> str:

@@ -18,9 +18,11 @@ def display_problem() -> str | None:
     so we check first and say what to do."""
     if not sys.platform.startswith("linux"):
         return None
-    if os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or \
-            os.environ.get("WAYLAND_DISPLAY"):
-        return None
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    needs = {"xcb": ("DISPLAY",), "wayland": ("WAYLAND_DISPLAY",),
+             "": ("DISPLAY", "WAYLAND_DISPLAY")}.get(platform, ())
+    if not needs or any(os.environ.get(var) for var in needs):
+        return None  # a display, or a platform that needs none (offscreen, vnc, …)
     return ("no display found (DISPLAY and WAYLAND_DISPLAY are unset). Run it inside a "
             "desktop session, or headless with `xvfb-run composer-app` or "
             "QT_QPA_PLATFORM=offscreen")

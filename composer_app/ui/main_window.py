@@ -175,6 +175,9 @@ class MainWindow(QMainWindow):
         self.act_follow = self._act("Follow Playhead", self._set_follow, checkable=True)
         self.act_follow.setChecked(True)
         self.act_zoom_in = self._act("Zoom &In", lambda: self.roll.zoom(1.25), K.ZoomIn)
+        # Ctrl+= too: on most layouts Ctrl++ needs Shift, which is taken by Taller Rows.
+        self.act_zoom_in.setShortcuts([*QKeySequence.keyBindings(K.ZoomIn),
+                                       QKeySequence("Ctrl+=")])
         self.act_zoom_out = self._act("Zoom &Out", lambda: self.roll.zoom(0.8), K.ZoomOut)
         self.act_vzoom_in = self._act("Taller Rows", lambda: self.roll.zoom(1, 1.2),
                                       "Ctrl+Shift+=")
