@@ -101,3 +101,13 @@ def test_saved_files_get_the_usual_permissions(tmp_path):
         assert path.stat().st_mode & 0o777 == 0o664
     finally:
         os.umask(old)
+
+
+def test_impossible_channel_or_program_is_refused(tmp_path):
+    path = tmp_path / "ch.composer.json"
+    write_project(sample(), path)
+    data = json.loads(path.read_text())
+    data["tracks"][0]["channel"] = 20
+    path.write_text(json.dumps(data))
+    with pytest.raises(FileFormatError, match="channel 20"):
+        read_project(path)

@@ -53,12 +53,14 @@ def score_from_dict(data: dict, where: str = "project") -> Score:
             f"this version reads up to {FORMAT_VERSION}). Update composer_app to open it."
         )
     try:
-        tracks = [
-            Track(name=str(t["name"]), channel=int(t["channel"]) & 0x0F,
-                  program=int(t["program"]) & 0x7F, mute=bool(t.get("mute", False)),
-                  solo=bool(t.get("solo", False)))
-            for t in data["tracks"]
-        ] or [Track()]
+        tracks = []
+        for t in data["tracks"]:
+            channel, program = int(t["channel"]), int(t["program"])
+            if not (0 <= channel <= 15 and 0 <= program <= 127):
+                raise ValueError(f"bad track {t.get('name')!r}: channel {channel}, program {program}")
+            tracks.append(Track(name=str(t["name"]), channel=channel, program=program,
+                                mute=bool(t.get("mute", False)), solo=bool(t.get("solo", False))))
+        tracks = tracks or [Track()]
         notes = []
         for row in data["notes"]:
             pitch, start, duration, velocity, track = (int(x) for x in row[:5])
