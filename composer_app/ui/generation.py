@@ -297,6 +297,10 @@ class Generation(QObject):
             self.resultsShown.emit(0)
         else:
             self.w.roll.set_ghost_notes(prop.add)
+            # Bring the new voices into view with the music they go with.
+            lo, hi = prop.span
+            context = [n.pitch for n in self.w.doc.notes.values() if n.end > lo and n.start < hi]
+            self.w.roll.show_pitches(context + [n.pitch for n in prop.add])
             detail = f"— {len(prop.add)} new notes"
             if prop.remove_ids:
                 detail += f", replacing {len(prop.remove_ids)}"

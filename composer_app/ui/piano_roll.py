@@ -231,6 +231,17 @@ class PianoRoll(QAbstractScrollArea):
         self.verticalScrollBar().setValue(
             int((127 - pitch) * self.key_h - self.viewport().height() / 2))
 
+    def show_pitches(self, pitches) -> None:
+        """Scroll so the pitch range is in view (centred on it when it does not fit)."""
+        pitches = list(pitches)
+        if not pitches:
+            return
+        lo, hi = min(pitches), max(pitches)
+        height = self.viewport().height()
+        if self.y_of(hi) >= 0 and self.y_of(lo) + self.key_h <= height:
+            return  # already visible
+        self.center_on_pitch((lo + hi) // 2)
+
     def center_on_notes(self) -> None:
         if not self.doc.notes:
             self.center_on_pitch(67)
