@@ -393,3 +393,14 @@ def test_ctrl_equals_zooms_in(window):
     window.roll.setFocus()
     QTest.keyClick(window.roll, Qt.Key_Equal, Qt.ControlModifier)
     assert window.roll.px_per_tick > before
+
+
+def test_show_pitches_scrolls_a_range_into_view(window):
+    roll = window.roll
+    roll.center_on_pitch(100)
+    assert roll.y_of(45) > roll.viewport().height()  # a bass line out of sight
+    roll.show_pitches([45, 60, 67])
+    assert 0 <= roll.y_of(67) and roll.y_of(45) + roll.key_h <= roll.viewport().height()
+    value = roll.verticalScrollBar().value()
+    roll.show_pitches([50, 60])  # already visible: the view stays put
+    assert roll.verticalScrollBar().value() == value
