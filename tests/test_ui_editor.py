@@ -404,3 +404,15 @@ def test_show_pitches_scrolls_a_range_into_view(window):
     value = roll.verticalScrollBar().value()
     roll.show_pitches([50, 60])  # already visible: the view stays put
     assert roll.verticalScrollBar().value() == value
+
+
+def test_key_field_shows_every_key_the_piece_can_have(window):
+    """Each of the 24 keys, as a file names it, appears in the Key field (Eb minor was
+    missing: the field kept showing the previous piece's key)."""
+    from composer_app.music import Key, KeySignature
+
+    for mode in ("major", "minor"):
+        for tonic in range(12):
+            key = Key(tonic, mode)
+            window.doc.load(Score(key_signatures=[KeySignature(0, key)]))
+            assert window.key_combo.currentText() == key.name

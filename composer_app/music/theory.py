@@ -13,6 +13,7 @@ __all__ = [
     "Key",
     "KeyError_",
     "parse_key",
+    "key_names",
     "key_from_sharps",
     "scale_pitch_classes",
     "in_scale",
@@ -99,6 +100,14 @@ _KEY_RE = re.compile(
     r"^\s*([A-Ga-g])\s*(#|b|♯|♭|-|sharp|flat|s|is|es)?\s*"
     r"(m|min|minor|maj|major|M|-?moll|-?dur)?\s*$"
 )
+
+
+def key_names() -> list[str]:
+    """All 24 keys spelled as :attr:`Key.name` spells them, majors then minors, each
+    round the circle of fifths from C / A minor (for key pickers)."""
+    order = (0, 1, 2, 3, 4, 5, 6, -5, -4, -3, -2, -1)
+    return [key_from_sharps(n).name for n in order] + \
+        [key_from_sharps(n, minor=True).name for n in order]
 
 
 def parse_key(text: str) -> Key:

@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from composer_app.music.theory import key_names
+
 from .clip_drag import ClipDragHandle
 
-KEY_NAMES = ["C", "G", "D", "A", "E", "B", "F#", "Db", "Ab", "Eb", "Bb", "F",
-             "Am", "Em", "Bm", "F#m", "C#m", "G#m", "D#m", "Bbm", "Fm", "Cm", "Gm", "Dm"]
+KEY_NAMES = key_names()  # spelled as Key.name spells them
 DEVICES = [("Auto", "auto"), ("CPU", "cpu"), ("GPU", "gpu")]
 MAX_SEED = 2**31 - 1
 

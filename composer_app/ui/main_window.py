@@ -36,6 +36,7 @@ from composer_app.music import (
     write_musicxml,
 )
 from composer_app.music.project import PROJECT_SUFFIX
+from composer_app.music.theory import key_names
 
 from . import commands as cmd
 from .audio_link import AudioLink
@@ -53,8 +54,7 @@ APP_TITLE = "Composer"
 OPEN_FILTER = ("Scores (*.mid *.midi *.musicxml *.xml *.mxl *.composer.json);;"
                "MIDI (*.mid *.midi);;MusicXML (*.musicxml *.xml *.mxl);;"
                f"Projects (*{PROJECT_SUFFIX});;All files (*)")
-KEY_NAMES = ["C", "G", "D", "A", "E", "B", "F#", "Db", "Ab", "Eb", "Bb", "F",
-             "Am", "Em", "Bm", "F#m", "C#m", "G#m", "D#m", "Bbm", "Fm", "Cm", "Gm", "Dm"]
+KEY_NAMES = key_names()  # spelled as Key.name spells them, so a key always finds its entry
 
 
 class MainWindow(QMainWindow):
