@@ -35,7 +35,7 @@ CHILD = textwrap.dedent("""
     start = Score(notes=[Note(48 + i % 24, i * 120, 120, 80, i % 4) for i in range(3000)],
                   tracks=[Track(f"V{i}", i, 0) for i in range(4)])
     doc = Document(start)
-    saver = Autosaver(doc, interval_s=0)
+    saver = Autosaver(doc, interval_s=3600)  # the timer never fires; saves are explicit
     edits = 0
     while True:
         commands.insert_notes(doc, [Note(60 + edits % 12, 400_000 + edits * 240, 240)], "edit")

@@ -416,3 +416,16 @@ def test_key_field_shows_every_key_the_piece_can_have(window):
             key = Key(tonic, mode)
             window.doc.load(Score(key_signatures=[KeySignature(0, key)]))
             assert window.key_combo.currentText() == key.name
+
+
+def test_autosave_off_means_off(window):
+    """Preferences > Autosave 0 ("off"): nothing is written, not even after a generation."""
+    load(window, [Note(60, 0, 480)])
+    saver = window.autosaver
+    saver.set_interval(0)
+    window.roll.set_selection(set(window.doc.notes))
+    window.roll.transpose(1)
+    assert not saver.save_now()
+    assert not saver.project_path.exists()
+    saver.set_interval(60)
+    assert saver.save_now()

@@ -312,3 +312,35 @@ def test_recovery_clears_half_written_autosaves_of_dead_sessions(tmp_path):
     assert find_recoverable(folder) == []
     assert not dead.exists()
     assert mine.exists()
+
+
+def test_preferences_changed_while_audio_opens_are_not_lost(qtbot, tmp_path):
+    """Space starts opening FluidSynth; the user switches the output off meanwhile. The
+    open under way used the old settings, so the link must open again with the new."""
+    import threading
+
+    from composer_app.audio.backends import SilentOutput
+    from composer_app.ui.audio_link import AudioLink
+    from composer_app.ui.settings import Settings
+
+    settings = Settings(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    settings.set("audio/output", "fluidsynth")
+    link = AudioLink(settings)
+    gate, seen = threading.Event(), []
+
+    def slow_open(choice, port, soundfont, driver):
+        seen.append(choice)
+        if len(seen) == 1:
+            gate.wait(5)  # loading a soundfont takes a while
+        link._opened.emit(SilentOutput(), None, f"opened {choice}")
+
+    link._open = slow_open
+    messages = []
+    link.message.connect(messages.append)
+    link.ensure_open()
+    settings.set("audio/output", "none")
+    link.reopen()  # Preferences > OK while the first open is still running
+    gate.set()
+    qtbot.waitUntil(lambda: len(seen) == 2 and link.output is not None, timeout=5000)
+    assert seen == ["fluidsynth", "none"]
+    assert messages[-1] == "opened none"

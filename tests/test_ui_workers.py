@@ -86,3 +86,26 @@ def test_warm_up_loads_the_real_models_on_the_worker_thread(qtbot):
         assert harmonizer._cache  # a request now finds the model loaded
     finally:
         ctl.shutdown()
+
+
+def test_closing_while_a_long_uncancellable_call_runs_does_not_abort(qtbot):
+    """torch's import cannot be cancelled; closing meanwhile must not destroy the running
+    thread (Qt aborts the whole process for that)."""
+    import gc
+
+    from composer_app.ui import workers
+
+    def stubborn(job, progress, cancel):
+        time.sleep(0.8)  # ignores cancel, as an import does
+        return [job.score]
+
+    ctl = GenerationController(runner=stubborn)
+    ctl.submit(GenerationJob("harmonize", Score()))
+    qtbot.wait(50)
+    ctl.shutdown(wait_ms=50)
+    assert len(workers._STILL_RUNNING) == 1
+    del ctl
+    gc.collect()  # the controller goes; its thread must live on
+    qtbot.wait(10)
+    assert workers.wait_for_workers(5000)
+    assert workers._STILL_RUNNING == []

@@ -76,7 +76,11 @@ def run_app(path: str | None = None, argv: list[str] | None = None) -> int:
     # Models load on the worker thread once the window is up, so the first Continue or
     # Reharmonize neither waits for them nor stalls the GUI on `import torch`.
     QTimer.singleShot(WARM_UP_DELAY_MS, window.generation.warm_up)
-    return app.exec()
+    code = app.exec()
+    from .workers import wait_for_workers
+
+    wait_for_workers()  # a model call that outlived the window ends before Python does
+    return code
 
 
 def _report_unhandled_errors(window) -> None:

@@ -33,6 +33,7 @@ class AudioLink(QObject):
         self.output = None
         self.transport = None
         self._opening = False
+        self._stale = False  # settings changed during an open: redo it when it ends
         self._pending: list = []  # calls waiting for the output
         self.metronome = False
         self.loop: tuple[int, int] | None = None
@@ -81,6 +82,13 @@ class AudioLink(QObject):
 
     def _on_opened(self, output, transport, note: str) -> None:
         self._opening = False
+        if self._stale:  # the preferences changed while this was opening: open anew
+            self._stale = False
+            for thing in (transport, output):
+                if thing is not None:
+                    self._safe(thing.close)
+            self.ensure_open()
+            return
         self.output, self.transport = output, transport
         if transport is not None:
             try:
@@ -97,6 +105,9 @@ class AudioLink(QObject):
 
     def reopen(self) -> None:
         """Apply changed preferences: close the output and open the new one."""
+        if self._opening:
+            self._stale = True  # the open under way used the old settings
+            return
         self.close()
         self.ensure_open()
 

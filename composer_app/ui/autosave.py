@@ -118,13 +118,19 @@ class Autosaver(QObject):
         self.set_interval(interval_s)
 
     def set_interval(self, seconds: int) -> None:
-        if seconds and seconds > 0:
+        """Autosave every ``seconds``; 0 turns autosave off (timer and on-demand saves)."""
+        self.enabled = bool(seconds and seconds > 0)
+        if self.enabled:
             self.timer.start(int(seconds * 1000))
         else:
             self.timer.stop()
 
     def save_now(self, force: bool = False) -> bool:
-        """Write the piece if it changed since the last autosave; True when written."""
+        """Write the piece if it changed since the last autosave; True when written.
+
+        With autosave off (interval 0) only ``force`` writes."""
+        if not self.enabled and not force:
+            return False
         state = (id(self.doc), self.doc.revision)
         if not force and (not self.doc.modified or state == self._last_index):
             if not self.doc.modified:

@@ -256,8 +256,10 @@ class Generation(QObject):
         self._idle("finished")
         self.w.autosaver.save_now()
         n = len(results)
+        note = job.info.get("device_note")  # e.g. "no CUDA GPU found; using the CPU"
         self.w.statusBar().showMessage(
-            f"{n} variation{'s' if n > 1 else ''} in {self.last_result_s:.1f} s — "
+            (f"{note[0].upper()}{note[1:]}. " if note else "")
+            + f"{n} variation{'s' if n > 1 else ''} in {self.last_result_s:.1f} s — "
             "Alt+←/→ to step, Alt+P to listen, Ctrl+Enter to accept, Ctrl+Backspace to "
             "discard", 10000)
 

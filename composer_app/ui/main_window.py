@@ -716,8 +716,7 @@ class MainWindow(QMainWindow):
             self.autosaver.set_interval(self.settings.get("autosave/interval_s"))
             self._set_snap(self.settings.get("editor/snap"))
             self.generation.panel.set_device(self.settings.get("compute/device"))
-            if self.audio.output is not None:
-                self.audio.reopen()
+            self.audio.reopen()
 
     def _about(self) -> None:
         from composer_app import __version__

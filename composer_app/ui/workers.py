@@ -239,6 +239,18 @@ def _message(exc: BaseException) -> str:
     return f"generation failed: {type(exc).__name__}: {exc}"
 
 
+_STILL_RUNNING: list[tuple[QThread, QObject]] = []  # workers that outlived their window
+
+
+def wait_for_workers(timeout_ms: int = 30000) -> bool:
+    """At exit: wait for worker threads that outlived their window; True when all ended."""
+    done = True
+    while _STILL_RUNNING:
+        thread, _worker = _STILL_RUNNING.pop()
+        done = thread.wait(timeout_ms) and done
+    return done
+
+
 class GenerationController(QObject):
     """GUI-side owner of the worker thread. One job at a time."""
 
@@ -290,10 +302,18 @@ class GenerationController(QObject):
             self._worker.request_cancel()
 
     def shutdown(self, wait_ms: int = 5000) -> None:
-        """Cancel and stop the thread (on window close)."""
+        """Cancel and stop the thread (on window close).
+
+        Work that checks no cancel flag (torch's own import, a first GPU start) can
+        outlast ``wait_ms``; the thread is then kept alive past its window rather than
+        destroyed while running (Qt aborts the process for that), and
+        :func:`wait_for_workers` lets it finish at exit.
+        """
         self.cancel()
         self._thread.quit()
-        self._thread.wait(wait_ms)
+        if not self._thread.wait(wait_ms):
+            log.warning("the model worker is still busy; it will finish in the background")
+            _STILL_RUNNING.append((self._thread, self._worker))
 
     def _take(self, job) -> bool:
         if self._running is None or job.id != self._running.id:
