@@ -341,22 +341,9 @@ class Transport:
 
     def _start_at(self, pos: float, programs: bool = False) -> None:
         """Start (or restart) the clock at score second ``pos``; call with nothing sounding."""
-        self._anchor_pos = pos
-        self._anchor_mono = time.monotonic()
-        self._idx = bisect.bisect_left(self._times, pos - _EPS)
-        self._arm_loop(pos)
         self._playing = True
         self._paused = False
-        try:
-            if programs:
-                self._send_programs()
-            self._chase_notes()
-        except AudioUnavailable as exc:
-            self._halt()
-            self._report_later(exc)
-            return
-        self._ensure_thread()
-        self._cond.notify()
+        self._retarget(pos, programs)
 
     def _send_programs(self) -> None:
         score = self._score
