@@ -80,28 +80,17 @@ def _check(path) -> None:
     assert score.length_bars >= 0  # bar arithmetic must work on whatever was read
 
 
-_fuzz_settings = settings(max_examples=MIDI_EXAMPLES, deadline=5000, derandomize=True,
-                          suppress_health_check=list(HealthCheck), database=None)
-
-
-@pytest.mark.parametrize("seed_name", ["mid_small", "mid_chorale"])
-def test_mutated_midi_never_crashes(seeds, tmp_path, seed_name):
-    @_fuzz_settings
+@pytest.mark.parametrize("seed_name,suffix,examples,deadline_ms", [
+    ("mid_small", ".mid", MIDI_EXAMPLES, 5000),
+    ("mid_chorale", ".mid", MIDI_EXAMPLES, 5000),
+    ("xml", ".musicxml", XML_EXAMPLES, 20000),  # music21 parses slowly
+])
+def test_mutated_files_never_crash(seeds, tmp_path, seed_name, suffix, examples, deadline_ms):
+    @settings(max_examples=examples, deadline=deadline_ms, derandomize=True,
+              suppress_health_check=list(HealthCheck), database=None)
     @given(mutated(seeds[seed_name]))
     def run(data):
-        path = tmp_path / "fuzz.mid"
-        path.write_bytes(data)
-        _check(path)
-
-    run()
-
-
-def test_mutated_musicxml_never_crashes(seeds, tmp_path):
-    @settings(max_examples=XML_EXAMPLES, deadline=20000, derandomize=True,
-              suppress_health_check=list(HealthCheck), database=None)
-    @given(mutated(seeds["xml"]))
-    def run(data):
-        path = tmp_path / "fuzz.musicxml"
+        path = tmp_path / f"fuzz{suffix}"
         path.write_bytes(data)
         _check(path)
 

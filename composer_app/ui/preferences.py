@@ -27,6 +27,16 @@ DRIVERS = ["", "pulseaudio", "pipewire", "alsa", "jack", "coreaudio", "wasapi", 
 DEVICES = [("auto", "Automatic"), ("cpu", "CPU"), ("gpu", "GPU (CUDA/MPS)")]
 
 
+def _keyed_combo(items: list[tuple[str, str]], current: str) -> QComboBox:
+    """A combo of (setting value, label) pairs showing ``current`` (the first if unknown)."""
+    combo = QComboBox()
+    for key, label in items:
+        combo.addItem(label, key)
+    keys = [k for k, _ in items]
+    combo.setCurrentIndex(keys.index(current) if current in keys else 0)
+    return combo
+
+
 class PreferencesDialog(QDialog):
     def __init__(self, settings: Settings, parent=None):
         super().__init__(parent)
@@ -34,11 +44,7 @@ class PreferencesDialog(QDialog):
         self.settings = settings
         s = settings
 
-        self.output = QComboBox()
-        for key, label in OUTPUTS:
-            self.output.addItem(label, key)
-        self.output.setCurrentIndex(max(0, [k for k, _ in OUTPUTS].index(s.get("audio/output"))
-                                        if s.get("audio/output") in dict(OUTPUTS) else 0))
+        self.output = _keyed_combo(OUTPUTS, s.get("audio/output"))
         self.driver = QComboBox()
         self.driver.setEditable(True)
         for d in DRIVERS:
@@ -70,11 +76,7 @@ class PreferencesDialog(QDialog):
         form.addRow("Soundfont", sf_row)
         form.addRow("MIDI port", self.port)
 
-        self.device = QComboBox()
-        for key, label in DEVICES:
-            self.device.addItem(label, key)
-        self.device.setCurrentIndex(max(0, [k for k, _ in DEVICES].index(s.get("compute/device"))
-                                        if s.get("compute/device") in dict(DEVICES) else 0))
+        self.device = _keyed_combo(DEVICES, s.get("compute/device"))
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
         self.threads.setSpecialValueText("automatic")
