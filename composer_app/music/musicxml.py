@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import os
 import tempfile
 from fractions import Fraction
@@ -16,7 +17,8 @@ __all__ = ["read_musicxml", "write_musicxml", "score_to_music21", "score_from_mu
 
 
 def read_musicxml(path: str | os.PathLike) -> Score:
-    """Read .musicxml/.xml/.mxl into a :class:`Score` (ties joined, chords split)."""
+    """Read .musicxml/.xml/.mxl into a :class:`Score` (ties joined, chords split,
+    fermatas kept as :attr:`Note.fermata`)."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file")
@@ -76,7 +78,9 @@ def score_from_music21(stream) -> Score:
             program = int(instr.midiProgram)
         channel = index if index < 9 else index + 1
         score.tracks.append(Track(name=str(name), channel=channel & 0x0F, program=program))
-        flat = part.stripTies(inPlace=False).flatten() if isinstance(part, m21stream.Stream) else part
+        is_stream = isinstance(part, m21stream.Stream)
+        fermatas = _fermata_ticks(part.flatten() if is_stream else part, ticks)
+        flat = part.stripTies(inPlace=False).flatten() if is_stream else part
         for el in flat.notes:
             start = ticks(el.offset)
             duration = int(round(Fraction(el.quarterLength) * PPQ))
@@ -85,7 +89,9 @@ def score_from_music21(stream) -> Score:
             velocity = el.volume.velocity if el.volume.velocity is not None else 80
             pitches = el.pitches if isinstance(el, chord.Chord) else [el.pitch]
             for p in pitches:
-                score.notes.append(Note(int(p.midi), start, duration, int(velocity), index))
+                midi = int(p.midi)
+                score.notes.append(Note(midi, start, duration, int(velocity), index,
+                                        fermata=_has_fermata(fermatas, midi, start, duration)))
     if not score.tracks:
         score.tracks.append(Track())
     score.tempos = _dedupe(score.tempos) or [TempoChange(0, 120.0)]
@@ -95,6 +101,36 @@ def score_from_music21(stream) -> Score:
     score.key_signatures = _dedupe(score.key_signatures)
     score.sort()
     return score
+
+
+def _fermata_ticks(flat, ticks) -> dict[int, list[int]]:
+    """MIDI pitch -> sorted onset ticks of the written notes that carry a fermata.
+
+    Read before ties are joined: music21's ``stripTies`` keeps only the first tied note's
+    expressions, but a fermata on a tied note is written (and placed by music21 itself
+    on export) on the last one, the note where the phrase ends.
+    """
+    from music21 import chord, expressions
+
+    found: dict[int, list[int]] = {}
+    for el in flat.notes:
+        if not any(isinstance(e, expressions.Fermata) for e in getattr(el, "expressions", ())):
+            continue
+        pitches = el.pitches if isinstance(el, chord.Chord) else [el.pitch]
+        for p in pitches:
+            found.setdefault(int(p.midi), []).append(ticks(el.offset))
+    for onsets in found.values():
+        onsets.sort()
+    return found
+
+
+def _has_fermata(fermatas: dict[int, list[int]], pitch: int, start: int, duration: int) -> bool:
+    """Whether a written fermata of ``pitch`` falls inside the joined note [start, end)."""
+    onsets = fermatas.get(pitch)
+    if not onsets:
+        return False
+    i = bisect.bisect_left(onsets, start)
+    return i < len(onsets) and onsets[i] < start + duration
 
 
 def _pickup_padding(part) -> Fraction:
@@ -117,7 +153,7 @@ def _dedupe(items):
 
 def score_to_music21(score: Score):
     """Build a music21 Score: one Part per track with meter, key and tempo marks."""
-    from music21 import chord, instrument, key, metadata, meter, note, stream, tempo
+    from music21 import chord, expressions, instrument, key, metadata, meter, note, stream, tempo
 
     m21 = stream.Score()
     if score.title:
@@ -138,7 +174,8 @@ def score_to_music21(score: Score):
         if index == 0:
             for t in score.tempos:
                 part.insert(Fraction(t.tick, PPQ), tempo.MetronomeMark(number=round(t.bpm, 3)))
-        # Notes sharing onset and length become a chord; the rest go in as written.
+        # Notes sharing onset and length become a chord; the rest go in as written. A
+        # chord carries one fermata for all its notes (MusicXML has no per-note one here).
         groups: dict[tuple[int, int], list[Note]] = {}
         for n in score.notes:
             if n.track == index:
@@ -150,6 +187,9 @@ def score_to_music21(score: Score):
                 el = chord.Chord([n.pitch for n in notes])
             el.quarterLength = Fraction(duration, PPQ)
             el.volume.velocity = notes[0].velocity
+            if any(n.fermata for n in notes):
+                # music21 moves it to the last note when it splits this one at a bar line.
+                el.expressions.append(expressions.Fermata())
             part.insert(Fraction(start, PPQ), el)
         m21.insert(0, part)
     return m21

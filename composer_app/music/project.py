@@ -12,7 +12,13 @@ from .score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
 from .theory import Key
 
 FORMAT_NAME = "composer-app-project"
-FORMAT_VERSION = 1
+# The newest format this code reads and writes. Version 2 adds a seventh note column,
+# the fermata. A file is written with the lowest version that holds what it contains:
+# a piece without fermatas stays version 1, so older apps still open it, while a piece
+# with fermatas is version 2, which an older app refuses ("written by a newer
+# composer_app") instead of opening it and silently dropping the phrase ends, as it
+# would with an extra column it does not know.
+FORMAT_VERSION = 2
 PROJECT_SUFFIX = ".composer.json"
 
 __all__ = ["FORMAT_VERSION", "PROJECT_SUFFIX", "score_to_dict", "score_from_dict",
@@ -20,9 +26,10 @@ __all__ = ["FORMAT_VERSION", "PROJECT_SUFFIX", "score_to_dict", "score_from_dict
 
 
 def score_to_dict(score: Score) -> dict:
+    has_fermatas = any(n.fermata for n in score.notes)
     return {
         "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
+        "version": FORMAT_VERSION if has_fermatas else 1,
         "title": score.title,
         "ppq": score.ppq,
         "tracks": [
@@ -33,12 +40,20 @@ def score_to_dict(score: Score) -> dict:
         "tempos": [[t.tick, t.bpm] for t in score.tempos],
         "time_signatures": [[t.tick, t.numerator, t.denominator] for t in score.time_signatures],
         "key_signatures": [[k.tick, k.key.tonic, k.key.mode] for k in score.key_signatures],
-        # Compact rows: pitch, start, duration, velocity, track, locked.
+        # Compact rows: pitch, start, duration, velocity, track, locked[, fermata] (the
+        # seventh column only in files with fermatas, i.e. version 2).
         "notes": [
-            [n.pitch, n.start, n.duration, n.velocity, n.track, int(n.locked)]
+            _note_row(n, has_fermatas)
             for n in sorted(score.notes, key=lambda n: (n.start, n.track, n.pitch))
         ],
     }
+
+
+def _note_row(n: Note, with_fermata: bool) -> list[int]:
+    row = [n.pitch, n.start, n.duration, n.velocity, n.track, int(n.locked)]
+    if with_fermata:
+        row.append(int(n.fermata))
+    return row
 
 
 def score_from_dict(data: dict, where: str = "project") -> Score:
@@ -65,9 +80,11 @@ def score_from_dict(data: dict, where: str = "project") -> Score:
         for row in data["notes"]:
             pitch, start, duration, velocity, track = (int(x) for x in row[:5])
             locked = bool(row[5]) if len(row) > 5 else False
+            fermata = bool(row[6]) if len(row) > 6 else False  # version 1 rows have none
             if not (0 <= pitch <= 127 and start >= 0 and duration > 0 and 0 <= track < len(tracks)):
                 raise ValueError(f"bad note {row}")
-            notes.append(Note(pitch, start, duration, min(max(velocity, 1), 127), track, locked))
+            notes.append(Note(pitch, start, duration, min(max(velocity, 1), 127), track, locked,
+                              fermata))
         score = Score(
             notes=notes,
             tracks=tracks,

@@ -33,6 +33,9 @@ class Note:
     """One note. ``start`` and ``duration`` are ticks; ``track`` indexes ``Score.tracks``.
 
     ``locked`` marks a note the user pinned: generation must keep it as it is.
+    ``fermata`` marks a phrase end (a fermata over the note, as read from MusicXML or set
+    by the user): the harmonizer cadences there. MIDI cannot carry it; projects and
+    MusicXML do.
     """
 
     pitch: int
@@ -41,6 +44,7 @@ class Note:
     velocity: int = 80
     track: int = 0
     locked: bool = False
+    fermata: bool = False
 
     @property
     def end(self) -> int:

@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
         a = self.roll.edit_actions
         for group in (("cut", "copy", "paste", "duplicate", "delete", "select_all"),
                       ("up", "down", "octave_up", "octave_down", "left", "right"),
-                      ("quantize", "vel_up", "vel_down", "lock")):
+                      ("quantize", "vel_up", "vel_down", "lock", "fermata")):
             m.addActions([a[k] for k in group])
             m.addSeparator()
         m.addActions(list(self.tool_actions.values()))

@@ -7,6 +7,7 @@ index, and fills them in a few batched ``drawRects`` calls. Tools get domain eve
 
 Hooks for generation (part 2): ``set_ghost_notes`` draws candidate notes as dashed
 outlines over the roll; notes with ``locked=True`` are drawn hatched with a dark edge.
+Notes with ``fermata=True`` get a fermata sign above them (``roll_marks.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 from composer_app.music import Note, detect_key, scale_pitch_classes
 
 from . import commands as cmd
+from . import roll_marks
 from .document import Document
 
 KEYBOARD_W = 60
@@ -599,6 +601,7 @@ class PianoRoll(QAbstractScrollArea):
         act("right", "Move Later", "Right", lambda: self.shift_time(1))
         act("quantize", "&Quantize", "Q", self.quantize)
         act("lock", "Lock/Unlock Notes", "Ctrl+L", self.toggle_lock)
+        act("fermata", "&Fermata On/Off (Phrase End)", "F", self.toggle_fermata)
         act("vel_up", "Velocity +10", "Ctrl+Up", lambda: self.change_velocity(10))
         act("vel_down", "Velocity -10", "Ctrl+Down", lambda: self.change_velocity(-10))
 
@@ -692,6 +695,20 @@ class PianoRoll(QAbstractScrollArea):
         lock = not all(n.locked for n in sel.values())
         cmd.change_notes(self.doc, {i: n.moved(locked=lock) for i, n in sel.items()},
                          "Lock notes" if lock else "Unlock notes")
+
+    def toggle_fermata(self) -> None:
+        """Mark the selected notes as phrase ends, or unmark them when all are marked.
+
+        One undo step, like lock; the harmonizer makes its cadences at these notes."""
+        sel = self.selected_notes()
+        if not sel:
+            self.message.emit("Fermata: select the note(s) that end a phrase first")
+            return
+        mark = not all(n.fermata for n in sel.values())
+        cmd.change_notes(self.doc, {i: n.moved(fermata=mark) for i, n in sel.items()},
+                         "Mark fermata" if mark else "Remove fermata")
+        self.message.emit(f"Fermata {'marked on' if mark else 'removed from'} "
+                          f"{len(sel)} note{'s' if len(sel) != 1 else ''}")
 
     def change_velocity(self, delta: int) -> None:
         sel = self.selected_notes()
@@ -839,6 +856,9 @@ class PianoRoll(QAbstractScrollArea):
                 c.setAlpha(70)
                 p.setBrush(c)
                 p.drawRect(self.note_rect(n).adjusted(0.5, 0.5, -0.5, -0.5))
+        drag = (d.dt, d.dp, d.dlen) if moving else (0, 0, 0)
+        signs = roll_marks.fermata_notes(self, rect, moving, *drag, hidden=erasing)
+        roll_marks.paint_fermatas(p, [self.note_rect(n) for n in signs], kh)
 
 
 # -- side widgets --------------------------------------------------------------------
