@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", choices=["harmonizer", "continuer"])
     s.add_argument("--checkpoint", help="weights to evaluate (default: the shipped ones)")
     s.add_argument("--limit", type=int, help="evaluate on at most this many test pieces")
+    s.add_argument("--seeds", type=_positive, help="harmonizer: seeds per soprano (default 2)")
+    s.add_argument("--split", choices=["test", "valid"],
+                   help="harmonizer: the split to measure (valid for decisions; default test)")
+    s.add_argument("--ablate", action="store_true",
+                   help="harmonizer: also measure each rule switched off (validation split)")
     s.add_argument("--json", help="also write the metrics to this JSON file")
 
     s = sub.add_parser("bench", help="measure speed and memory")

@@ -129,13 +129,19 @@ def test_pickup_and_three_four_and_far_key():
     assert all(n.start >= 960 for n in out.notes)
 
 
-def test_melody_out_of_soprano_range_moves_the_frame_not_the_melody():
-    low = melody_score([(p - 24, d) for p, d in TUNE])
-    [out] = harmonize(low, seed=4)
-    assert notes_of(out, 0) == notes_of(low, 0)
-    for v in (1, 2, 3):
+@pytest.mark.parametrize("octaves", [-2, -1, 1, 2])
+def test_melody_out_of_soprano_range_keeps_melody_and_every_lower_voice_in_range(octaves):
+    from composer_app.music import SATB_RANGES
+
+    moved = melody_score([(p + 12 * octaves, d) for p, d in TUNE])
+    [out] = harmonize(moved, seed=4)
+    assert notes_of(out, 0) == notes_of(moved, 0)
+    for v, name in ((1, "Alto"), (2, "Tenor"), (3, "Bass")):
+        lo, hi = SATB_RANGES[name]
         assert out.track_notes(v)
-        assert all(n.pitch < 60 for n in out.track_notes(v))
+        assert all(lo <= n.pitch <= hi for n in out.track_notes(v)), name
+    if octaves > 0:  # a high tune takes the alto up with it as far as its range allows
+        assert max(n.pitch for n in out.track_notes(1)) > 66
 
 
 def test_progress_and_cancel():

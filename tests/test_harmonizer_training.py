@@ -1,10 +1,9 @@
-"""Harmonizer training, checkpoints and the voice-leading metrics."""
+"""Harmonizer training and checkpoints (the style measures: tests/test_style.py)."""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
@@ -22,7 +21,6 @@ from composer_app.training.chorales import load_split, parse_chorale
 from composer_app.training.harmonizer import (
     TrainConfig,
     allowed_transpositions,
-    piece_metrics,
     train,
 )
 
@@ -90,24 +88,3 @@ def test_corrupt_missing_or_mismatched_checkpoint_names_the_file(tmp_path):
     torch.save(data, path)
     with pytest.raises(UserError, match="mismatch.pt.*do not fit"):
         load_model(path, "cpu")
-
-
-def _grid(voices):
-    tokens = np.full((4, len(voices[0]) * 2), grid.REST, dtype=np.int64)
-    for v, pitches in enumerate(voices):
-        for i, p in enumerate(pitches):
-            tokens[v, 2 * i] = grid.pitch_token(p)
-            tokens[v, 2 * i + 1] = grid.HOLD
-    return tokens
-
-
-def test_metrics_count_parallels_crossings_and_chords():
-    # C G C Dm: only the last change has parallels (octaves between soprano and bass)
-    good = _grid([[72, 71, 72, 74], [67, 67, 67, 65], [64, 62, 64, 57], [48, 55, 48, 50]])
-    m = piece_metrics(good)
-    assert m["parallels_per_100_changes"] == pytest.approx(100 / 3)
-    assert m["triad_or_seventh_pct"] == 100.0 and m["crossings_pct"] == 0.0
-    crossed = _grid([[72, 72], [60, 60], [64, 64], [48, 48]])
-    assert piece_metrics(crossed)["crossings_pct"] == 100.0
-    fifths = _grid([[72, 74], [67, 69], [60, 62], [48, 50]])  # A-T, A-B fifths; 3 octaves
-    assert piece_metrics(fifths)["parallels_per_100_changes"] == pytest.approx(500.0)

@@ -1,0 +1,130 @@
+"""The harmonizer's sampler: the one-step draft network, the rules as data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from composer_app.ml import grid
+from composer_app.ml.harmonizer import (
+    NETWORK_ALONE,
+    STYLE_RULES,
+    Draft,
+    Harmonizer,
+    HarmonizerConfig,
+    Rules,
+)
+from composer_app.ml.harmonizer.rules import (
+    cadence_bias,
+    cadence_key,
+    candidate_pitches,
+    step_penalty,
+)
+from composer_app.music import Key
+
+
+def test_draft_gives_the_whole_sequence_logits_step_by_step():
+    torch.manual_seed(0)
+    model = Harmonizer(HarmonizerConfig(hidden=24, token_dim=8, meta_dim=8)).eval()
+    steps = 20
+    tokens = torch.randint(grid.FIRST_PITCH, grid.VOCAB_SIZE, (2, 4, steps))
+    tokens[:, :, 1::2] = grid.HOLD
+    pos = torch.arange(steps).remainder(16)[None].repeat(2, 1)
+    ferm = torch.zeros(2, steps, dtype=torch.long)
+    key = torch.tensor([0, 7])
+    start = tokens.clone()
+    start[:, 1:] = grid.MASK
+    with torch.no_grad():
+        draft = Draft(model, start, pos, ferm, key)
+        draft.prime(tokens, 3)
+        for t in range(3, steps):
+            now = tokens[:, :, t].clone()
+            now[:, 1:] = grid.MASK
+            seen = tokens.clone()
+            seen[:, 1:, t:] = grid.MASK  # the past decided, this step and the future not
+            whole = model(seen, pos, ferm, key)[:, :, t]
+            assert torch.allclose(draft.logits(now, t), whole, atol=1e-5)
+            draft.advance(tokens[:, :, t], t)
+
+
+def test_network_alone_switches_every_style_rule_off_and_nothing_else():
+    for name in STYLE_RULES:
+        assert not getattr(NETWORK_ALONE, name), name
+    assert NETWORK_ALONE.voice_ranges and NETWORK_ALONE.sound_with_soprano
+    assert Rules().off("cadence").cadence == 0 and Rules().off("cadence").parallels > 0
+    assert set(Rules().as_dict()) >= set(STYLE_RULES)
+
+
+def _sound(*voices):
+    """(1, 4, T) sounding pitches from four lists (soprano first)."""
+    return torch.tensor([voices], dtype=torch.long)
+
+
+def _pen(rules, sound, v, t, known=(True, True, True, True), tonic=0):
+    cand = candidate_pitches("cpu")
+    return step_penalty(rules, sound, torch.tensor([known]), v, t, cand, tonic)[0]
+
+
+def _tok(p):
+    return grid.pitch_token(p)
+
+
+ONLY = dict.fromkeys(STYLE_RULES, 0)
+
+
+def test_parallel_fifths_octaves_and_unisons_are_penalised_into_the_step():
+    rules = Rules(**{**ONLY, "parallels": 4.0})
+    # soprano D5 -> E5; bass G3 -> ? : A3 would make parallel octaves... use fifths
+    sound = _sound([74, 76], [67, 69], [60, 60], [55, -1])
+    pen = _pen(rules, sound, 3, 1, known=(True, True, True, False))
+    assert pen[_tok(57)] >= 4  # G3->A3 under D5->E5: parallel fifths (compound)
+    assert pen[_tok(59)] == 0  # G3->B3: a sixth, fine
+    assert pen[_tok(45)] >= 4  # antiparallel (contrary) fifths count too
+    assert pen[grid.HOLD] == 0  # the bass staying does not move in parallel
+    sound = _sound([72, 74], [60, 62], [48, 48], [48, -1])  # alto C4->D4 over bass C3->?
+    pen = _pen(rules, sound, 3, 1)
+    assert pen[_tok(50)] >= 4 and pen[_tok(62)] >= 4  # octaves, and octave -> unison
+
+
+def test_leading_tone_and_seventh_must_resolve():
+    rules = Rules(**{**ONLY, "leading_tone": 3.0, "seventh": 3.0})
+    # G7 in C: soprano F5 (the seventh)... bass B2 (the leading tone) goes where?
+    sound = _sound([77, 76], [67, 67], [62, 60], [47, -1])
+    pen = _pen(rules, sound, 3, 1, known=(True, True, True, False))
+    assert pen[_tok(48)] == 0  # B -> C rises: resolved
+    assert pen[_tok(43)] >= 3 and pen[_tok(45)] >= 3  # falls or leaps: unresolved
+    assert pen[grid.HOLD] == 0  # held on: not yet judged
+    # the seventh (F4 in the alto) falls by step
+    sound = _sound([74, 72], [65, -1], [59, 60], [43, 48])
+    pen = _pen(rules, sound, 1, 1, known=(True, False, True, True))
+    assert pen[_tok(64)] == 0 and pen[_tok(67)] >= 3
+
+
+def test_bass_motion_rules_favour_steps_over_repeats_and_wide_leaps():
+    rules = Rules(**{**ONLY, "bass_step": 1.0, "bass_repeat": 2.0, "bass_leap": 2.0})
+    sound = _sound([72, 72], [67, 67], [64, 64], [48, -1])
+    pen = _pen(rules, sound, 3, 1, known=(True, True, True, False))
+    assert pen[_tok(50)] < 0 < pen[_tok(48)]  # a step is favoured, a repeat not
+    assert pen[_tok(57)] > 0 and pen[_tok(55)] == 0  # a sixth is a leap, a fifth is fine
+
+
+def test_cadence_key_and_bias_follow_the_melody():
+    c_major = Key(0, "major")
+    assert cadence_key(c_major, 0, 0, 2).tonic == 0  # D -> C: in C
+    assert cadence_key(c_major, 0, 7, 6).tonic == 7  # F# -> G: in G
+    assert cadence_key(Key(9, "minor"), 0, 0, 11).tonic == 9  # A minor, B -> C: in A minor
+    assert cadence_key(Key(9, "minor"), 0, 0, 5).tonic == 0  # F -> C: in the relative C
+    bias = cadence_bias([(4, 8, 0, 2)], c_major, 0, 12, 3.0)
+    assert bias[2, 4, _tok(43)] == 0 and bias[2, 4, _tok(48)] < 0  # G in the bass first
+    assert bias[2, 8, _tok(48)] == 0 and bias[2, 8, _tok(50)] < 0  # then C
+    assert bias[2, 8, grid.HOLD] < 0  # struck with the melody's last note
+    assert not bias[:, :4].any() and not cadence_bias([(4, 8, 0, 2)], c_major, 0, 12, 0).any()
+
+
+@pytest.mark.parametrize("rule", ["parallels", "leading_tone", "bass_leap"])
+def test_a_rule_switched_off_costs_nothing(rule):
+    sound = _sound([77, 76], [67, 67], [62, 60], [47, -1])
+    pen = _pen(Rules(**ONLY), sound, 3, 1, known=(True, True, True, False))
+    assert not pen.any()
+    assert np.isfinite(pen.numpy()).all()
