@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     s.add_argument("--out", help="run folder (checkpoints); default under the user data folder")
     s.add_argument("--device", default="auto")
+    s.add_argument("--hidden", type=_positive, help="harmonizer: LSTM width (default 192)")
 
     s = sub.add_parser("evaluate", help="evaluate a model on the held-out test split")
     s.add_argument("model", choices=["harmonizer", "continuer"])
@@ -102,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="harmonizer: the split to measure (valid for decisions; default test)")
     s.add_argument("--ablate", action="store_true",
                    help="harmonizer: also measure each rule switched off (validation split)")
+    s.add_argument("--card", help="harmonizer: write the model card (JSON) here")
+    s.add_argument("--history", help="harmonizer: the training run's history.json, for the card")
+    s.add_argument("--bench", help="harmonizer: a `composer-app bench --json` file, for the card")
     s.add_argument("--json", help="also write the metrics to this JSON file")
 
     s = sub.add_parser("bench", help="measure speed and memory")
@@ -305,6 +309,8 @@ def _cmd_train(args) -> int:
 def _cmd_evaluate(args) -> int:
     if args.json:
         _check_output(args.json, ("json",))
+    if getattr(args, "card", None):
+        _check_output(args.card, ("json",))
     if args.model == "harmonizer":
         from composer_app.training.harmonizer import evaluate_cli
     else:

@@ -14,6 +14,8 @@ from composer_app.ml.harmonizer import GenerationCancelled, default_model_path, 
 from composer_app.music import (
     SATB_RANGES,
     VOICE_NAMES,
+    Key,
+    KeySignature,
     Note,
     Score,
     TimeSignature,
@@ -234,3 +236,33 @@ def test_final_chord_follows_a_key_change():
     for out in harmonize(score, variations=4, seed=1):
         end = out.end_tick
         assert [n for n in out.track_notes(3) if n.end == end][-1].pitch % 12 == 7
+
+
+def test_fermatas_on_every_note_or_none_still_harmonize_with_the_melody_kept():
+    every = melody_score()
+    every.notes = [n.moved(fermata=True) for n in every.notes]
+    [out] = harmonize(every, seed=3)
+    assert notes_of(out, 0) == notes_of(every, 0)
+    assert all(out.track_notes(v) for v in (1, 2, 3))
+    plain = melody_score([(67, 480)] * 16)  # one pitch, no phrase end but the last
+    [out] = harmonize(plain, seed=3)
+    assert notes_of(out, 0) == notes_of(plain, 0)
+
+
+def test_given_fermata_brings_an_authentic_cadence_there():
+    """Fermatas on the C of bar 1 and the last C: V under the D before, I under the C."""
+    tune = [(64, 480), (62, 480), (60, 960), (64, 480), (65, 480), (67, 960),
+            (69, 480), (67, 480), (65, 480), (64, 480), (62, 960), (60, 960)]
+    score = melody_score(tune)
+    score.notes = [n.moved(fermata=i in (2, 11)) for i, n in enumerate(score.notes)]
+    score.key_signatures = [KeySignature(0, Key(0, "major"))]
+    hits = 0
+    for out in harmonize(score, seed=1, variations=4):
+        bass = {n.start: n.pitch % 12 for n in out.track_notes(3)}
+        hits += bass.get(960) == 0 and bass.get(480) == 7  # V under D, I under C
+    assert hits >= 3
+
+
+def test_melody_beyond_every_range_is_a_clear_message():
+    with pytest.raises(UserError, match="too extreme|spans"):
+        harmonize(melody_score([(12, 480), (14, 480), (16, 960)]))

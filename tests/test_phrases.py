@@ -3,7 +3,6 @@ odd melodies (one note, none, all fermatas, 3/4, 6/8, long rests) never raise.""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import subprocess
@@ -18,28 +17,8 @@ from composer_app.music import Key, KeySignature, Note, Score, TimeSignature, re
 Q = 480  # a quarter note in ticks
 
 
-@dataclasses.dataclass(frozen=True)
-class _FermataNote:
-    """Stand-in while ``Note`` has no ``fermata`` field yet (another change adds it)."""
-
-    pitch: int
-    start: int
-    duration: int
-    velocity: int = 80
-    track: int = 0
-    locked: bool = False
-    fermata: bool = False
-
-    @property
-    def end(self) -> int:
-        return self.start + self.duration
-
-
-def note(pitch: int, start: int, duration: int, fermata: bool = False):
-    if "fermata" in getattr(Note, "__dataclass_fields__", {}):
-        return Note(pitch, start, duration, fermata=fermata)
-    return _FermataNote(pitch, start, duration, fermata=fermata) if fermata else \
-        Note(pitch, start, duration)
+def note(pitch: int, start: int, duration: int, fermata: bool = False) -> Note:
+    return Note(pitch, start, duration, fermata=fermata)
 
 
 @pytest.fixture(scope="module")

@@ -352,7 +352,8 @@ def train_cli(args) -> int:
     config.threads = int(threads) if threads and threads.isdigit() else max(1, (os.cpu_count() or 2) - 1)
     if getattr(args, "resume", False) and not (run_dir / "last.pt").is_file():
         raise UserError(f"{run_dir}: nothing to resume (no last.pt)")
-    result = train(run_dir, config, resume=getattr(args, "resume", False),
+    model_config = HarmonizerConfig(hidden=args.hidden) if getattr(args, "hidden", None) else None
+    result = train(run_dir, config, model_config, resume=getattr(args, "resume", False),
                    device=getattr(args, "device", "auto") or "auto")
     print(f"best validation loss {result['best_valid_loss']:.4f}; weights in {run_dir / 'best.pt'}")
     return 0
@@ -362,62 +363,3 @@ def evaluate_cli(args) -> int:
     from .harmonizer_eval import evaluate_cli as run
 
     return run(args)
-
-
-# -- model card --------------------------------------------------------------------------
-
-
-def model_card(checkpoint: str | os.PathLike, history: list[dict], train_config: dict,
-               evaluation: dict, measurements: dict, bench: dict | None = None) -> dict:
-    """The JSON card shipped beside the weights."""
-    from composer_app.ml.harmonizer import Schedule
-
-    ckpt = read_checkpoint(checkpoint)
-    params = sum(int(np.prod(t.shape)) for t in ckpt["state_dict"].values())
-    split_sizes = {k: len(v) for k, v in split_chorales(build_chorales()).items()}
-    best = min(history, key=lambda h: h["valid_loss"])
-    return {
-        "model": "harmonizer",
-        "file": "harmonizer.pt",
-        "format_version": ckpt["format_version"],
-        "parameters": params,
-        "size_bytes": Path(checkpoint).stat().st_size,
-        "architecture": {
-            "summary": "DeepBach-style, whole-sequence: token + metadata embeddings; forward "
-                       "LSTM output at t-1 (past), backward LSTM output at t+1 (future), "
-                       "feed-forward over the four voices at t (entries being sampled are "
-                       "MASK); joined by an MLP; one trunk, three softmax heads (alto, tenor, "
-                       "bass), so one network call per pass serves all lower voices",
-            "config": ckpt["config"],
-            "vocabulary": ckpt["vocabulary"],
-        },
-        "data": {
-            "corpus": "music21's bundled Bach chorales (four-part scores only; the rest skipped)",
-            "grid": "sixteenth notes; per voice per step: pitch / HOLD / REST; metadata: "
-                    "position in the bar, fermata (soprano), key signature",
-            "split_file": "composer_app/training/splits/bach_chorales.json (by BWV number)",
-            "chorales": split_sizes,
-            "augmentation": "every transposition within +-6 semitones that keeps each voice "
-                            "within 2 semitones of its SATB range (or no further out than "
-                            "Bach wrote it)",
-        },
-        "measurements": measurements,
-        "training": {
-            "config": train_config,
-            "epochs": len(history),
-            "best_epoch": best["epoch"],
-            "best_valid_masked_nll": round(best["valid_loss"], 4),
-            "wall_time_s": round(history[-1]["wall_s"], 1),
-            "history": [{k: round(v, 4) if isinstance(v, float) else v for k, v in h.items()}
-                        for h in history],
-        },
-        "sampling": asdict(Schedule()),
-        "evaluation_test_split": evaluation,
-        "bench": bench or {},
-        "reproduce": [
-            "COMPOSER_APP_THREADS=1 composer-app train harmonizer --out RUN",
-            "cp RUN/best.pt models/harmonizer.pt",
-            "composer-app evaluate harmonizer --json eval.json",
-            "composer-app bench --only harmonize_8_bars",
-        ],
-    }

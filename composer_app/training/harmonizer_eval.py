@@ -190,7 +190,7 @@ def format_report(result: dict) -> str:
 
 def evaluate_cli(args) -> int:
     """``composer-app evaluate harmonizer [--checkpoint P] [--limit N] [--seeds N]
-    [--split test|valid] [--ablate] [--json PATH]``."""
+    [--split test|valid] [--ablate] [--json PATH] [--card PATH --history RUN/history.json]``."""
     if getattr(args, "limit", None) is not None and args.limit < 1:
         raise UserError("--limit must be at least 1")
     seeds = tuple(range(getattr(args, "seeds", None) or 2))
@@ -204,4 +204,25 @@ def evaluate_cli(args) -> int:
         print(json.dumps(result["ablation"], indent=1))
     if getattr(args, "json", None):
         Path(args.json).write_text(json.dumps(result, indent=2, default=float) + "\n")
+    if getattr(args, "card", None):
+        from composer_app.ml.harmonizer import default_model_path
+
+        from .harmonizer_card import model_card, write_card
+
+        history = None
+        if getattr(args, "history", None):
+            try:
+                history = json.loads(Path(args.history).read_text())
+            except (OSError, ValueError) as exc:
+                raise UserError(f"{args.history}: cannot read the training history ({exc})") from None
+        bench = None
+        if getattr(args, "bench", None):
+            try:
+                bench = json.loads(Path(args.bench).read_text())
+            except (OSError, ValueError) as exc:
+                raise UserError(f"{args.bench}: cannot read the bench results ({exc})") from None
+        checkpoint = getattr(args, "checkpoint", None) or default_model_path()
+        write_card(args.card, model_card(checkpoint, result, history, result.get("ablation"),
+                                         bench))
+        print(f"model card written to {args.card}")
     return 0

@@ -115,25 +115,44 @@ class Draft:
 
     ``future`` is the backward LSTM over the tokens as they are before drafting (the
     music after a step is unknown then, except what the user keeps), computed once;
-    the forward LSTM's state is carried as steps are decided.
+    the forward LSTM's state is carried as steps are decided. The first linear layers
+    of ``inp`` and ``centre`` are folded into per-voice token tables, so a step costs a
+    few gathers instead of four embedding lookups and a wide matmul.
     """
 
     def __init__(self, model: Harmonizer, tokens: torch.Tensor, pos: torch.Tensor,
                  fermata: torch.Tensor, key: torch.Tensor | None) -> None:
         self.model = model
-        self.meta = model.meta(pos, fermata, key)  # (B, T, M)
-        x = model.features(tokens, self.meta)
+        c = model.config
+        meta = model.meta(pos, fermata, key)  # (B, T, M)
+        self.meta = meta
+        x = model.features(tokens, meta)
         bwd, _ = model.future(model.inp(x).flip(1))
         bwd = bwd.flip(1)
         zero = bwd.new_zeros(bwd.shape[0], 1, bwd.shape[-1])
         self.future = torch.cat([bwd[:, 1:], zero], dim=1)
-        b, hidden = tokens.shape[0], model.config.hidden
-        self.h = [bwd.new_zeros(b, hidden) for _ in range(model.config.layers)]
-        self.c = [bwd.new_zeros(b, hidden) for _ in range(model.config.layers)]
+        b = tokens.shape[0]
+        self.h = [bwd.new_zeros(b, c.hidden) for _ in range(c.layers)]
+        self.c = [bwd.new_zeros(b, c.hidden) for _ in range(c.layers)]
         lstm = model.past
-        self.weights = [(getattr(lstm, f"weight_ih_l{i}"), getattr(lstm, f"weight_hh_l{i}"),
+        self.weights = [(getattr(lstm, f"weight_ih_l{i}").t(), getattr(lstm, f"weight_hh_l{i}").t(),
                          getattr(lstm, f"bias_ih_l{i}") + getattr(lstm, f"bias_hh_l{i}"))
-                        for i in range(model.config.layers)]
+                        for i in range(c.layers)]
+        self.inp_tables, self.inp_meta = self._fold(model.inp[0], meta)
+        self.centre_tables, self.centre_meta = self._fold(model.centre[0], meta)
+        self.centre_second = model.centre[3]
+
+    def _fold(self, layer: nn.Linear, meta: torch.Tensor):
+        td = self.model.config.token_dim
+        w = layer.weight  # (H, 4 * td + M)
+        tables = [self.model.tokens[v].weight @ w[:, v * td:(v + 1) * td].t() for v in range(4)]
+        return tables, meta @ w[:, 4 * td:].t() + layer.bias
+
+    def _first(self, tables, meta, tokens_t: torch.Tensor, t: int) -> torch.Tensor:
+        out = meta[:, t] + tables[0][tokens_t[:, 0]]
+        for v in (1, 2, 3):
+            out = out + tables[v][tokens_t[:, v]]
+        return torch.relu(out)
 
     def prime(self, tokens: torch.Tensor, upto: int) -> None:
         """Feed steps ``0..upto-1`` (decided context before the span) in one LSTM call."""
@@ -145,15 +164,17 @@ class Draft:
 
     def logits(self, tokens_t: torch.Tensor, t: int) -> torch.Tensor:
         """(B, 3, V) logits at step ``t`` given the voices there (B, 4) and the past."""
-        x = self.model.features(tokens_t[:, :, None], self.meta[:, t:t + 1])[:, 0]
-        return self.model.head(self.h[-1], self.future[:, t], x)
+        centre = torch.relu(self.centre_second(
+            self._first(self.centre_tables, self.centre_meta, tokens_t, t)))
+        m = self.model
+        joined = m.join(torch.cat([self.h[-1], self.future[:, t], centre], dim=-1))
+        return m.heads(joined).view(tokens_t.shape[0], 3, m.config.vocab_size)
 
     def advance(self, tokens_t: torch.Tensor, t: int) -> None:
         """Feed the decided step ``t`` (B, 4) into the forward LSTM."""
-        x = self.model.features(tokens_t[:, :, None], self.meta[:, t:t + 1])[:, 0]
-        inp = self.model.inp(x)
+        inp = self._first(self.inp_tables, self.inp_meta, tokens_t, t)
         for i, (w_ih, w_hh, bias) in enumerate(self.weights):
-            gates = torch.addmm(bias, inp, w_ih.t()) + self.h[i] @ w_hh.t()
+            gates = torch.addmm(bias, inp, w_ih) + self.h[i] @ w_hh
             ig, fg, gg, og = gates.chunk(4, dim=1)
             self.c[i] = torch.sigmoid(fg) * self.c[i] + torch.sigmoid(ig) * torch.tanh(gg)
             self.h[i] = torch.sigmoid(og) * torch.tanh(self.c[i])

@@ -31,6 +31,7 @@ from .rules import (
     Rules,
     candidate_pitches,
     current_parallels,
+    motion_penalty,
     parallel_counts,
     spread,
     step_penalty,
@@ -59,8 +60,8 @@ class Schedule:
     """How the sampler spends its network calls; the rules are in ``rules``."""
 
     order: str = "draft"  # "draft" (left to right) or "confidence" (MaskGIT, the first one)
-    temp_draft: float = 0.9
-    refine: int = 6
+    temp_draft: float = 0.8
+    refine: int = 4
     refine_share: float = 0.5  # share of steps offered to each refinement pass
     temp_start: float = 0.7
     temp_end: float = 0.3
@@ -133,46 +134,51 @@ class _Run:
 
     # -- passes --------------------------------------------------------------------------
 
-    def predict(self, chosen: torch.Tensor, temp: float):
-        """Resample the ``chosen`` (B, 3, T) entries with the whole sequence in view."""
+    def predict(self, chosen: torch.Tensor, temp: float, extra: torch.Tensor | None = None):
+        """Resample the ``chosen`` (B, 3, T) entries with the whole sequence in view;
+        ``extra`` (N, V) is subtracted from their logits."""
         logits = (self.model(self.tokens, self.pos, self.fermata, self.key) + self.bias)[chosen]
+        if extra is not None:
+            logits = logits - extra
         if self.rules.parallels:
             logits = logits - self.rules.parallels * parallel_counts(self.tokens, chosen)
         return self.draw(logits, temp)
 
     def draft(self) -> None:
         """Left to right over the free steps: bass, tenor, alto at each step."""
-        free_steps = self.free.any(dim=0).any(dim=0).nonzero().flatten().tolist()
-        first, last = free_steps[0], free_steps[-1]
-        b = self.tokens.shape[0]
+        free_np = self.free.cpu().numpy()
+        free_steps = np.flatnonzero(free_np.any(axis=(0, 1)))
+        first, last = int(free_steps[0]), int(free_steps[-1])
         d = Draft(self.model, self.tokens, self.pos, self.fermata, self.key)
-        sound = _sounding(self.tokens)
-        cand = candidate_pitches(self.dev)
+        sound = _sounding(self.tokens).cpu().numpy()
+        tokens_np = self.tokens.cpu().numpy()
+        cand = candidate_pitches()
+        bias = self.bias.cpu()
         d.prime(self.tokens, first)  # the context before the span in one call
         for t in range(first, last + 1):
             if t % 16 == 0:
                 self.check_cancel()
-            known = torch.ones(b, 4, dtype=torch.bool, device=self.dev)
-            known[:, 1:] = ~self.free[:, :, t]
+            known = np.ones((tokens_np.shape[0], 4), dtype=bool)
+            known[:, 1:] = ~free_np[:, :, t]
             for v in (3, 2, 1):
-                sel = self.free[:, v - 1, t]
-                if not bool(sel.any()):
+                sel = free_np[:, v - 1, t]
+                if not sel.any():
                     continue
-                logits = d.logits(self.tokens[:, :, t], t)[:, v - 1] + self.bias[v - 1, t]
-                logits = logits - step_penalty(self.rules, sound, known, v, t, cand, self.tonic)
-                picked, _ = self.draw(logits, self.schedule.temp_draft)
-                self.tokens[sel, v, t] = picked[sel]
-                tok = self.tokens[:, v, t]
-                prev = sound[:, v, t - 1] if t > 0 else torch.full_like(tok, -1)
-                sound[:, v, t] = torch.where(
-                    tok >= grid.FIRST_PITCH, tok - grid.FIRST_PITCH + grid.PITCH_LO,
-                    torch.where(tok == grid.HOLD, prev, torch.full_like(tok, -1)))
+                logits = d.logits(self.tokens[:, :, t], t)[:, v - 1].cpu() + bias[v - 1, t]
+                pen = step_penalty(self.rules, sound, known, v, t, cand, self.tonic)
+                picked, _ = self.draw(logits - torch.from_numpy(pen), self.schedule.temp_draft)
+                tok = np.where(sel, picked.cpu().numpy(), tokens_np[:, v, t])
+                tokens_np[:, v, t] = tok
+                self.tokens[:, v, t] = torch.from_numpy(tok).to(self.dev)
+                prev = sound[:, v, t - 1] if t > 0 else np.full_like(tok, -1)
+                sound[:, v, t] = np.where(tok >= grid.FIRST_PITCH,
+                                          tok - grid.FIRST_PITCH + grid.PITCH_LO,
+                                          np.where(tok == grid.HOLD, prev, -1))
                 known[:, v] = True
-                # a HOLD after this step now continues what was chosen here
+                # a kept HOLD after this step continues what was chosen here
                 if t + 1 < self.steps:
-                    nxt = self.tokens[:, v, t + 1] == grid.HOLD
-                    sound[:, v, t + 1] = torch.where(nxt & ~self.free[:, v - 1, t + 1],
-                                                     sound[:, v, t], sound[:, v, t + 1])
+                    cont = (tokens_np[:, v, t + 1] == grid.HOLD) & ~free_np[:, v - 1, t + 1]
+                    sound[:, v, t + 1] = np.where(cont, sound[:, v, t], sound[:, v, t + 1])
             d.advance(self.tokens[:, :, t], t)
         self.step_done()
 
@@ -208,9 +214,32 @@ class _Run:
             chosen = spread(offer, self.generator)
             if bool(chosen.any()):
                 self.lower[chosen] = grid.MASK
-                picked, _ = self.predict(chosen, sch.temp_at(i))
+                extra = self.context_penalty(chosen)
+                picked, _ = self.predict(chosen, sch.temp_at(i), extra)
                 self.lower[chosen] = picked
             self.step_done()
+
+    def context_penalty(self, chosen: torch.Tensor) -> torch.Tensor:
+        """(N, V) the draft's step rules for each chosen (masked) entry, with the music
+        on both sides decided: into the note as in the draft, and the motion out of it
+        to the voice's next note."""
+        tokens = self.tokens.cpu()
+        sound = _sounding(tokens).numpy()
+        cand = candidate_pitches()
+        rows = []
+        for b, vi, t in chosen.nonzero().tolist():
+            v = vi + 1
+            known = np.ones((1, 4), dtype=bool)
+            known[0, v] = False
+            s1 = sound[b:b + 1]
+            pen = step_penalty(self.rules, s1, known, v, t, cand, self.tonic)[0]
+            nxt = t + 1
+            while nxt < self.steps and int(tokens[b, v, nxt]) == grid.HOLD:
+                nxt += 1
+            if nxt < self.steps and int(tokens[b, v, nxt]) >= grid.FIRST_PITCH:
+                pen = pen + motion_penalty(self.rules, v, s1[:, v, nxt], cand)[0]
+            rows.append(pen)
+        return torch.from_numpy(np.stack(rows)).to(self.dev)
 
     def repair(self) -> None:
         for _ in range(self.rules.repair):

@@ -1,0 +1,117 @@
+"""The harmonizer's model card (``models/harmonizer.json``), written from measurements.
+
+``composer-app evaluate harmonizer --ablate --card models/harmonizer.json --history
+RUN/history.json`` evaluates the checkpoint and writes the card: the checkpoint's config
+and vocabulary, the data and split, the training run (config, history, wall time, where
+it ran), the sampler with every rule and its measured effect, the style profile beside
+Bach's, and the command that reproduces each part.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from composer_app.ml.harmonizer import Schedule, read_checkpoint
+from composer_app.ml.harmonizer.rules import Rules
+
+from .chorales import build_chorales, split_chorales
+from .harmonizer import MASK_MIX
+
+RULE_TEXT = {
+    "voice_ranges": "constraint: alto, tenor and bass stay in their SATB ranges (in the frame)",
+    "sound_with_soprano": "constraint: no lower-voice rest while the melody sounds",
+    "strike_at_span_start": "constraint: a free run starts with a new note",
+    "final_tonic": "constraint: the last chord is the tonic triad (minor: Picardy allowed) "
+                   "when the span holds the melody's last note and it is in that triad",
+    "parallels": "logit penalty per parallel fifth, octave or unison (antiparallel and "
+                 "octave<->unison too) a pitch would make, a sixteenth or an eighth away",
+    "crossing": "logit penalty per voice a pitch would cross",
+    "leading_tone": "penalty when the bass leaves the leading tone of a dominant chord "
+                    "other than up by a semitone",
+    "leading_tone_inner": "the same for alto and tenor",
+    "seventh": "penalty when the seventh of V7 leaves other than down by step",
+    "cadence": "at each phrase end (fermata, or inferred): the bass on the cadence key's "
+               "dominant under the melody's note before, then its tonic, alto and tenor "
+               "on V7 and I notes (half weight)",
+    "bass_step": "bonus for a bass note a step from its neighbours",
+    "bass_repeat": "penalty for a repeated bass note",
+    "bass_leap": "penalty for a bass leap of a sixth, a seventh or beyond the octave",
+    "inner_step": "bonus for an alto or tenor note a step from its neighbours",
+    "repair": "passes at the end that resample the notes still making parallels",
+}
+
+
+def model_card(checkpoint: str | os.PathLike, evaluation: dict, history: dict | None = None,
+               ablation: dict | None = None, bench: list | None = None) -> dict:
+    ckpt = read_checkpoint(checkpoint)
+    params = sum(int(np.prod(t.shape)) for t in ckpt["state_dict"].values())
+    split_sizes = {k: len(v) for k, v in split_chorales(build_chorales()).items()}
+    runs = (history or {}).get("history", [])
+    rules = Rules()
+    card = {
+        "model": "harmonizer",
+        "file": Path(checkpoint).name,
+        "format_version": ckpt["format_version"],
+        "parameters": params,
+        "size_bytes": Path(checkpoint).stat().st_size,
+        "architecture": {
+            "summary": "DeepBach-style, whole-sequence: token + metadata embeddings; forward "
+                       "LSTM output at t-1 (past), backward LSTM output at t+1 (future), "
+                       "feed-forward over the four voices at t (entries being sampled are "
+                       "MASK); one trunk, three softmax heads (alto, tenor, bass)",
+            "config": ckpt["config"],
+            "vocabulary": ckpt["vocabulary"],
+        },
+        "data": {
+            "corpus": "music21's bundled Bach chorales (four-part scores only)",
+            "grid": "sixteenth notes; per voice per step: pitch / HOLD / REST; metadata: "
+                    "position in the bar, fermata (Bach's in training; the melody's or "
+                    "inferred when harmonizing), key signature",
+            "split_file": "composer_app/training/splits/bach_chorales.json (by BWV number)",
+            "chorales": split_sizes,
+            "augmentation": "transpositions within +-6 semitones that keep each voice within "
+                            "2 semitones of its SATB range",
+            "training_masks": MASK_MIX,
+        },
+        "training": {
+            "config": (history or {}).get("train_config", {}),
+            "epochs": len(runs),
+            "best_epoch": min(runs, key=lambda h: h["valid_loss"])["epoch"] if runs else None,
+            "best_valid_masked_nll": round(min(h["valid_loss"] for h in runs), 4) if runs else None,
+            "wall_time_s": round(runs[-1]["wall_s"], 1) if runs else None,
+            "where": f"CPU ({platform.machine()}, 1 torch thread, a 2-core machine shared "
+                     "with other work); no GPU was available to this session",
+            "history": [{k: round(v, 4) if isinstance(v, float) else v for k, v in h.items()}
+                        for h in runs],
+        },
+        "sampling": {
+            "schedule": {k: v for k, v in Schedule().as_dict().items() if k != "rules"},
+            "rules": {name: {"value": value, "what": RULE_TEXT.get(name, "")}
+                      for name, value in rules.as_dict().items()},
+            "network_alone": "every style rule off; the three span constraints stay on",
+            "rule_effects_valid_split": ablation or {},
+        },
+        "evaluation": evaluation,
+        "bench": bench or [],
+        "reproduce": [
+            "COMPOSER_APP_THREADS=1 composer-app train harmonizer --hidden "
+            f"{ckpt['config'].get('hidden')} --out RUN   (resume: add --resume)",
+            "cp RUN/best.pt models/harmonizer.pt",
+            "composer-app bench --only harmonize_8_bars,harmonize_32_bars,harmonize_8_bars_x3 "
+            "--json bench.json",
+            "composer-app evaluate harmonizer --seeds 2 --ablate --json eval.json "
+            "--card models/harmonizer.json --history RUN/history.json --bench bench.json",
+        ],
+    }
+    return card
+
+
+def write_card(path: str | os.PathLike, card: dict) -> None:
+    from composer_app.music.atomic import atomic_write_bytes
+
+    atomic_write_bytes(Path(path), (json.dumps(card, indent=1, default=float) + "\n").encode())
