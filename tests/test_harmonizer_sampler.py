@@ -108,6 +108,19 @@ def test_bass_motion_rules_favour_steps_over_repeats_and_wide_leaps():
     assert pen[_tok(57)] > 0 and pen[_tok(55)] == 0  # a sixth is a leap, a fifth is fine
 
 
+def test_rising_thirds_and_voices_striking_together_off_the_beat_cost():
+    rules = Rules(**{**ONLY, "rising_third": 1.0, "one_moving_voice": 1.0})
+    sound = _sound([72, 72], [64, -1], [60, 60], [48, 48])
+    struck = np.array([[False, False, True, False]])  # the tenor strikes a note here
+    cand = candidate_pitches()
+    off = step_penalty(rules, sound, np.array([[True, False, True, True]]), 1, 1, cand, 0,
+                       struck, on_beat=False)[0]
+    on = step_penalty(rules, sound, np.array([[True, False, True, True]]), 1, 1, cand, 0,
+                      struck, on_beat=True)[0]
+    assert on[_tok(67)] == 1.0 and on[_tok(61)] == 0 and on[_tok(62)] == 0  # E -> G rises a third
+    assert off[_tok(62)] == 1.0 and off[grid.HOLD] == 0  # off the beat, holding is free
+
+
 def test_cadence_key_and_bias_follow_the_melody():
     c_major = Key(0, "major")
     assert cadence_key(c_major, 0, 0, 2).tonic == 0  # D -> C: in C

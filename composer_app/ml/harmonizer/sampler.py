@@ -18,6 +18,7 @@ onsets per beat; Bach 1.18), and entries sampled in one pass did not see each ot
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -60,7 +61,8 @@ class Schedule:
     """How the sampler spends its network calls; the rules are in ``rules``."""
 
     order: str = "draft"  # "draft" (left to right) or "confidence" (MaskGIT, the first one)
-    temp_draft: float = 0.8
+    temp_draft: float = 1.0
+    top_p: float = 0.9  # nucleus sampling: draw only from the likeliest tokens holding this mass
     refine: int = 4
     refine_share: float = 0.5  # share of steps offered to each refinement pass
     temp_start: float = 0.7
@@ -115,6 +117,7 @@ class _Run:
         self.lower = self.tokens[:, 1:]
         self.lower[self.free] = grid.MASK
         self.done = 0
+        self.rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
 
     # -- bookkeeping ---------------------------------------------------------------------
 
@@ -127,8 +130,29 @@ class _Run:
         if self.progress is not None:
             self.progress(int(100 * self.done / self.schedule.passes))
 
+    def draw_np(self, logits: np.ndarray, temp: float) -> np.ndarray:
+        """(B,) tokens drawn from (B, V) logits (the draft's path: numpy, one row each
+        step, where torch's per-call overhead would dominate)."""
+        z = logits / temp
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        probs = z / z.sum(axis=1, keepdims=True)
+        if self.schedule.top_p < 1.0:
+            order = np.argsort(-probs, axis=1, kind="stable")
+            ordered = np.take_along_axis(probs, order, axis=1)
+            outside = np.cumsum(ordered, axis=1) - ordered > self.schedule.top_p
+            np.put_along_axis(probs, order, np.where(outside, 0.0, ordered), axis=1)
+            probs /= probs.sum(axis=1, keepdims=True)
+        u = self.rng.random((probs.shape[0], 1))
+        picked = (np.cumsum(probs, axis=1) < u).sum(axis=1)
+        return np.minimum(picked, probs.shape[1] - 1)
+
     def draw(self, logits: torch.Tensor, temp: float) -> tuple[torch.Tensor, torch.Tensor]:
         probs = torch.softmax(logits.float().cpu() / temp, dim=-1)
+        if self.schedule.top_p < 1.0:
+            ordered, index = probs.sort(dim=-1, descending=True)
+            outside = ordered.cumsum(dim=-1) - ordered > self.schedule.top_p
+            probs = probs.scatter(-1, index, ordered.masked_fill(outside, 0.0))
+            probs = probs / probs.sum(dim=-1, keepdim=True)
         picked = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
         return picked.to(self.dev), probs.gather(1, picked[:, None]).squeeze(1)
 
@@ -154,20 +178,25 @@ class _Run:
         tokens_np = self.tokens.cpu().numpy()
         cand = candidate_pitches()
         bias = self.bias.cpu()
+        pos_np = self.pos[0].cpu().numpy()
         d.prime(self.tokens, first)  # the context before the span in one call
         for t in range(first, last + 1):
             if t % 16 == 0:
                 self.check_cancel()
+            time.sleep(0)  # let a waiting GUI thread have the GIL: this loop is Python-heavy
             known = np.ones((tokens_np.shape[0], 4), dtype=bool)
             known[:, 1:] = ~free_np[:, :, t]
             for v in (3, 2, 1):
                 sel = free_np[:, v - 1, t]
                 if not sel.any():
                     continue
-                logits = d.logits(self.tokens[:, :, t], t)[:, v - 1].cpu() + bias[v - 1, t]
-                pen = step_penalty(self.rules, sound, known, v, t, cand, self.tonic)
-                picked, _ = self.draw(logits - torch.from_numpy(pen), self.schedule.temp_draft)
-                tok = np.where(sel, picked.cpu().numpy(), tokens_np[:, v, t])
+                logits = (d.logits(self.tokens[:, :, t], t)[:, v - 1].cpu()
+                          + bias[v - 1, t]).numpy()
+                struck = known & (tokens_np[:, :, t] >= grid.FIRST_PITCH)
+                pen = step_penalty(self.rules, sound, known, v, t, cand, self.tonic, struck,
+                                   bool(pos_np[t] % 4 == 0))
+                picked = self.draw_np(logits.astype(np.float64) - pen, self.schedule.temp_draft)
+                tok = np.where(sel, picked, tokens_np[:, v, t])
                 tokens_np[:, v, t] = tok
                 self.tokens[:, v, t] = torch.from_numpy(tok).to(self.dev)
                 prev = sound[:, v, t - 1] if t > 0 else np.full_like(tok, -1)
@@ -227,12 +256,16 @@ class _Run:
         sound = _sounding(tokens).numpy()
         cand = candidate_pitches()
         rows = []
+        pos_np = self.pos[0].cpu().numpy()
         for b, vi, t in chosen.nonzero().tolist():
             v = vi + 1
+            on_beat = bool(pos_np[t] % 4 == 0)
             known = np.ones((1, 4), dtype=bool)
             known[0, v] = False
             s1 = sound[b:b + 1]
-            pen = step_penalty(self.rules, s1, known, v, t, cand, self.tonic)[0]
+            struck = (tokens[b:b + 1, :, t] >= grid.FIRST_PITCH).numpy() & known
+            pen = step_penalty(self.rules, s1, known, v, t, cand, self.tonic, struck,
+                               on_beat)[0]
             nxt = t + 1
             while nxt < self.steps and int(tokens[b, v, nxt]) == grid.HOLD:
                 nxt += 1
