@@ -202,45 +202,53 @@ def _residual(shift: int) -> int:
     return (shift + 6) % 12 - 6
 
 
-def _frame_limits(shift: int) -> dict:
-    """Lower-voice ranges inside the frame such that, moved back by the shift's
-    non-octave part, every note is in its SATB range (whole octaves are folded back per
-    voice by :func:`_back_from_frame`)."""
+MIN_FRAME_RANGE = 9  # semitones a voice keeps in the frame when it is to move with the melody
+
+
+def frame_moves(shift: int) -> dict[str, int]:
+    """Semitones each lower voice moves from the frame back to the music: the shift's
+    non-octave part, plus whole octaves with the melody where the voice's range allows.
+
+    A high melody (moved down into the frame) takes alto and tenor up with it, the bass
+    keeps its register; a low one takes the bass and tenor down, the alto only with the
+    tenor. A voice that moves gets a frame range narrow enough (at least
+    ``MIN_FRAME_RANGE``) for every note to land in its SATB range after the move.
+    Before, every voice moved with the melody: a high folk tune left 8.6 % of its
+    lower-voice notes out of range; keeping every voice in the frame instead left a
+    high melody two octaves above its alto."""
     r = _residual(shift)
-    return {name: (max(lo, lo + r), min(hi, hi + r))
-            for name, (lo, hi) in SATB_RANGES.items() if name != "Soprano"}
+    octaves = (shift - r) // 12  # the frame moved the melody by this many octaves
+    moves = {name: -r for name in VOICE_NAMES[1:]}
+    if octaves == 0:
+        return moves
+    movers = ("Alto", "Tenor") if octaves < 0 else ("Bass", "Tenor", "Alto")
+    for name in movers:
+        lo, hi = SATB_RANGES[name]
+        for k in range(abs(octaves), 0, -1):
+            m = -r - 12 * k * (1 if octaves > 0 else -1)
+            if min(hi, hi - m) - max(lo, lo - m) >= MIN_FRAME_RANGE:
+                moves[name] = m
+                break
+        else:
+            break  # the voices after it stay too, keeping the order
+    return moves
+
+
+def _frame_limits(shift: int) -> dict:
+    """Lower-voice ranges inside the frame: every note lands in its SATB range after
+    the voice's move (:func:`frame_moves`)."""
+    out = {}
+    for name, m in frame_moves(shift).items():
+        lo, hi = SATB_RANGES[name]
+        out[name] = (max(lo, lo - m), min(hi, hi - m))
+    return out
 
 
 def _back_from_frame(voices: list[list[Note]], shift: int) -> list[list[Note]]:
-    """Alto, tenor, bass moved out of the frame: by the shift's non-octave part, and by
-    whole octaves towards where the melody really is as far as each voice's range
-    allows. A high melody (moved down into the frame) takes the alto up with it when the
-    alto fits, the tenor only when the alto went, the bass only when the tenor went; a
-    low one the other way round, so the voices keep their order.
-
-    Before this, every voice moved with the melody: a high folk tune left the bass at
-    F#3-E4 and 8.6 % of lower-voice notes out of range."""
-    r = _residual(shift)
-    octaves = (shift - r) // 12  # the frame moved the melody by this many octaves
-    out = [[n.moved(pitch=n.pitch - r) for n in v] for v in voices]
-    if octaves == 0:
-        return out
-    order = (0, 1, 2) if octaves < 0 else (2, 1, 0)  # alto first for a high melody
-    step = -12 if octaves > 0 else 12
-    for i in order:
-        name = VOICE_NAMES[i + 1]
-        lo, hi = SATB_RANGES[name]
-        moved = 0
-        for _ in range(abs(octaves)):
-            trial = [n.pitch + moved + step for n in out[i]]
-            if trial and lo <= min(trial) and max(trial) <= hi:
-                moved += step
-            else:
-                break
-        if moved == 0:
-            break  # the voices below (or above) stay too, keeping the order
-        out[i] = [n.moved(pitch=n.pitch + moved) for n in out[i]]
-    return out
+    """Alto, tenor, bass moved from the frame back to the music (:func:`frame_moves`)."""
+    moves = frame_moves(shift)
+    return [[n.moved(pitch=n.pitch + moves[name]) for n in v]
+            for v, name in zip(voices, VOICE_NAMES[1:], strict=True)]
 
 
 # -- phrase ends and cadences --------------------------------------------------------------
