@@ -232,6 +232,7 @@ def step_penalty(rules: Rules, sound: np.ndarray, known: np.ndarray, v: int, t: 
         prev_u = prev[:, :, others]  # (L, B, 3)
         ok = known[None][:, :, others] & (now_u >= 0)[None] & (prev_u >= 0) & \
             (now_u[None] != prev_u) & (pv >= 0)[:, :, None]
+    if rules.parallels and t > 0 and ok.any():
         d1 = np.abs(pv[:, :, None] - prev_u)[..., None]  # (L, B, 3, 1)
         d2 = np.abs(c[None, None] - now_u[None, :, :, None])  # (1, B, 3, V)
         par = _perfect_pair(d1, d2) & ok[..., None] & (c != pv[:, :, None, None])[:, :, :, :]
@@ -248,7 +249,9 @@ def step_penalty(rules: Rules, sound: np.ndarray, known: np.ndarray, v: int, t: 
         # moved them together: 4-5 oblique moves per pair and 2-bar window against 5-6
         others_struck = struck[:, others].sum(axis=1)
         pen += rules.one_moving_voice * others_struck[:, None] * is_pitch
-    if t > 0 and (rules.leading_tone or rules.leading_tone_inner or rules.seventh):
+    tendency = prev_v % 12 if t > 0 else None
+    if t > 0 and (rules.leading_tone or rules.leading_tone_inner or rules.seventh) and \
+            ((tendency == (tonic + 11) % 12) | (tendency == (tonic + 5) % 12)).any():
         chord = sound[:, :, t - 1]  # (B, 4)
         pcs = np.where(chord >= 0, chord % 12, -1)
 
