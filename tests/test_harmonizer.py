@@ -267,3 +267,26 @@ def test_given_fermata_brings_an_authentic_cadence_there():
 def test_melody_beyond_every_range_is_a_clear_message():
     with pytest.raises(UserError, match="too extreme|spans"):
         harmonize(melody_score([(12, 480), (14, 480), (16, 960)]))
+
+
+def test_evaluate_prints_the_style_profile_and_writes_json_and_card(tmp_path, capsys):
+    import json
+
+    out, card = tmp_path / "eval.json", tmp_path / "card.json"
+    assert cli_main(["evaluate", "harmonizer", "--limit", "2", "--seeds", "1",
+                     "--json", str(out), "--card", str(card)]) == 0
+    printed = capsys.readouterr().out
+    assert "classifier on 2-bar windows" in printed and "network alone" in printed
+    result = json.loads(out.read_text())
+    assert set(result["columns"]) == {"Bach", "model + rules", "network alone"}
+    assert result["columns"]["model + rules"]["soprano_exact_pct"] == 100.0
+    assert 0 < result["phrase_ends"]["precision"] <= 1
+    written = json.loads(card.read_text())
+    assert set(written["sampling"]["rules"]) >= {"cadence", "parallels", "rising_third"}
+    assert all(r["what"] for r in written["sampling"]["rules"].values())
+
+
+def test_evaluate_refuses_an_unreadable_history_before_any_work(tmp_path, capsys):
+    assert cli_main(["evaluate", "harmonizer", "--history", str(tmp_path / "none.json"),
+                     "--card", str(tmp_path / "c.json")]) == 1
+    assert "none.json: cannot read the training history" in capsys.readouterr().err

@@ -121,6 +121,19 @@ def test_rising_thirds_and_voices_striking_together_off_the_beat_cost():
     assert off[_tok(62)] == 1.0 and off[grid.HOLD] == 0  # off the beat, holding is free
 
 
+def test_beat_chord_rule_wants_a_triad_or_seventh_on_the_beat():
+    rules = Rules(**{**ONLY, "beat_chord": 2.0})
+    sound = _sound([72, 72], [64, -1], [55, 55], [48, 48])  # C5, ?, G3, C3
+    known = np.array([[True, False, True, True]])
+    cand = candidate_pitches()
+    on = step_penalty(rules, sound, known, 1, 1, cand, 0, on_beat=True)[0]
+    off = step_penalty(rules, sound, known, 1, 1, cand, 0, on_beat=False)[0]
+    assert on[_tok(64)] == 0 and on[_tok(63)] == 0  # E or Eb: C major or C minor
+    assert on[_tok(62)] == 2.0 and on[_tok(65)] == 2.0  # D or F: no triad
+    assert on[grid.HOLD] == 0  # holding the E keeps the triad
+    assert not off.any()  # between beats, passing notes are free
+
+
 def test_cadence_key_and_bias_follow_the_melody():
     c_major = Key(0, "major")
     assert cadence_key(c_major, 0, 0, 2).tonic == 0  # D -> C: in C

@@ -130,7 +130,8 @@ def evaluate(model_path=None, limit: int | None = None, seeds=(0, 1), split: str
         pieces, exact = harmonize_pieces(chorales, bach, schedule, seeds, model_path,
                                          label=f"harmonizing ({name})", show=show)
         col = style.profile(pieces)
-        col.update(style.classifier_accuracy(bach, pieces, seed=0))
+        if len(chorales) >= 2:  # grouped cross-validation needs two pieces or more
+            col.update(style.classifier_accuracy(bach, pieces, seed=0))
         col["soprano_exact_pct"] = exact
         columns[name] = col
     result = {
@@ -139,6 +140,8 @@ def evaluate(model_path=None, limit: int | None = None, seeds=(0, 1), split: str
         "phrase_ends": evaluate_phrase_ends(split),
         "seconds": 0.0,
     }
+    if limit:
+        folk = min(folk, limit)
     if folk:
         result["folk_ranges"] = {name: folk_range_check(s, folk, model_path=model_path)
                                  for name, s in systems().items()}
@@ -195,6 +198,8 @@ def evaluate_cli(args) -> int:
         raise UserError("--limit must be at least 1")
     seeds = tuple(range(getattr(args, "seeds", None) or 2))
     split = getattr(args, "split", None) or "test"
+    history, bench = _read_json(args, "history", "the training history"), \
+        _read_json(args, "bench", "the bench results")  # before the long work, not after
     result = evaluate(getattr(args, "checkpoint", None), getattr(args, "limit", None),
                       seeds=seeds, split=split)
     print(format_report(result))
@@ -209,20 +214,18 @@ def evaluate_cli(args) -> int:
 
         from .harmonizer_card import model_card, write_card
 
-        history = None
-        if getattr(args, "history", None):
-            try:
-                history = json.loads(Path(args.history).read_text())
-            except (OSError, ValueError) as exc:
-                raise UserError(f"{args.history}: cannot read the training history ({exc})") from None
-        bench = None
-        if getattr(args, "bench", None):
-            try:
-                bench = json.loads(Path(args.bench).read_text())
-            except (OSError, ValueError) as exc:
-                raise UserError(f"{args.bench}: cannot read the bench results ({exc})") from None
         checkpoint = getattr(args, "checkpoint", None) or default_model_path()
         write_card(args.card, model_card(checkpoint, result, history, result.get("ablation"),
                                          bench))
         print(f"model card written to {args.card}")
     return 0
+
+
+def _read_json(args, name: str, what: str):
+    path = getattr(args, name, None)
+    if not path:
+        return None
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot read {what} ({exc})") from None

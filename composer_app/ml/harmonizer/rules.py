@@ -44,6 +44,7 @@ class Rules:
     inner_step: float = 1.0  # bonus for an alto or tenor note a step from its last
     one_moving_voice: float = 0.0  # off the beat, per other voice striking a note there too
     rising_third: float = 1.0  # a lower voice leaps up a third
+    beat_chord: float = 2.0  # on a beat, the last voice decided leaves no triad or seventh
     repair: int = 2  # last passes: resample the notes that still make parallels
 
     def as_dict(self) -> dict:
@@ -60,7 +61,7 @@ class Rules:
 
 STYLE_RULES = ("final_tonic", "parallels", "crossing", "leading_tone", "leading_tone_inner",
                "seventh", "cadence", "bass_step", "bass_repeat", "bass_leap", "inner_step",
-               "one_moving_voice", "rising_third", "repair")
+               "one_moving_voice", "rising_third", "beat_chord", "repair")
 NETWORK_ALONE = Rules().off(*STYLE_RULES)
 
 
@@ -207,6 +208,21 @@ def motion_penalty(rules: Rules, v: int, neighbour: np.ndarray, cand: np.ndarray
     return pen
 
 
+_TERTIAN: np.ndarray | None = None
+
+
+def tertian_table() -> np.ndarray:
+    """(4096,) bool by pitch-class bitmask: the set is a triad or a seventh chord (or a
+    seventh without its fifth), as :func:`music.voice_leading.chord_label` reads it."""
+    global _TERTIAN
+    if _TERTIAN is None:
+        from composer_app.music.voice_leading import chord_label
+
+        _TERTIAN = np.array([chord_label([60 + pc for pc in range(12) if m >> pc & 1])
+                             is not None for m in range(4096)])
+    return _TERTIAN
+
+
 def step_penalty(rules: Rules, sound: np.ndarray, known: np.ndarray, v: int, t: int,
                  cand: np.ndarray, tonic: int, struck: np.ndarray | None = None,
                  on_beat: bool = True) -> np.ndarray:
@@ -244,6 +260,16 @@ def step_penalty(rules: Rules, sound: np.ndarray, known: np.ndarray, v: int, t: 
                            c[:, None, :] > now_u[:, :, None])  # (B, 3, V)
         pen += rules.crossing * (crossed & ok[:, :, None] & is_pitch).sum(axis=1)
     pen += motion_penalty(rules, v, prev_v, cand)
+    if rules.beat_chord and on_beat and known[:, others].all():
+        # Bach: 87 % of beats a triad or seventh; the network with the other rules 82 %
+        rest = np.zeros(b, dtype=np.int64)
+        for u in others:
+            rest |= np.where(now_u[:, others.index(u)] >= 0,
+                             1 << (now_u[:, others.index(u)] % 12), 0)
+        pitch = np.where(cand >= 0, cand, 0)
+        masks = rest[:, None] | np.where(cand >= 0, 1 << (pitch % 12), 0)[None, :]
+        masks[:, grid.HOLD] = rest | np.where(prev_v >= 0, 1 << (np.maximum(prev_v, 0) % 12), 0)
+        pen += rules.beat_chord * ~tertian_table()[masks]
     if rules.one_moving_voice and not on_beat and struck is not None:
         # Bach moves one voice at a time between beats (oblique motion); the network
         # moved them together: 4-5 oblique moves per pair and 2-bar window against 5-6
