@@ -147,9 +147,14 @@ def test_cadence_key_and_bias_follow_the_melody():
     assert not bias[:, :4].any() and not cadence_bias([(4, 8, 0, 2)], c_major, 0, 12, 0).any()
 
 
-@pytest.mark.parametrize("rule", ["parallels", "leading_tone", "bass_leap"])
-def test_a_rule_switched_off_costs_nothing(rule):
-    sound = _sound([77, 76], [67, 67], [62, 60], [47, -1])
-    pen = _pen(Rules(**ONLY), sound, 3, 1, known=(True, True, True, False))
-    assert not pen.any()
-    assert np.isfinite(pen).all()
+@pytest.mark.parametrize("rule, voices", [
+    ("parallels", ([74, 76], [67, 69], [60, 60], [55, -1])),  # fifths G3->A3 under D5->E5
+    ("leading_tone", ([77, 76], [67, 67], [62, 60], [47, -1])),  # the bass on B of G7
+    ("bass_leap", ([77, 76], [67, 67], [62, 60], [47, -1])),
+])
+def test_a_rule_costs_where_it_applies_and_nothing_once_switched_off(rule, voices):
+    only = Rules(**{**ONLY, rule: getattr(Rules(), rule)})
+    sound = _sound(*voices)
+    assert _pen(only, sound, 3, 1, known=(True, True, True, False)).any()
+    off = _pen(only.off(rule), sound, 3, 1, known=(True, True, True, False))
+    assert not off.any() and np.isfinite(off).all()

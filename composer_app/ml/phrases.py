@@ -319,7 +319,7 @@ def phrase_ends(melody: Sequence[Note], score: Score,
     """The fermatas the melody carries when any note has one (the user's or the file's
     word wins over a guess); otherwise :func:`infer_phrase_ends`."""
     notes = sorted(melody, key=lambda m: m.start)
-    given = [bool(getattr(m, "fermata", False)) for m in notes]
+    given = [m.fermata for m in notes]
     return given if any(given) else infer_phrase_ends(notes, score, model)
 
 

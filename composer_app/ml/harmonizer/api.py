@@ -256,17 +256,9 @@ def _back_from_frame(voices: list[list[Note]], shift: int) -> list[list[Note]]:
 
 def phrase_end_flags(melody: list[Note], score: Score) -> list[bool]:
     """One flag per melody note: a phrase ends there (its fermata, or inferred)."""
-    try:
-        from composer_app.ml.phrases import phrase_ends
-    except ImportError:  # pragma: no cover - the module ships with the app
-        phrase_ends = None
-    if phrase_ends is not None:
-        return list(phrase_ends(melody, score))
-    flags = [bool(getattr(n, "fermata", False)) for n in melody]
-    if not any(flags):
-        flags = [b.start - a.end >= grid.STEP_TICKS * 2
-                 for a, b in zip(melody, melody[1:], strict=False)] + [True]
-    return flags
+    from composer_app.ml.phrases import phrase_ends
+
+    return list(phrase_ends(melody, score))
 
 
 def _fermata_row(melody: list[Note], ends: list[bool], first_step: int, steps: int) -> np.ndarray:

@@ -248,11 +248,11 @@ def step_penalty(rules: Rules, sound: np.ndarray, known: np.ndarray, v: int, t: 
         prev_u = prev[:, :, others]  # (L, B, 3)
         ok = known[None][:, :, others] & (now_u >= 0)[None] & (prev_u >= 0) & \
             (now_u[None] != prev_u) & (pv >= 0)[:, :, None]
-    if rules.parallels and t > 0 and ok.any():
-        d1 = np.abs(pv[:, :, None] - prev_u)[..., None]  # (L, B, 3, 1)
-        d2 = np.abs(c[None, None] - now_u[None, :, :, None])  # (1, B, 3, V)
-        par = _perfect_pair(d1, d2) & ok[..., None] & (c != pv[:, :, None, None])[:, :, :, :]
-        pen += rules.parallels * (par & is_pitch).sum(axis=(0, 2))
+        if ok.any():
+            d1 = np.abs(pv[:, :, None] - prev_u)[..., None]  # (L, B, 3, 1)
+            d2 = np.abs(c[None, None] - now_u[None, :, :, None])  # (1, B, 3, V)
+            par = _perfect_pair(d1, d2) & ok[..., None] & (c != pv[:, :, None, None])
+            pen += rules.parallels * (par & is_pitch).sum(axis=(0, 2))
     if rules.crossing:
         below = np.array([u > v for u in others])  # voices under v
         ok = known[:, others] & (now_u >= 0)  # (B, 3)

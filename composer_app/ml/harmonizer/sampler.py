@@ -30,6 +30,7 @@ from .. import grid
 from .network import Draft, Harmonizer
 from .rules import (
     Rules,
+    _sounding,
     candidate_pitches,
     current_parallels,
     motion_penalty,
@@ -284,12 +285,6 @@ class _Run:
                 picked, _ = self.predict(chosen, self.schedule.temp_end)
                 self.lower[chosen] = picked
             self.step_done()
-
-
-def _sounding(tokens: torch.Tensor) -> torch.Tensor:
-    from .rules import _sounding as sounding
-
-    return sounding(tokens)
 
 
 @torch.inference_mode()
