@@ -249,10 +249,12 @@ def _cmd_harmonize(args) -> int:
         raise UserError("--variations must be between 1 and 16")
     score = load_score(args.input)
     from composer_app.ml import harmonize_melody
+    from composer_app.ml.runtime import Runtime
 
     results = harmonize_melody(score, track=args.track, key=args.key,
                                variations=args.variations, seed=args.seed,
-                               device=args.device, progress=_progress_printer("harmonize"))
+                               runtime=Runtime(args.device),
+                               progress=_progress_printer("harmonize"))
     for result, path in zip(results, _variation_paths(args.output, len(results))):
         save_score(result, path)
         print(path)
@@ -267,10 +269,12 @@ def _cmd_continue(args) -> int:
         raise UserError("--variations must be between 1 and 16")
     score = load_score(args.input)
     from composer_app.ml import continue_melody
+    from composer_app.ml.runtime import Runtime
 
     results = continue_melody(score, args.bars, variations=args.variations,
                               temperature=args.temperature, top_p=args.top_p, seed=args.seed,
-                              device=args.device, progress=_progress_printer("continue"))
+                              runtime=Runtime(args.device),
+                              progress=_progress_printer("continue"))
     for result, path in zip(results, _variation_paths(args.output, len(results))):
         save_score(result, path)
         print(path)

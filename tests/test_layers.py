@@ -59,16 +59,11 @@ def test_each_layer_imports_only_what_it_may(package):
     assert not bad, "\n".join(bad)
 
 
-# Known departures, each with the issue that removes it; the list may only shrink.
-TORCH_OUTSIDE_ML = {"ui/workers.py": "issue 14: the model runtime (device, preload, "
-                                     "out-of-memory fallback) moves into ml/"}
-
-
 def test_torch_stays_in_ml_and_training_and_sklearn_in_training():
     for path in PACKAGE.rglob("*.py"):
         rel = path.relative_to(PACKAGE)
         names = _imports(path)
         if any(n == "torch" or n.startswith("torch.") for n in names):
-            assert rel.parts[0] in ("ml", "training") or rel.as_posix() in TORCH_OUTSIDE_ML, rel
+            assert rel.parts[0] in ("ml", "training"), rel
         if any(n == "sklearn" or n.startswith("sklearn.") for n in names):
             assert rel.parts[0] == "training", rel

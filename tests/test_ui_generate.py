@@ -352,23 +352,30 @@ def test_gpu_out_of_memory_is_retried_on_the_cpu(monkeypatch):
     torch = pytest.importorskip("torch")
     from composer_app.ml import device as ml_device
     from composer_app.ml import harmonizer
+    from composer_app.ml.runtime import Runtime
     from composer_app.ui.workers import GenerationJob, run_job
 
     calls = []
 
-    def fake_harmonize(score, **params):
-        calls.append(params["device"])
-        if params["device"] != "cpu":
+    def fake_harmonize(score, runtime, **params):
+        calls.append(runtime.device_type)
+        if runtime.device_type != "cpu":
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
         return [score]
 
     monkeypatch.setattr(ml_device, "choose_device", lambda requested, notify=None:
                         torch.device("cuda" if requested == "gpu" else "cpu"))
     monkeypatch.setattr(harmonizer, "harmonize", fake_harmonize)
+    runtime = Runtime()
     job = GenerationJob("harmonize", melody(1), {"device": "gpu"})
-    assert run_job(job, lambda p: None, lambda: False) == [job.score]
-    assert calls == ["gpu", "cpu"]
+    assert run_job(job, lambda p: None, lambda: False, runtime) == [job.score]
+    assert calls == ["cuda", "cpu"]
     assert job.info["device"] == "cpu" and "out of memory" in job.info["device_note"]
+    # the runtime stays on the CPU (no GPU copy kept) until the device preference changes
+    assert runtime.device_type == "cpu" and runtime.loaded() == []
+    runtime.configure(device="cpu")
+    runtime.configure(device="gpu")
+    assert runtime.device_type == "cuda"
 
 
 def test_opening_the_window_does_not_import_torch(tmp_path):
@@ -411,22 +418,28 @@ def test_results_for_a_piece_no_longer_open_are_dropped(window, qtbot):
 
 
 def test_thread_preference_reaches_the_model_call(monkeypatch):
-    pytest.importorskip("torch")
+    torch = pytest.importorskip("torch")
     import os
 
     from composer_app.ml import harmonizer
+    from composer_app.ml.runtime import Runtime, default_threads
     from composer_app.ui import workers
 
     seen = []
-    monkeypatch.setattr(harmonizer, "harmonize",
-                        lambda score, **p: seen.append(os.environ.get("COMPOSER_APP_THREADS"))
-                        or [score])
-    monkeypatch.setattr(workers, "_ENV_THREADS", None)
-    monkeypatch.delenv("COMPOSER_APP_THREADS", raising=False)
+
+    def fake_harmonize(score, runtime, **p):
+        runtime.apply_threads()  # as the real call does before CPU work
+        seen.append(torch.get_num_threads())
+        return [score]
+
+    monkeypatch.setattr(harmonizer, "harmonize", fake_harmonize)
+    before = dict(os.environ)
+    runtime = Runtime("cpu")
     for threads in (3, 0):
         job = workers.GenerationJob("harmonize", melody(1), {"device": "cpu"}, threads=threads)
-        workers.run_job(job, lambda p: None, lambda: False)
-    assert seen == ["3", None]
+        workers.run_job(job, lambda p: None, lambda: False, runtime)
+    assert seen == [3, default_threads()]
+    assert dict(os.environ) == before  # no channel through the environment
 
 
 def test_opening_another_piece_clears_the_variations_on_show(window, qtbot):

@@ -24,14 +24,16 @@ def eight_bar_melody() -> Score:
 
 
 def _continue_4_bars_x4(runs: int):
-    from composer_app.ml.continuer import continue_melody, load_continuer
+    from composer_app.ml.continuer import continue_melody
+    from composer_app.ml.runtime import Runtime
 
-    load_continuer(device="cpu")  # loaded once, as in the app
+    runtime = Runtime("cpu")
+    runtime.continuer()  # loaded once, as in the app
     score = eight_bar_melody()
     seeds = iter(range(10_000))
     return time_calls("continue_4_bars_x4",
                       lambda: continue_melody(score, 4, variations=4, seed=next(seeds),
-                                              device="cpu"), runs, warmup=2)
+                                              runtime=runtime), runs, warmup=2)
 
 
 BENCHES = [Benchmark("continue_4_bars_x4", _continue_4_bars_x4, default_runs=5,

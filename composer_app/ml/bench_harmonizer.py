@@ -59,14 +59,15 @@ def harmonize_flops(steps: int, window: int, variations: int = 1) -> float:
 
 def _bench(name: str, repeats: int, variations: int):
     def run(runs: int) -> BenchResult:
-        from composer_app.ml.device import cap_threads
-        from composer_app.ml.harmonizer import harmonize, load_model
+        from composer_app.ml.harmonizer import harmonize
+        from composer_app.ml.runtime import Runtime
 
         melody = eight_bar_melody(repeats)
-        load_model(device="cpu")  # loading is not what is measured
-        threads = cap_threads()
+        runtime = Runtime("cpu")
+        runtime.harmonizer()  # loaded once, as in the app; loading is not what is measured
+        threads = runtime.apply_threads()
         calls = iter(range(10**9))
-        result = time_calls(name, lambda: harmonize(melody, seed=next(calls), device="cpu",
+        result = time_calls(name, lambda: harmonize(melody, seed=next(calls), runtime=runtime,
                                                     variations=variations), runs)
         steps = 128 * repeats
         flops = harmonize_flops(steps, steps, variations)  # the span is the whole piece

@@ -18,7 +18,6 @@ share its weights with the state carried, all variations as one batch, under a s
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import os
@@ -32,6 +31,8 @@ from torch import nn
 from composer_app import paths
 from composer_app.ml import GenerationCancelled
 from composer_app.music import Key, Note, Score, UserError, detect_key
+
+from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -402,30 +403,18 @@ def _sample_top_p(logits: torch.Tensor, top_p: float, generator: torch.Generator
     return idx.gather(-1, choice).squeeze(-1)
 
 
-@functools.lru_cache(maxsize=4)
-def _load_cached(path: str, mtime_ns: int, size: int, device: str) -> Continuer:
-    data = read_checkpoint(Path(path))
-    model = model_from_checkpoint(data, Path(path))
-    return Continuer(model, torch.device(device))
-
-
 def load_continuer(path: str | Path | None = None, device: str = "auto",
                    notify: Callable[[str], None] | None = None) -> Continuer:
-    """The continuer at ``path`` (default: the shipped weights), loaded once and cached.
+    """The continuer at ``path`` (default: the shipped weights), read, checked, on ``device``.
 
-    A changed file (new mtime or size) is loaded again.
+    Not cached: a :class:`~composer_app.ml.runtime.Runtime` keeps what it loaded.
     """
-    from .device import cap_threads, choose_device
+    from .device import choose_device
 
-    cap_threads()
     path = Path(path) if path is not None else default_checkpoint()
     dev = choose_device(device, notify)
-    try:
-        st = path.stat()
-    except OSError:
-        raise UserError(f"{path}: continuer weights not found (train them with "
-                        "`composer-app train continuer`)") from None
-    return _load_cached(str(path.resolve()), st.st_mtime_ns, st.st_size, str(dev))
+    data = read_checkpoint(path)
+    return Continuer(model_from_checkpoint(data, path), dev)
 
 
 # -- the public call -----------------------------------------------------------------------
@@ -462,7 +451,8 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1, temperature
                     top_p: float = 0.95, seed: int | None = None, device: str = "auto",
                     progress: Callable[[int], None] | None = None,
                     cancel: Callable[[], bool] | None = None,
-                    checkpoint: str | Path | None = None) -> list[Score]:
+                    checkpoint: str | Path | None = None,
+                    runtime: Runtime | None = None) -> list[Score]:
     """Continue the sketch's top line by ``bars`` whole bars; one score per variation.
 
     The continuation starts where the sketch ends (its last note-off) and stops on a bar
@@ -479,7 +469,10 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1, temperature
     """
     _check_args(score, bars, variations, temperature, top_p)
     polyphonic = len(score.tracks_with_notes()) == 4
-    continuer = load_continuer(checkpoint, device)
+    runtime = runtime or Runtime(device)
+    continuer = runtime.continuer(checkpoint)
+    if continuer.device.type == "cpu":
+        runtime.apply_threads()
     track = melody_track(score)
     melody = score.track_notes(track)
     end = score.end_tick
@@ -531,7 +524,7 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1, temperature
         out.sort()
         results.append(out)
     if polyphonic:
-        results = _fill_lower_voices(results, score, track, end, target_end, seed, device,
+        results = _fill_lower_voices(results, score, track, end, target_end, seed, runtime,
                                      progress, cancel)
     return results
 
@@ -574,7 +567,7 @@ def _fit_midi(pitch: int) -> int:
 
 
 def _fill_lower_voices(results: list[Score], sketch: Score, track: int, start: int, end: int,
-                       seed: int | None, device: str, progress, cancel) -> list[Score]:
+                       seed: int | None, runtime: Runtime, progress, cancel) -> list[Score]:
     """Chorale sketches: the harmonizer writes the other voices under the new top line.
 
     The four voices are handed over as Soprano/Alto/Tenor/Bass (by mean pitch) so the
@@ -608,7 +601,7 @@ def _fill_lower_voices(results: list[Score], sketch: Score, track: int, start: i
                 progress(int((100 * i + p) / len(results)))
         try:
             out = harmonize(four, melody_track=0, start=start, end=end, variations=1,
-                            seed=None if seed is None else seed + i, device=device,
+                            seed=None if seed is None else seed + i, runtime=runtime,
                             progress=sub, cancel=cancel)[0]
         except GenerationCancelled:
             raise ContinuationCancelled("continuation cancelled") from None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from composer_app.music import UserError
 
@@ -12,18 +11,16 @@ log = logging.getLogger(__name__)
 _threads_set = False
 
 
-def cap_threads(threads: int | None = None) -> int:
-    """Limit torch's intra-op threads so the GUI and audio keep a core.
+def cap_threads(threads: int) -> int:
+    """Set torch's intra-op threads to ``threads`` (at least 1); inter-op to 1 once.
 
-    Default: all cores but one (at least 1); ``COMPOSER_APP_THREADS`` overrides.
+    The count is the caller's: a :class:`~composer_app.ml.runtime.Runtime` (the app, the
+    CLI) or a training configuration.
     """
     global _threads_set
     import torch
 
-    if threads is None:
-        env = os.environ.get("COMPOSER_APP_THREADS")
-        threads = int(env) if env and env.isdigit() else max(1, (os.cpu_count() or 2) - 1)
-    threads = max(1, threads)
+    threads = max(1, int(threads))
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     if not _threads_set:

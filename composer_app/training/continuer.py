@@ -406,7 +406,10 @@ def line_stats(note_lists: list[list[Note]], keys: list[Key], span_ticks: list[i
 def evaluate(checkpoint: Path | None = None, limit: int | None = None, prefix_bars: int = 8,
              new_bars: int = 4, seed: int = 0, quiet: bool = False) -> dict:
     """Test-split NLL and continuation statistics beside the corpus's own continuations."""
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    from composer_app.ml.runtime import Runtime
+
+    runtime = Runtime("cpu")
+    runtime.apply_threads()
     path = Path(checkpoint) if checkpoint else C.default_checkpoint()
     model = C.model_from_checkpoint(C.read_checkpoint(path), path)
     data = load_data(TrainConfig(), quiet=quiet)
@@ -426,7 +429,8 @@ def evaluate(checkpoint: Path | None = None, limit: int | None = None, prefix_ba
             continue
         cut = score.bar_start(prefix_bars + (1 if mel["phase"] else 0))
         sketch = cut_score(score, cut)
-        res = C.continue_melody(sketch, new_bars, seed=seed + i, device="cpu", checkpoint=path)[0]
+        res = C.continue_melody(sketch, new_bars, seed=seed + i, runtime=runtime,
+                                checkpoint=path)[0]
         start, stop = sketch.end_tick, score.next_bar_line(sketch.end_tick) + new_bars * sig.bar_ticks
         gen_notes.append([n for n in res.notes if n.start >= start])
         real_notes.append([n.moved(duration=min(n.duration, stop - n.start))

@@ -348,8 +348,9 @@ def train_cli(args) -> int:
         if args.epochs < 1:
             raise UserError("--epochs must be at least 1")
         config.epochs = args.epochs
-    threads = os.environ.get("COMPOSER_APP_THREADS")
-    config.threads = int(threads) if threads and threads.isdigit() else max(1, (os.cpu_count() or 2) - 1)
+    from composer_app.ml.runtime import default_threads
+
+    config.threads = default_threads()
     if getattr(args, "resume", False) and not (run_dir / "last.pt").is_file():
         raise UserError(f"{run_dir}: nothing to resume (no last.pt)")
     model_config = HarmonizerConfig(hidden=args.hidden) if getattr(args, "hidden", None) else None

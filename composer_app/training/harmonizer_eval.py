@@ -52,9 +52,11 @@ def harmonize_pieces(chorales: list[ChoraleGrid], bach: list[style.Piece], sched
                      seeds, model_path=None, label: str = "", show: bool = True):
     """Harmonize each chorale's soprano once per seed; (pieces, soprano kept %)."""
     from composer_app.ml.harmonizer import harmonize
+    from composer_app.ml.runtime import Runtime
 
     from .harmonizer import soprano_score
 
+    runtime = Runtime("cpu")
     pieces, exact = [], []
     total = len(chorales) * len(seeds)
     done = 0
@@ -62,7 +64,7 @@ def harmonize_pieces(chorales: list[ChoraleGrid], bach: list[style.Piece], sched
         for i, (c, ref) in enumerate(zip(chorales, bach, strict=True)):
             melody, lead = soprano_score(c)
             result = harmonize(melody, seed=1000 * seed + i, model_path=model_path,
-                               device="cpu", schedule=schedule)[0]
+                               runtime=runtime, schedule=schedule)[0]
             exact.append([(n.pitch, n.start, n.duration) for n in result.track_notes(0)]
                          == [(n.pitch, n.start, n.duration) for n in melody.track_notes(0)])
             pieces.append(style.with_tokens(ref, grid.score_to_grid(result)[:, lead:]))
@@ -77,10 +79,12 @@ def folk_range_check(schedule, count: int = 24, seed: int = 0, model_path=None) 
     """Share of lower-voice notes outside SATB ranges on Essen folk tunes (outside the
     chorale corpus; high and low ones on purpose), one harmonization each."""
     from composer_app.ml.harmonizer import harmonize
+    from composer_app.ml.runtime import Runtime
     from composer_app.music import Key, KeySignature, Note, Score, TimeSignature
 
     from .melodies import _parse_tune, corpus_tunes
 
+    runtime = Runtime("cpu")
     tunes = corpus_tunes(("essen",))
     random.Random(seed).shuffle(tunes)
     notes = out = pieces = 0
@@ -97,7 +101,7 @@ def folk_range_check(schedule, count: int = 24, seed: int = 0, model_path=None) 
         score = Score(notes=melody, time_signatures=[TimeSignature(0, *mel["meter"])],
                       key_signatures=[KeySignature(0, Key(*mel["key"]))])
         try:
-            result = harmonize(score, seed=seed + pieces, device="cpu", schedule=schedule,
+            result = harmonize(score, seed=seed + pieces, runtime=runtime, schedule=schedule,
                                model_path=model_path)[0]
         except UserError:
             continue

@@ -121,11 +121,8 @@ if len(sys.argv) > 3 and sys.argv[3] == "warmup":
     probe.timer.start()
     t0 = time.perf_counter()
     gen.warm_up()
-    def loaded():  # look, never import: importing here would load torch on this thread
-        h = sys.modules.get("composer_app.ml.harmonizer")
-        c = sys.modules.get("composer_app.ml.continuer")
-        return bool(h and getattr(h, "_cache", None) and c
-                    and c._load_cached.cache_info().currsize)
+    def loaded():  # look, never load: that would load torch on this thread
+        return gen.controller.runtime.loaded() == ["continuer", "harmonizer"]
     while not loaded() and time.perf_counter() - t0 < 30:
         app.processEvents()
         time.sleep(0.001)

@@ -22,7 +22,7 @@ from . import commands as cmd
 from . import proposals
 from .generation_panel import GenerationPanel
 from .piano_roll import track_color
-from .workers import GenerationController, GenerationJob, run_job
+from .workers import GenerationController, GenerationJob
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class Generation(QObject):
     def __init__(self, window):
         super().__init__(window)
         self.w = window
-        self.runner = run_job  # tests may swap in another runner before the first use
+        self.runner = None  # None: the real models; tests may set a runner before first use
         self._controller: GenerationController | None = None
         self._results: list[Score] = []
         self._job: GenerationJob | None = None  # the job whose results are on show

@@ -1,17 +1,19 @@
 """Model inference off the GUI thread.
 
 The one place the UI reaches ``ml/``: a :class:`ModelWorker` (a ``QObject`` moved to a
-``QThread``) imports torch and the models lazily on its first job, keeps them loaded,
-and reports progress, results and failures through signals. The
+``QThread``) owns the session's :class:`~composer_app.ml.runtime.Runtime` (device,
+threads, the loaded models, the GPU→CPU fallback), which imports torch and the models
+lazily on the worker's first job or warm-up, and reports progress, results and failures
+through signals. The
 :class:`GenerationController` lives in the GUI thread, owns the thread, refuses a
 second request while one runs and cancels between sampling sweeps.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
-import os
 import sys
 import threading
 import traceback
@@ -19,12 +21,12 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from composer_app.ml.runtime import Runtime, is_out_of_memory
 from composer_app.music import Score, UserError
 
 log = logging.getLogger(__name__)
 
 _job_ids = itertools.count(1)
-_ENV_THREADS = os.environ.get("COMPOSER_APP_THREADS")  # as the user started the app
 
 
 @dataclass
@@ -40,136 +42,32 @@ class GenerationJob:
     params: dict = field(default_factory=dict)
     span: tuple[int, int] = (0, 0)
     id: int = field(default_factory=lambda: next(_job_ids))
-    threads: int = 0  # torch intra-op threads; 0 = the ml default (all cores but one)
+    threads: int = 0  # torch intra-op threads; 0 = the runtime's default (all cores but one)
     context: dict = field(default_factory=dict)  # what the window needs to use the result
     info: dict = field(default_factory=dict)  # filled by the worker: device used, times
 
 
-class JobCancelled(Exception):
-    """Raised inside the worker when the user pressed Cancel."""
+def run_job(job: GenerationJob, progress, cancel, runtime: Runtime | None = None) -> list[Score]:
+    """Run ``job`` with the real models on ``runtime`` (called on the worker thread).
 
-
-def run_job(job: GenerationJob, progress, cancel) -> list[Score]:
-    """Run ``job`` with the real models (called on the worker thread).
-
-    Records in ``job.info`` the device it ran on ("cpu", "cuda", ...) and whether it
-    fell back to the CPU after running out of GPU memory.
+    The job's device and thread preferences are applied to the runtime first; records
+    in ``job.info`` the device it ran on ("cpu", "cuda", ...) and any note for the user
+    (no GPU found, or the GPU ran out of memory and the CPU was used).
     """
-    # The ml calls cap their threads from this variable on every call; 0 ("automatic")
-    # restores whatever the user's environment said.
-    if job.threads > 0:
-        os.environ["COMPOSER_APP_THREADS"] = str(job.threads)
-    elif _ENV_THREADS is None:
-        os.environ.pop("COMPOSER_APP_THREADS", None)
-    else:
-        os.environ["COMPOSER_APP_THREADS"] = _ENV_THREADS
-    preload_torch_libraries()
-    from composer_app import ml
-    from composer_app.ml.device import choose_device
-
+    runtime = runtime or Runtime()
     params = dict(job.params)
-    if job.kind == "harmonize":
-        call = ml.harmonize
-    elif job.kind == "continue":
-        call = ml.continue_melody
-    else:
-        raise UserError(f"unknown generation kind {job.kind!r}")
-    notes: list[str] = []
-    job.info["device"] = choose_device(params.get("device", "auto"), notes.append).type
-    if notes:
-        job.info["device_note"] = notes[-1]
+    runtime.configure(device=params.pop("device", "auto"), threads=job.threads)
     try:
-        return call(job.score, progress=progress, cancel=cancel, **params)
-    except Exception as exc:
-        if _is_out_of_memory(exc) and job.info["device"] != "cpu":
-            log.warning("GPU out of memory; retrying on the CPU")
-            _free_gpu_memory()
-            params["device"] = "cpu"
-            job.info.update(device="cpu", device_note="the GPU ran out of memory; used the CPU")
-            return call(job.score, progress=progress, cancel=cancel, **params)
-        raise
-
-
-_preloaded = False
-
-
-def preload_torch_libraries() -> None:
-    """Load torch's shared libraries without holding the GIL, before ``import torch``.
-
-    ``import torch`` on this worker thread would otherwise hold the GIL while the
-    dynamic loader maps and initialises libtorch (measured: 150-260 ms in one piece),
-    freezing the GUI thread. ``dlopen`` called through ctypes runs with the GIL
-    released, and the import then finds the libraries already loaded (GUI stall during
-    the first use measured at about 30 ms). Linux only; best effort, any failure just
-    leaves the work to ``import torch``.
-    """
-    global _preloaded
-    if _preloaded or "torch" in sys.modules or not sys.platform.startswith("linux"):
-        return
-    _preloaded = True
-    try:
-        import ctypes
-        import importlib.util
-
-        spec = importlib.util.find_spec("torch")
-        if spec is None or not spec.origin:
-            return
-        lib = os.path.join(os.path.dirname(spec.origin), "lib")
-        libc = ctypes.CDLL(None)
-        dlopen = libc.dlopen
-        dlopen.restype = ctypes.c_void_p
-        dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
-        # As torch does: its global deps with RTLD_GLOBAL, libtorch itself kept local.
-        for name, scope in (("libtorch_global_deps.so", os.RTLD_GLOBAL),
-                            ("libtorch.so", os.RTLD_LOCAL),
-                            ("libtorch_python.so", os.RTLD_LOCAL)):
-            path = os.path.join(lib, name)
-            if os.path.exists(path) and not dlopen(path.encode(), os.RTLD_NOW | scope):
-                log.debug("preloading %s failed; import torch will load it", path)
-    except Exception:  # never worse than a plain import
-        log.debug("torch library preload skipped", exc_info=True)
-
-
-def _free_gpu_memory() -> None:
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except Exception:  # best effort only
-        pass
-
-
-def warm_up_models(device: str = "auto") -> str:
-    """Import torch and load both models (on the worker thread, while the user works).
-
-    ``import torch`` holds the GIL for ~0.1 s however it is done; paying that once
-    shortly after start-up keeps it out of the first Continue/Reharmonize. Returns the
-    device type the models run on ("cpu", "cuda", …), or "" when they could not load: a
-    missing or broken model is reported by the request that needs it.
-    """
-    preload_torch_libraries()
-    try:
-        from composer_app.ml import continuer, harmonizer
-        from composer_app.ml.device import choose_device
-
-        harmonizer.load_model(device=device)
-        continuer.load_continuer(device=device)
-        return choose_device(device, lambda _msg: None).type
-    except Exception:  # noqa: BLE001 - reported when a request needs the model
-        log.info("model warm-up skipped", exc_info=True)
-        return ""
+        return runtime.run(job.kind, job.score, progress=progress, cancel=cancel, **params)
+    finally:
+        job.info["device"] = runtime.resolved_device_type
+        if runtime.note:
+            job.info["device_note"] = runtime.note
 
 
 def _is_cancel(exc: BaseException) -> bool:
-    import sys
-
-    ml = sys.modules.get("composer_app.ml")  # loaded on this thread by run_job
+    ml = sys.modules.get("composer_app.ml")  # loaded on this thread by the runtime
     return ml is not None and isinstance(exc, ml.GenerationCancelled)
-
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
 
 
 class ModelWorker(QObject):
@@ -181,9 +79,11 @@ class ModelWorker(QObject):
     cancelled = Signal(object)  # job
     warmed = Signal(str)  # device type the preloaded models run on
 
-    def __init__(self, runner=run_job) -> None:
+    def __init__(self, runner=None) -> None:
         super().__init__()
-        self._runner = runner
+        self.runtime = Runtime()  # device, threads and the loaded models, for the session
+        self._runner = runner or functools.partial(run_job, runtime=self.runtime)
+        self._real = runner is None
         self._cancel = threading.Event()
 
     def request_cancel(self) -> None:  # called from the GUI thread
@@ -191,8 +91,9 @@ class ModelWorker(QObject):
 
     @Slot(str)
     def warm_up(self, device: str) -> None:
-        if self._runner is run_job:  # only the real models are worth loading early
-            loaded_on = warm_up_models(device)
+        if self._real:  # only the real models are worth loading early
+            self.runtime.configure(device=device)
+            loaded_on = self.runtime.warm_up()
             if loaded_on:
                 self.warmed.emit(loaded_on)
 
@@ -234,7 +135,7 @@ class ModelWorker(QObject):
 def _message(exc: BaseException) -> str:
     if isinstance(exc, UserError):
         return str(exc)
-    if _is_out_of_memory(exc):
+    if is_out_of_memory(exc):
         return "out of memory while generating; try fewer variations or a shorter span"
     return f"generation failed: {type(exc).__name__}: {exc}"
 
@@ -263,7 +164,7 @@ class GenerationController(QObject):
     _submit = Signal(object)
     _warm = Signal(str)
 
-    def __init__(self, parent: QObject | None = None, runner=run_job) -> None:
+    def __init__(self, parent: QObject | None = None, runner=None) -> None:
         super().__init__(parent)
         self._thread = QThread()
         self._thread.setObjectName("composer-app model worker")
@@ -278,6 +179,11 @@ class GenerationController(QObject):
         self._worker.cancelled.connect(self._on_cancelled)
         self._thread.start()
         self._running: GenerationJob | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        """The worker's runtime; used from the worker thread only (read-only elsewhere)."""
+        return self._worker.runtime
 
     @property
     def busy(self) -> bool:

@@ -12,7 +12,6 @@ from composer_app.ml import GenerationCancelled
 from .api import CONTEXT_STEPS, MAX_VARIATIONS, frame_shift, harmonize, harmonize_melody
 from .checkpoint import (
     FORMAT_VERSION,
-    _cache,
     default_model_path,
     load_model,
     model_from_checkpoint,
@@ -28,5 +27,5 @@ __all__ = [
     "Draft", "load_model", "save_checkpoint", "read_checkpoint", "model_from_checkpoint",
     "FORMAT_VERSION", "default_model_path", "Schedule", "Rules", "NETWORK_ALONE",
     "STYLE_RULES", "SamplingPlan", "sample", "voice_allowed", "key_class", "UNKNOWN_KEY",
-    "CONTEXT_STEPS", "MAX_VARIATIONS", "frame_shift", "_cache",
+    "CONTEXT_STEPS", "MAX_VARIATIONS", "frame_shift",
 ]

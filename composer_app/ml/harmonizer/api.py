@@ -31,9 +31,8 @@ from composer_app.music import (
 from composer_app.music.theory import KeyError_
 
 from .. import grid
-from ..device import cap_threads
+from ..runtime import Runtime
 from . import rules as R
-from .checkpoint import load_model
 from .network import key_class
 from .sampler import SamplingPlan, Schedule, sample
 
@@ -52,7 +51,7 @@ def harmonize(score: Score, melody_track: int | None = None, start: int | None =
               progress: Callable[[int], None] | None = None,
               cancel: Callable[[], bool] | None = None, key: Key | str | None = None,
               model_path: str | os.PathLike | None = None,
-              schedule: Schedule | None = None) -> list[Score]:
+              schedule: Schedule | None = None, runtime: Runtime | None = None) -> list[Score]:
     """Alto, tenor and bass under a melody, in Bach's chorale style.
 
     ``melody_track`` is a 0-based track index (default: the track named Soprano, else the
@@ -65,7 +64,8 @@ def harmonize(score: Score, melody_track: int | None = None, start: int | None =
 
     ``progress(percent)`` is called after each pass; ``cancel()`` returning True stops
     with :class:`GenerationCancelled`. Same ``seed`` and input, same output. Raises
-    :class:`UserError` for input the user can fix.
+    :class:`UserError` for input the user can fix. ``runtime`` (device, threads, loaded
+    models) is the caller's; without one a runtime on ``device`` is made for this call.
     """
     if not 1 <= int(variations) <= MAX_VARIATIONS:
         raise UserError(f"variations must be between 1 and {MAX_VARIATIONS}, not {variations}")
@@ -131,9 +131,10 @@ def harmonize(score: Score, melody_track: int | None = None, start: int | None =
                             the_key, shift, steps, rules.cadence),
     )
 
-    model = load_model(model_path, device, notify=log.warning)
+    runtime = runtime or Runtime(device)
+    model = runtime.harmonizer(model_path)
     if next(model.parameters()).device.type == "cpu":
-        cap_threads()
+        runtime.apply_threads()
     gen = torch.Generator().manual_seed(int(seed) if seed is not None
                                         else int.from_bytes(os.urandom(4), "little"))
     out = sample(model, plan, int(variations), gen, schedule, progress, cancel)
@@ -161,14 +162,15 @@ def harmonize(score: Score, melody_track: int | None = None, start: int | None =
 def harmonize_melody(score: Score, track: int | None = None, key: str | None = None,
                      variations: int = 1, seed: int | None = None, device: str = "auto",
                      progress: Callable[[int], None] | None = None,
-                     cancel: Callable[[], bool] | None = None) -> list[Score]:
+                     cancel: Callable[[], bool] | None = None,
+                     runtime: Runtime | None = None) -> list[Score]:
     """The CLI's call: ``track`` is 1-based as ``composer-app info`` lists tracks."""
     if track is not None:
         if not 1 <= track <= len(score.tracks):
             raise UserError(f"--track {track}: the file has tracks 1..{len(score.tracks)}")
         track -= 1
     return harmonize(score, melody_track=track, key=key, variations=variations, seed=seed,
-                     device=device, progress=progress, cancel=cancel)
+                     device=device, progress=progress, cancel=cancel, runtime=runtime)
 
 
 # -- the frame: a melody outside the soprano range ----------------------------------------

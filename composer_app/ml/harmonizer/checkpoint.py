@@ -7,7 +7,6 @@ can be wrong becomes a :class:`UserError` naming the file.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -78,24 +77,12 @@ def model_from_checkpoint(data: dict, path: str | os.PathLike) -> Harmonizer:
     return model
 
 
-_cache: dict[tuple, Harmonizer] = {}
-_cache_lock = threading.Lock()
-
-
 def load_model(path: str | os.PathLike | None = None, device: str = "auto",
                notify: Callable[[str], None] | None = None) -> Harmonizer:
-    """The model at ``path`` (default: the shipped one), loaded once and cached."""
+    """The model at ``path`` (default: the shipped one), read, checked and moved to ``device``.
+
+    Not cached: a :class:`~composer_app.ml.runtime.Runtime` keeps what it loaded.
+    """
     path = Path(path) if path is not None else default_model_path()
     dev = choose_device(device, notify)
-    try:
-        stamp = path.stat().st_mtime_ns
-    except OSError:
-        stamp = None
-    key = (str(path.resolve()), stamp, str(dev))
-    with _cache_lock:
-        model = _cache.get(key)
-        if model is None:
-            model = model_from_checkpoint(read_checkpoint(path), path).to(dev)
-            _cache.clear()  # one model at a time is plenty for the app
-            _cache[key] = model
-    return model
+    return model_from_checkpoint(read_checkpoint(path), path).to(dev)
