@@ -487,3 +487,19 @@ def test_editing_while_listening_to_a_variation_keeps_the_variation_playing(wind
     assert len(window.audio.transport.score.tracks) == len(window.doc.base.tracks)
     window.stop()
     window.audio.transport.close()
+
+
+@needs_harmonizer
+def test_the_key_shown_as_auto_is_the_key_the_harmonizer_uses(window, qtbot):
+    """One owner of the key in force (Score.key_in_force): an E-major passage after C-major
+    bars, no key signature. The panel said "Auto (E major)" while the harmonizer, guessing
+    from the whole melody, used E minor."""
+    c = [60, 64, 67, 72, 71, 67, 65, 64, 62, 65, 69, 67, 65, 64, 62, 60]
+    e = [64, 68, 71, 76, 75, 71, 69, 68, 66, 69, 73, 71, 69, 68, 66, 64]
+    load(window, Score(notes=[Note(p, i * 480, 480, 80, 0) for i, p in enumerate(c + e)],
+                       tracks=[Track("Melody", 0, 0)]))
+    select(window, lambda n: n.start >= 16 * 480)
+    window.generation._update_detected_key()
+    assert window.generation.panel.key.itemText(0) == "Auto (E major)"
+    run(qtbot, window, "reharmonize")
+    assert {v.key_signatures[0].key.long_name for v in window.generation.variations} == {"E major"}

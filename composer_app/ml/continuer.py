@@ -30,7 +30,7 @@ from torch import nn
 
 from composer_app import paths
 from composer_app.ml import GenerationCancelled
-from composer_app.music import Key, Note, Score, UserError, detect_key
+from composer_app.music import Key, Note, Score, UserError
 
 from .runtime import Runtime
 
@@ -482,7 +482,7 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1, temperature
     if sig.bar_ticks % STEP:
         raise UserError(f"meter {sig} is not a whole number of sixteenths; cannot continue")
 
-    key = score.key_at(max(end - 1, 0)) or detect_key((n.pitch, n.duration) for n in melody)
+    key = score.key_in_force(max(end - 1, 0), melody)
     shift = key_shift(key)
     # Prefix: from the first melody note to the sketch end, key-normalised and moved
     # by octaves into the model's comfortable range.

@@ -162,6 +162,15 @@ class Score:
         """The key at the start, or None when the file named none."""
         return self.key_at(0)
 
+    def key_in_force(self, tick: int, melody: Iterable[Note] = ()) -> Key:
+        """The key generation uses at ``tick``: the key signature in force there, else
+        the key detected from ``melody`` (the notes being harmonized or continued), else
+        C major. The one owner of this rule: the models and the editor's "Auto (…)"
+        label both ask here."""
+        from .theory import detect_key
+
+        return self.key_at(tick) or detect_key((n.pitch, n.duration) for n in melody)
+
     def tick_to_seconds(self, tick: int) -> float:
         """Wall-clock seconds at ``tick`` following the tempo map."""
         seconds = 0.0

@@ -27,7 +27,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
-from composer_app.music import Note, detect_key, scale_pitch_classes
+from composer_app.music import Note, scale_pitch_classes
 
 from . import commands as cmd
 from . import roll_marks
@@ -352,7 +352,7 @@ class PianoRoll(QAbstractScrollArea):
     def _meta_changed(self) -> None:
         key = self.doc.base.key
         if key is None and self.doc.notes:
-            key = detect_key((n.pitch, n.duration) for n in self.doc.notes.values())
+            key = self.doc.base.key_in_force(0, self.doc.notes.values())
         self._scale = scale_pitch_classes(key, minor_variants=False) if key else frozenset()
         if self.active_track >= len(self.doc.base.tracks):
             self.set_active_track(0)

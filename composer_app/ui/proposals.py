@@ -17,7 +17,6 @@ from composer_app.music import (
     Score,
     Track,
     UserError,
-    detect_key,
 )
 from composer_app.music.theory import Key
 
@@ -84,11 +83,16 @@ def _bar_label(doc: Document, tick: int) -> str:
 
 
 def detected_key(doc: Document, ids) -> Key:
-    """The key generation would use with "Auto": the score's key signature at the
-    selection, else the key detected from the selected notes (or all notes)."""
+    """The key Reharmonize would use with "Auto", asked of the rule's one owner
+    (:meth:`Score.key_in_force`) with the melody the model will be given: the selected
+    melody, else the selected notes, else all notes."""
     notes = _selected(doc, ids) or sorted(doc.notes.values(), key=lambda n: n.start)
+    try:
+        _, melody = melody_of_selection(doc, ids)
+    except UserError:  # no melody selected (yet): the notes at hand
+        melody = notes
     at = notes[0].start if notes else 0
-    return doc.base.key_at(at) or detect_key((n.pitch, n.duration) for n in notes)
+    return doc.base.key_in_force(at, melody)
 
 
 # -- Reharmonize ---------------------------------------------------------------------

@@ -25,7 +25,6 @@ from composer_app.music import (
     Note,
     Score,
     UserError,
-    detect_key,
     parse_key,
 )
 from composer_app.music.theory import KeyError_
@@ -80,7 +79,8 @@ def harmonize(score: Score, melody_track: int | None = None, start: int | None =
         raise UserError(f"empty span: ticks {span_start}..{span_end} hold no sixteenth to harmonize")
     if not any(n.start < span_end and n.end > span_start for n in melody):
         raise UserError(f"the span (ticks {span_start}..{span_end}) holds no melody notes")
-    the_key = _resolve_key(score, key, melody, span_start)
+    in_span = [n for n in melody if span_start <= n.start < span_end] or melody
+    the_key = _resolve_key(score, key, in_span, span_start)
     shift = frame_shift(melody)
     if shift:
         log.info("melody outside the soprano range: harmonizing %+d semitones away", shift)
@@ -116,7 +116,7 @@ def harmonize(score: Score, melody_track: int | None = None, start: int | None =
     no_hold = free & ~np.concatenate([np.zeros((3, 1), bool), free[:, :-1]], axis=1)
     ends = phrase_end_flags(melody, score)
     rules = schedule.rules
-    final_key = _resolve_key(score, key, melody, melody[-1].start)
+    final_key = _resolve_key(score, key, in_span, melody[-1].start)
     plan = SamplingPlan(
         tokens=tokens, free=free,
         pos=grid.bar_positions(score, steps, w0),
@@ -351,7 +351,7 @@ def _resolve_key(score: Score, key, melody: list[Note], tick: int) -> Key:
             return parse_key(key)
         except KeyError_ as exc:
             raise UserError(str(exc)) from None
-    return score.key_at(tick) or detect_key((n.pitch, n.duration) for n in melody)
+    return score.key_in_force(tick, melody)
 
 
 def _lower_voice_tracks(score: Score, melody_track: int) -> list[int | None]:
