@@ -32,6 +32,7 @@ from composer_app import paths
 from composer_app.ml import GenerationCancelled
 from composer_app.music import Key, Note, Score, UserError
 
+from . import grid
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ __all__ = [
 
 FORMAT = "composer_app.continuer"
 FORMAT_VERSION = 1
-STEP = 120  # ticks per grid step (a sixteenth at 480 per quarter)
+STEP = grid.STEP_TICKS  # ticks per step: the grid's own (a sixteenth)
 REST, HOLD, BOS = 0, 1, 2
 N_SPECIAL = 3
 MIN_PITCH, MAX_PITCH = 45, 96  # model range after key normalisation
@@ -103,29 +104,16 @@ def token_pitch(token: int) -> int:
 def encode_melody(notes: list[tuple[int, int, int]], start: int, end: int) -> list[int]:
     """Grid tokens for monophonic ``(pitch, start, duration)`` notes between ticks.
 
-    ``start`` is the tick of step 0, ``end`` the tick after the last step. Onsets snap to
-    the nearest step; of notes sharing a step the highest wins; a note ends where the
-    next one starts. Pitches are taken as they are (transpose before encoding).
+    ``start`` is the tick of step 0, ``end`` the tick after the last step. The grid's
+    one rule places the notes (:func:`composer_app.ml.grid.note_spans`: onsets to the
+    nearest step, the highest of notes on one step, a note ends where the next starts);
+    this model's vocabulary names them. Pitches are taken as they are (transpose first).
     """
     n_steps = max(0, -(-(end - start) // STEP))
     tokens = [REST] * n_steps
-    onsets: dict[int, tuple[int, int]] = {}
-    for pitch, onset, duration in notes:
-        s = int(round((onset - start) / STEP))
-        e = int(round((onset + duration - start) / STEP))
-        if not 0 <= s < n_steps:
-            continue
-        e = max(e, s + 1)
-        if s not in onsets or pitch > onsets[s][0]:
-            onsets[s] = (pitch, min(e, n_steps))
-    order = sorted(onsets)
-    for i, s in enumerate(order):
-        pitch, e = onsets[s]
-        if i + 1 < len(order):
-            e = min(e, order[i + 1])
+    for s, e, pitch in grid.note_spans(notes, n_steps, origin=start):
         tokens[s] = pitch_token(pitch)
-        for t in range(s + 1, e):
-            tokens[t] = HOLD
+        tokens[s + 1:e] = [HOLD] * (e - s - 1)
     return tokens
 
 

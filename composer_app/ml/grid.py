@@ -6,6 +6,8 @@ a pitch. ``MASK`` is input only: "unknown here, to be sampled". Pure numpy; no t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from composer_app.music import PPQ, VOICE_NAMES, Note, Score, TimeSignature, Track
@@ -39,32 +41,53 @@ def vocabulary() -> dict:
             "step_ticks_at_ppq480": STEP_TICKS, "pos_max": POS_MAX, "grid": GRID_VERSION}
 
 
-def step_of(tick: int) -> int:
-    """Nearest grid step of a tick."""
-    return int((tick + STEP_TICKS // 2) // STEP_TICKS)
+def step_of(tick: int, origin: int = 0) -> int:
+    """Nearest grid step of ``tick`` counted from ``origin``; half-way rounds up.
+
+    The one rounding rule of both models' grids (the continuer's tokens are built on
+    :func:`note_spans` too).
+    """
+    return int((tick - origin + STEP_TICKS // 2) // STEP_TICKS)
+
+
+def note_spans(notes: Iterable[tuple[int, int, int]], steps: int,
+               origin: int = 0) -> list[tuple[int, int, int]]:
+    """``(start_step, end_step, pitch)`` of a single line on the grid, in time order.
+
+    ``notes`` are ``(pitch, start_tick, duration_ticks)``; step 0 is at ``origin``.
+    Onsets and ends snap to the nearest step (:func:`step_of`); a note lasts at least
+    one step and ends where the next onset begins; of notes whose onsets land on one
+    step the highest wins; onsets outside ``0..steps-1`` are dropped. Shared by the
+    harmonizer's rows and the continuer's tokens.
+    """
+    onsets: dict[int, tuple[int, int]] = {}
+    for pitch, start, duration in notes:
+        s = step_of(start, origin)
+        if not 0 <= s < steps:
+            continue
+        e = min(steps, max(s + 1, step_of(start + duration, origin)))
+        if s not in onsets or pitch > onsets[s][0]:
+            onsets[s] = (pitch, e)
+    order = sorted(onsets)
+    spans = []
+    for i, s in enumerate(order):
+        pitch, e = onsets[s]
+        if i + 1 < len(order):
+            e = min(e, order[i + 1])
+        spans.append((s, e, pitch))
+    return spans
 
 
 def notes_to_row(notes: list[Note], steps: int, fill: int = REST) -> np.ndarray:
-    """One voice's notes as a token row of ``steps`` steps.
+    """One voice's notes as a token row of ``steps`` steps (see :func:`note_spans`).
 
-    Onsets snap to the nearest sixteenth; a note lasts at least one step. A note whose
-    onset lands on another's onset step is dropped from the grid (the grid only
-    conditions the model; callers keep the notes themselves).
+    A note whose onset lands on a higher note's onset step is dropped from the grid (the
+    grid only conditions the model; callers keep the notes themselves).
     """
     row = np.full(steps, fill, dtype=np.int64)
-    onset = np.zeros(steps, dtype=bool)
-    for n in sorted(notes, key=lambda n: (n.start, -n.pitch)):
-        s = step_of(n.start)
-        e = max(s + 1, step_of(n.end))
-        if s >= steps or onset[s]:
-            continue
-        e = min(e, steps)
-        row[s] = pitch_token(n.pitch)
-        onset[s] = True
-        for t in range(s + 1, e):
-            if onset[t]:
-                break
-            row[t] = HOLD
+    for s, e, pitch in note_spans(((n.pitch, n.start, n.duration) for n in notes), steps):
+        row[s] = pitch_token(pitch)
+        row[s + 1:e] = HOLD
     return row
 
 
