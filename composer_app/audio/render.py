@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from composer_app.music import Score, UserError
+from composer_app.music.gm import DRUM_CHANNEL
 
 from ._native import load_fluidsynth, write_float
 from .errors import AudioUnavailable
@@ -72,7 +73,7 @@ def _render_float(score: Score, soundfont, sample_rate: int, metronome: bool) ->
         done = set()
         for i in sorted(audible_tracks(score)):
             track = score.tracks[i]
-            if track.channel not in done and track.channel != 9:
+            if track.channel not in done and track.channel != DRUM_CHANNEL:
                 synth.program_change(track.channel, track.program)
                 done.add(track.channel)
 

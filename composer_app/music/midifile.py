@@ -20,12 +20,11 @@ import mido
 
 from .atomic import atomic_write_bytes
 from .errors import FileFormatError, UserError
+from .gm import DRUM_CHANNEL as GM_DRUM_CHANNEL
 from .score import PPQ, KeySignature, Note, Score, TempoChange, TimeSignature, Track
 from .theory import Key, KeyError_, parse_key
 
 __all__ = ["read_midi", "write_midi", "midi_bytes", "score_from_midifile"]
-
-GM_DRUM_CHANNEL = 9
 
 # What a file may hold. Beyond these we refuse (or clamp) rather than exhaust memory
 # or divide by zero later; README "Limits" states the same.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .atomic import atomic_write_bytes
 from .errors import FileFormatError, UserError
+from .gm import melodic_channel
 from .score import PPQ, KeySignature, Note, Score, TempoChange, TimeSignature, Track
 from .theory import Key
 
@@ -76,8 +77,8 @@ def score_from_music21(stream) -> Score:
         instr = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
         if instr is not None and instr.midiProgram is not None:
             program = int(instr.midiProgram)
-        channel = index if index < 9 else index + 1
-        score.tracks.append(Track(name=str(name), channel=channel & 0x0F, program=program))
+        score.tracks.append(Track(name=str(name), channel=melodic_channel(index),
+                                  program=program))
         is_stream = isinstance(part, m21stream.Stream)
         fermatas = _fermata_ticks(part.flatten() if is_stream else part, ticks)
         flat = part.stripTies(inPlace=False).flatten() if is_stream else part
