@@ -8,6 +8,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 TORCH  := torch==2.13.0
 
 # System packages: FluidSynth, a General MIDI soundfont, the xcb libraries Qt needs.
@@ -27,8 +28,12 @@ test: setup
 bench: setup
 	$(PY) -m composer_app bench
 
-lint: setup
+lint: setup $(DEV_STAMP)
 	$(PY) -m ruff check composer_app tests
+
+$(DEV_STAMP): pyproject.toml $(STAMP)
+	$(PIP) install -q -e '.[dev]'
+	@touch $(DEV_STAMP)
 
 setup: system-deps $(STAMP)
 

@@ -102,7 +102,9 @@ def run_benchmarks(only: list[str] | None = None, runs: int | None = None,
         out(f"{row['name']:<28} {_fmt_s(row['median']):>10} {_fmt_s(row['min']):>10} "
             f"{_fmt_s(row['max']):>10} {row['runs']:>5}  {notes}")
     if json_path:
-        Path(json_path).write_text(json.dumps(rows, indent=2) + "\n")
+        from composer_app.music.atomic import atomic_write_bytes
+
+        atomic_write_bytes(Path(json_path), (json.dumps(rows, indent=2) + "\n").encode())
     return rows
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from composer_app.music import Score, UserError
+from composer_app.music.atomic import atomic_write
+from composer_app.music.gm import DRUM_CHANNEL
 
 from ._native import load_fluidsynth, write_float
 from .errors import AudioUnavailable
@@ -72,7 +74,7 @@ def _render_float(score: Score, soundfont, sample_rate: int, metronome: bool) ->
         done = set()
         for i in sorted(audible_tracks(score)):
             track = score.tracks[i]
-            if track.channel not in done and track.channel != 9:
+            if track.channel not in done and track.channel != DRUM_CHANNEL:
                 synth.program_change(track.channel, track.program)
                 done.add(track.channel)
 
@@ -130,19 +132,16 @@ def peak_dbfs(samples: np.ndarray) -> float:
 
 
 def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> None:
-    """Write int16 stereo ``samples`` (frames, 2) as a 16-bit PCM WAV file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        with wave.open(str(tmp), "wb") as w:
+    """Write int16 stereo ``samples`` (frames, 2) as a 16-bit PCM WAV file, atomically."""
+
+    def write(fh) -> None:
+        with wave.open(fh, "wb") as w:
             w.setnchannels(2)
             w.setsampwidth(2)
             w.setframerate(int(sample_rate))
             w.writeframes(np.ascontiguousarray(samples, dtype="<i2").tobytes())
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+    atomic_write(Path(path), write)
 
 
 def render_to_wav(score: Score, path: str | Path, soundfont: str | Path | None = None,

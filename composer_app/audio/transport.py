@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 from composer_app.music import Score, UserError
+from composer_app.music.gm import DRUM_CHANNEL, HI_WOOD_BLOCK, LOW_WOOD_BLOCK
 
 from .backends import Output
 from .errors import AudioUnavailable
@@ -34,8 +35,8 @@ log = logging.getLogger(__name__)
 # A click's note-off has its own kind: it releases only a click that was sent, never a
 # note of the user's on the percussion channel.
 OFF, ON, CLICK, CLICK_OFF = 0, 1, 2, 3
-METRONOME_CHANNEL = 9            # GM percussion
-CLICK_ACCENT, CLICK_BEAT = 76, 77  # GM hi / low wood block
+METRONOME_CHANNEL = DRUM_CHANNEL
+CLICK_ACCENT, CLICK_BEAT = HI_WOOD_BLOCK, LOW_WOOD_BLOCK
 CLICK_SECONDS = 0.05
 _EPS = 0.0005                    # events this close to due are sent now (seconds)
 _CHECK_EVERY_S = 1.0             # how often a playing output is asked whether it still exists

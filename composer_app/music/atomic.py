@@ -1,20 +1,33 @@
-"""Atomic file writes: a temp file in the same folder, fsync, then rename over."""
+"""Atomic file writes: a temp file in the same folder, fsync, then rename over.
+
+The one way the app writes a file it must not leave half-written (scores, projects,
+autosaves, WAV renders, model cards, training checkpoints and caches): readers see the old
+file or the new one, never part of one, and the new file is on disk (file and folder
+fsynced) when the call returns.
+"""
 
 from __future__ import annotations
 
 import errno
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import UserError
 
+__all__ = ["atomic_write", "atomic_write_bytes"]
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new, never half.
 
-    Raises :class:`UserError` naming the path when the folder is missing, read-only or
-    full; the old file (if any) is left untouched and no temp file remains.
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
+    """Call ``write(fh)`` on a temp file beside ``path``, fsync it, rename it over ``path``
+    and fsync the folder, so that readers see the old file or the new, never half.
+
+    The new file gets the mode of the file it replaces, or what the umask gives a new
+    file. Raises :class:`UserError` naming the path when the folder is missing, read-only
+    or full; the old file (if any) is left untouched and no temp file remains, also when
+    ``write`` raises (its exception then propagates as it is).
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -26,7 +39,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise UserError(f"{path}: cannot write ({_reason(exc)})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         # mkstemp makes the file private (0600); give it the mode of the file it
@@ -42,6 +55,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             raise UserError(f"{path}: cannot write ({_reason(exc)})") from None
         raise
     _fsync_dir(folder)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """:func:`atomic_write` of ``data``."""
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def _target_mode(path: Path) -> int:

@@ -20,19 +20,16 @@ import mido
 
 from .atomic import atomic_write_bytes
 from .errors import FileFormatError, UserError
+from .gm import DRUM_CHANNEL as GM_DRUM_CHANNEL
 from .score import PPQ, KeySignature, Note, Score, TempoChange, TimeSignature, Track
 from .theory import Key, KeyError_, parse_key
+from .validate import MAX_BPM, MAX_NOTES, MIN_BPM, VALID_DENOMINATORS, validate_score
 
 __all__ = ["read_midi", "write_midi", "midi_bytes", "score_from_midifile"]
 
-GM_DRUM_CHANNEL = 9
-
-# What a file may hold. Beyond these we refuse (or clamp) rather than exhaust memory
-# or divide by zero later; README "Limits" states the same.
-MAX_NOTES = 1_000_000
+# What a file may hold (music/validate.py): beyond it we refuse (or clamp) rather than
+# exhaust memory or divide by zero later; README "Limits" states the same.
 MAX_FILE_BYTES = 64 * 1024 * 1024
-MIN_BPM, MAX_BPM = 5.0, 1000.0
-VALID_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)
 
 
 def read_midi(path: str | os.PathLike) -> Score:
@@ -59,7 +56,7 @@ def read_midi(path: str | os.PathLike) -> Score:
     except FileFormatError as exc:
         raise FileFormatError(f"{path}: {exc}") from None
     score.title = score.title or path.stem
-    return score
+    return validate_score(score, str(path))
 
 
 def score_from_midifile(mid: mido.MidiFile) -> Score:

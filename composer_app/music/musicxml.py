@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 import os
 import tempfile
 from fractions import Fraction
@@ -10,8 +11,10 @@ from pathlib import Path
 
 from .atomic import atomic_write_bytes
 from .errors import FileFormatError, UserError
+from .gm import melodic_channel
 from .score import PPQ, KeySignature, Note, Score, TempoChange, TimeSignature, Track
 from .theory import Key
+from .validate import clamp_bpm, countable_meter, validate_score
 
 __all__ = ["read_musicxml", "write_musicxml", "score_to_music21", "score_from_music21"]
 
@@ -30,7 +33,7 @@ def read_musicxml(path: str | os.PathLike) -> Score:
         raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
     score = score_from_music21(stream)
     score.title = score.title or path.name.split(".")[0]
-    return score
+    return validate_score(score, str(path))
 
 
 def score_from_music21(stream) -> Score:
@@ -57,8 +60,10 @@ def score_from_music21(stream) -> Score:
     first = parts[0].flatten() if parts else None
     if first is not None:
         for ts in first.getElementsByClass(meter.TimeSignature):
-            tick = meta_ticks(ts.offset)
-            score.time_signatures.append(TimeSignature(tick, ts.numerator, ts.denominator))
+            # Meters that cannot be counted (0/x, x/3, 200/4) are ignored, as in MIDI files.
+            if countable_meter(ts.numerator, ts.denominator):
+                tick = meta_ticks(ts.offset)
+                score.time_signatures.append(TimeSignature(tick, ts.numerator, ts.denominator))
         for ks in first.getElementsByClass((key.Key, key.KeySignature)):
             if isinstance(ks, key.Key):
                 k = Key(ks.tonic.pitchClass, "minor" if ks.mode == "minor" else "major")
@@ -67,17 +72,18 @@ def score_from_music21(stream) -> Score:
             score.key_signatures.append(KeySignature(meta_ticks(ks.offset), k))
         for mm in first.getElementsByClass(tempo.MetronomeMark):
             bpm = mm.getQuarterBPM()
-            if bpm:
-                score.tempos.append(TempoChange(meta_ticks(mm.offset), float(bpm)))
+            # No tempo, zero, negative: ignored; absurd ones clamped, as in MIDI files.
+            if bpm and math.isfinite(bpm) and bpm > 0:
+                score.tempos.append(TempoChange(meta_ticks(mm.offset), clamp_bpm(bpm)))
 
     for index, part in enumerate(parts):
         name = part.partName if isinstance(part.partName, str) and part.partName else f"Part {index + 1}"
         program = 0
         instr = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
-        if instr is not None and instr.midiProgram is not None:
+        if instr is not None and instr.midiProgram is not None and 0 <= instr.midiProgram <= 127:
             program = int(instr.midiProgram)
-        channel = index if index < 9 else index + 1
-        score.tracks.append(Track(name=str(name), channel=channel & 0x0F, program=program))
+        score.tracks.append(Track(name=str(name), channel=melodic_channel(index),
+                                  program=program))
         is_stream = isinstance(part, m21stream.Stream)
         fermatas = _fermata_ticks(part.flatten() if is_stream else part, ticks)
         flat = part.stripTies(inPlace=False).flatten() if is_stream else part
@@ -87,10 +93,11 @@ def score_from_music21(stream) -> Score:
             if duration <= 0:
                 continue  # grace notes carry no time
             velocity = el.volume.velocity if el.volume.velocity is not None else 80
+            velocity = min(max(int(velocity), 1), 127)
             pitches = el.pitches if isinstance(el, chord.Chord) else [el.pitch]
             for p in pitches:
                 midi = int(p.midi)
-                score.notes.append(Note(midi, start, duration, int(velocity), index,
+                score.notes.append(Note(midi, start, duration, velocity, index,
                                         fermata=_has_fermata(fermatas, midi, start, duration)))
     if not score.tracks:
         score.tracks.append(Track())

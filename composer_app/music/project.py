@@ -10,6 +10,7 @@ from .atomic import atomic_write_bytes
 from .errors import FileFormatError, UserError
 from .score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
 from .theory import Key
+from .validate import validate_score
 
 FORMAT_NAME = "composer-app-project"
 # The newest format this code reads and writes. Version 2 adds a seventh note column,
@@ -68,39 +69,48 @@ def score_from_dict(data: dict, where: str = "project") -> Score:
             f"this version reads up to {FORMAT_VERSION}). Update composer_app to open it."
         )
     try:
-        tracks = []
-        for t in data["tracks"]:
-            channel, program = int(t["channel"]), int(t["program"])
-            if not (0 <= channel <= 15 and 0 <= program <= 127):
-                raise ValueError(f"bad track {t.get('name')!r}: channel {channel}, program {program}")
-            tracks.append(Track(name=str(t["name"]), channel=channel, program=program,
-                                mute=bool(t.get("mute", False)), solo=bool(t.get("solo", False))))
-        tracks = tracks or [Track()]
+        tracks = [
+            Track(name=str(t["name"]), channel=_int(t["channel"]), program=_int(t["program"]),
+                  mute=bool(t.get("mute", False)), solo=bool(t.get("solo", False)))
+            for t in data["tracks"]
+        ] or [Track()]
         notes = []
         for row in data["notes"]:
-            pitch, start, duration, velocity, track = (int(x) for x in row[:5])
+            pitch, start, duration, velocity, track = (_int(x) for x in row[:5])
             locked = bool(row[5]) if len(row) > 5 else False
             fermata = bool(row[6]) if len(row) > 6 else False  # version 1 rows have none
-            if not (0 <= pitch <= 127 and start >= 0 and duration > 0 and 0 <= track < len(tracks)):
-                raise ValueError(f"bad note {row}")
             notes.append(Note(pitch, start, duration, min(max(velocity, 1), 127), track, locked,
                               fermata))
         score = Score(
             notes=notes,
             tracks=tracks,
-            tempos=[TempoChange(int(t), float(b)) for t, b in data["tempos"]] or [TempoChange(0, 120.0)],
-            time_signatures=[TimeSignature(int(t), int(n), int(d)) for t, n, d in data["time_signatures"]]
-            or [TimeSignature(0, 4, 4)],
-            key_signatures=[KeySignature(int(t), Key(int(pc), str(m))) for t, pc, m in data["key_signatures"]],
-            ppq=int(data.get("ppq", 480)),
+            tempos=[TempoChange(_int(t), float(b)) for t, b in data["tempos"]]
+            or [TempoChange(0, 120.0)],
+            time_signatures=[TimeSignature(_int(t), _int(n), _int(d))
+                             for t, n, d in data["time_signatures"]] or [TimeSignature(0, 4, 4)],
+            key_signatures=[KeySignature(_int(t), Key(_int(pc), str(m)))
+                            for t, pc, m in data["key_signatures"]],
+            ppq=_int(data.get("ppq", 480)),
             title=str(data.get("title", "")),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise FileFormatError(f"{where}: damaged project file ({exc})") from None
-    if score.ppq != 480:
-        raise FileFormatError(f"{where}: unsupported resolution {score.ppq} (expected 480)")
+    # The same limits every reader checks: no tempo 0, meter 4/0, pitch 130, negative time.
+    validate_score(score, where, "damaged project file")
     score.sort()
     return score
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
+def _int(value) -> int:
+    """A whole number from JSON: 3 and 3.0 are 3; 3.5, "3", true and null are damage."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(value)
 
 
 def project_bytes(score: Score) -> bytes:
@@ -122,6 +132,6 @@ def read_project(path: str | os.PathLike) -> Score:
         raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:
         data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"{path}: not a valid project file ({exc})") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: [[[[…
+        raise FileFormatError(f"{path}: not a valid project file ({_first_line(exc)})") from None
     return score_from_dict(data, str(path))

@@ -134,13 +134,6 @@ class Score:
     def tracks_with_notes(self) -> list[int]:
         return sorted({n.track for n in self.notes})
 
-    def notes_in_range(self, start: int, end: int, track: int | None = None) -> list[Note]:
-        """Notes whose onset lies in [start, end)."""
-        return [
-            n for n in self.notes
-            if start <= n.start < end and (track is None or n.track == track)
-        ]
-
     def add_track(self, name: str, channel: int, program: int = 0) -> int:
         self.tracks.append(Track(name=name, channel=channel, program=program))
         return len(self.tracks) - 1

@@ -83,15 +83,6 @@ class Key:
     def long_name(self) -> str:
         return self.name.rstrip("m") + (" minor" if self.mode == "minor" else " major")
 
-    @property
-    def relative(self) -> Key:
-        if self.mode == "major":
-            return Key((self.tonic + 9) % 12, "minor")
-        return Key((self.tonic + 3) % 12, "major")
-
-    def transposed(self, semitones: int) -> Key:
-        return Key((self.tonic + semitones) % 12, self.mode)
-
     def __str__(self) -> str:
         return self.name
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from composer_app.ml import grid
 from composer_app.music import UserError
+from composer_app.music.atomic import atomic_write, atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -184,12 +185,10 @@ def build_chorales(progress: Callable[[int, int], None] | None = None,
         log.info("skipped %s: %s", name, why)
     log.info("%d four-part chorales, %d files skipped", len(chorales), len(skipped))
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    with tmp.open("wb") as fh:
-        # plain dicts, so the cache does not depend on where this class was imported from
-        plain = {name: dict(vars(c)) for name, c in chorales.items()}
-        pickle.dump({"version": CACHE_VERSION, "chorales": plain, "skipped": skipped}, fh)
-    os.replace(tmp, cache)
+    # plain dicts, so the cache does not depend on where this class was imported from
+    plain = {name: dict(vars(c)) for name, c in chorales.items()}
+    atomic_write(cache, lambda fh: pickle.dump(
+        {"version": CACHE_VERSION, "chorales": plain, "skipped": skipped}, fh))
     return chorales
 
 
@@ -261,7 +260,7 @@ def main() -> None:  # python -m composer_app.training.chorales: (re)write the s
         **{k: split[k] for k in ("train", "valid", "test")},
     }
     SPLIT_FILE.parent.mkdir(parents=True, exist_ok=True)
-    SPLIT_FILE.write_text(json.dumps(data, indent=1) + "\n")
+    atomic_write_bytes(SPLIT_FILE, (json.dumps(data, indent=1) + "\n").encode())
     print({k: len(v) for k, v in split.items()})
 
 

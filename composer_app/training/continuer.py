@@ -10,6 +10,7 @@ the end of a run exports ``continuer.pt`` + ``continuer.json`` (the shipped form
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -30,6 +31,7 @@ from torch import nn
 from composer_app import paths
 from composer_app.ml import continuer as C
 from composer_app.music import Key, Note, Score, UserError, in_scale
+from composer_app.music.atomic import atomic_write, atomic_write_bytes
 from composer_app.music.score import KeySignature, TimeSignature
 
 from . import melodies as M
@@ -285,7 +287,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, data=None,
     summary = {"history": history, "best_valid_nll": best,
                "wall_seconds": round(time.time() - t_run, 1), "parameters": n_params,
                "train_melodies": len(data["train"]), "valid_melodies": len(valid)}
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    atomic_write_bytes(run_dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     return summary
 
 
@@ -294,9 +296,7 @@ def _jsonable(obj):
 
 
 def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, functools.partial(torch.save, obj))
 
 
 def export(run_dir: Path, dest_dir: Path, card_extra: dict | None = None) -> Path:
@@ -306,11 +306,12 @@ def export(run_dir: Path, dest_dir: Path, card_extra: dict | None = None) -> Pat
         raise UserError(f"{src}: no trained weights in {run_dir}")
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / "continuer.pt"
-    shutil.copyfile(src, dest)
+    with open(src, "rb") as weights:
+        atomic_write(dest, functools.partial(shutil.copyfileobj, weights))
     summary = json.loads((run_dir / "summary.json").read_text()) if (
         run_dir / "summary.json").exists() else {}
     card = model_card(summary, card_extra)
-    (dest_dir / "continuer.json").write_text(json.dumps(card, indent=2) + "\n")
+    atomic_write_bytes(dest_dir / "continuer.json", (json.dumps(card, indent=2) + "\n").encode())
     return dest
 
 
@@ -459,7 +460,7 @@ def evaluate_cli(args) -> int:
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
-        Path(args.json).write_text(text + "\n")
+        atomic_write_bytes(Path(args.json), (text + "\n").encode())
     return 0
 
 

@@ -8,6 +8,7 @@ and learns to predict them: the conditionals the Gibbs sampler draws from.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -31,6 +32,7 @@ from composer_app.ml.harmonizer import (
     save_checkpoint,
 )
 from composer_app.music import SATB_RANGES, VOICE_NAMES, UserError
+from composer_app.music.atomic import atomic_write, atomic_write_bytes
 
 from .chorales import ChoraleGrid, build_chorales, print_progress, split_chorales
 
@@ -281,11 +283,10 @@ def train(run_dir: str | os.PathLike, config: TrainConfig | None = None,
             save_checkpoint(model, run_dir / "best.pt", extra={"epoch": epoch + 1, "valid_loss": vloss})
         save_checkpoint(model, run_dir / "model.pt", extra={"epoch": epoch + 1, "valid_loss": vloss})
         ckpt = read_checkpoint(run_dir / "model.pt")
-        torch.save({"checkpoint": ckpt, "optimizer": opt.state_dict(),
-                    "train_config": asdict(config), "history": json.dumps(history)},
-                   run_dir / "last.pt.tmp")
-        os.replace(run_dir / "last.pt.tmp", state_path)
-        (run_dir / "history.json").write_text(json.dumps(extra, indent=1))
+        state = {"checkpoint": ckpt, "optimizer": opt.state_dict(),
+                 "train_config": asdict(config), "history": json.dumps(history)}
+        atomic_write(state_path, functools.partial(torch.save, state))
+        atomic_write_bytes(run_dir / "history.json", json.dumps(extra, indent=1).encode())
         model.to(dev)
     return {"history": history, "best_valid_loss": best, "run_dir": str(run_dir)}
 

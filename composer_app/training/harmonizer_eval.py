@@ -21,6 +21,7 @@ import numpy as np
 
 from composer_app.ml import grid
 from composer_app.music import SATB_RANGES, UserError
+from composer_app.music.atomic import atomic_write_bytes
 
 from . import style
 from .chorales import ChoraleGrid, build_chorales, print_progress, split_chorales
@@ -212,7 +213,8 @@ def evaluate_cli(args) -> int:
                                       getattr(args, "limit", None), split="valid")
         print(json.dumps(result["ablation"], indent=1))
     if getattr(args, "json", None):
-        Path(args.json).write_text(json.dumps(result, indent=2, default=float) + "\n")
+        atomic_write_bytes(Path(args.json),
+                           (json.dumps(result, indent=2, default=float) + "\n").encode())
     if getattr(args, "card", None):
         from composer_app.ml.harmonizer import default_model_path
 

@@ -31,6 +31,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from composer_app import paths
+from composer_app.music.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -257,10 +258,7 @@ def _cached_parse(tag: str, jobs: list, processes: int | None, quiet: bool) -> l
         print(f"\nparsed {len(results)} melodies of {len(jobs)} ({tag}) in "
               f"{time.time() - t0:.0f} s", file=sys.stderr)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    with open(tmp, "wb") as fh:
-        pickle.dump(results, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, cache)
+    atomic_write(cache, lambda fh: pickle.dump(results, fh, protocol=pickle.HIGHEST_PROTOCOL))
     return results
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from composer_app.ml import phrases as ph
 from composer_app.music import Note, Score
+from composer_app.music.atomic import atomic_write_bytes
 
 from .chorales import ChoraleGrid, build_chorales, split_chorales
 
@@ -351,9 +352,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     # the card indented for reading, each weight array on one line
     data = model.to_dict(digits=5)
-    args.output.write_text("{\n" + ",\n".join(
+    atomic_write_bytes(args.output, ("{\n" + ",\n".join(
         f" {json.dumps(k)}: {json.dumps(v, indent=1 if k == 'card' else None)}"
-        for k, v in data.items()) + "\n}\n")
+        for k, v in data.items()) + "\n}\n").encode())
     for name, row in table.items():
         log.info(_line(f"valid {name}", row))
     log.info(_line(f"test  {model.name} + spacing", result))

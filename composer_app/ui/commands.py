@@ -20,7 +20,6 @@ MERGE_NONE = -1
 MERGE_TRANSPOSE = 1001  # repeated ↑/↓ on the same notes merge into one step
 MERGE_SHIFT = 1002  # repeated ←/→
 MERGE_VELOCITY = 1003
-MERGE_NUDGE = MERGE_TRANSPOSE
 
 
 class EditNotes(QUndoCommand):

@@ -18,12 +18,12 @@ from composer_app.music import (
     Track,
     UserError,
 )
+from composer_app.music.gm import free_melodic_channel
 from composer_app.music.theory import Key
 
 from .document import Document
 
 LOWER_VOICES = VOICE_NAMES[1:]  # Alto, Tenor, Bass
-DRUM_CHANNEL = 9
 
 
 @dataclass
@@ -163,7 +163,7 @@ def harmonization_proposal(doc: Document, request_params: dict, result: Score) -
         if voice in existing:
             target[i] = existing[voice]
             continue
-        channel = next((c for c in range(16) if c not in used and c != DRUM_CHANNEL), 15)
+        channel = free_melodic_channel(used, 15)
         used.add(channel)
         target[i] = len(tracks) + len(new_tracks)
         new_tracks.append(Track(voice, channel, melody.program))

@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from composer_app.music import Track
+from composer_app.music.gm import PROGRAM_NAMES, free_melodic_channel
 
 from . import commands as cmd
 from .document import Document
-from .gm import GM_PROGRAMS
 from .piano_roll import track_color
 
 COLS = ("", "Voice", "M", "S", "Instrument", "Ch")
@@ -83,7 +83,7 @@ class TracksPanel(QWidget):
                 box.toggled.connect(lambda on, r=row, a=attr: self._set(r, a, on))
                 self.table.setCellWidget(row, col, _centered(box))
             combo = QComboBox()
-            combo.addItems([f"{i + 1} {n}" for i, n in enumerate(GM_PROGRAMS)])
+            combo.addItems([f"{i + 1} {n}" for i, n in enumerate(PROGRAM_NAMES)])
             combo.setCurrentIndex(t.program)
             combo.currentIndexChanged.connect(lambda i, r=row: self._set(r, "program", i))
             self.table.setCellWidget(row, 4, combo)
@@ -124,7 +124,7 @@ class TracksPanel(QWidget):
 
     def add_track(self) -> None:
         used = {t.channel for t in self.doc.base.tracks}
-        channel = next((c for c in range(16) if c not in used and c != 9), 0)
+        channel = free_melodic_channel(used, 0)
         n = len(self.doc.base.tracks)
 
         def change(meta):

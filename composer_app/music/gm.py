@@ -1,6 +1,37 @@
-"""General MIDI program names (0-based program numbers)."""
+"""General MIDI facts in one place: the percussion channel, program and drum-note names.
 
-GM_PROGRAMS = [
+Channels and programs are 0-based here, as MIDI sends them (the UI shows channel + 1 and
+program + 1).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DRUM_CHANNEL", "MELODIC_CHANNELS", "PROGRAM_NAMES", "CHOIR_AAHS",
+    "HI_WOOD_BLOCK", "LOW_WOOD_BLOCK", "free_melodic_channel", "melodic_channel",
+]
+
+DRUM_CHANNEL = 9  # channel 10 as musicians count: General MIDI percussion
+MELODIC_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)
+
+CHOIR_AAHS = 52  # program of the harmonizer's four voices
+# Percussion notes (on DRUM_CHANNEL) the app itself plays: the metronome's click.
+HI_WOOD_BLOCK, LOW_WOOD_BLOCK = 76, 77
+
+
+def melodic_channel(index: int) -> int:
+    """The channel of the ``index``-th voice when voices take channels in turn, skipping
+    the percussion channel (voice 9 gets channel 10, voice 15 channel 0 again)."""
+    return MELODIC_CHANNELS[index % len(MELODIC_CHANNELS)]
+
+
+def free_melodic_channel(used, default: int) -> int:
+    """The lowest channel not in ``used`` and not the percussion channel, else ``default``."""
+    used = set(used)
+    return next((c for c in MELODIC_CHANNELS if c not in used), default)
+
+
+PROGRAM_NAMES = [
     "Acoustic Grand Piano", "Bright Acoustic Piano", "Electric Grand Piano", "Honky-tonk Piano",
     "Electric Piano 1", "Electric Piano 2", "Harpsichord", "Clavinet", "Celesta", "Glockenspiel",
     "Music Box", "Vibraphone", "Marimba", "Xylophone", "Tubular Bells", "Dulcimer",
@@ -27,4 +58,4 @@ GM_PROGRAMS = [
     "Breath Noise", "Seashore", "Bird Tweet", "Telephone Ring", "Helicopter", "Applause",
     "Gunshot",
 ]
-assert len(GM_PROGRAMS) == 128
+assert len(PROGRAM_NAMES) == 128
