@@ -129,3 +129,13 @@ def test_out_of_range_numbers_are_usage_errors(argv, capsys):
         main(argv)
     assert exc.value.code == 2
     assert "error: argument" in capsys.readouterr().err
+
+
+def test_output_into_a_closed_pipe_is_not_an_error(melody):
+    """`composer-app info x | head -1`: the reader stops early; no 'internal error'."""
+    proc = subprocess.Popen([sys.executable, "-m", "composer_app", "info", str(melody)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # as `head` does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "error" not in err.lower()

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from composer_app.music import PPQ, VOICE_NAMES, Note, Score, TimeSignature, Track
+from composer_app.music.gm import CHOIR_AAHS
 
 GRID_VERSION = "g1"
 STEP_TICKS = PPQ // 4  # one sixteenth note
@@ -21,7 +22,7 @@ FIRST_PITCH = 3
 VOCAB_SIZE = FIRST_PITCH + PITCH_HI - PITCH_LO + 1
 POS_MAX = 32  # positions in the bar are clamped to 0..POS_MAX-1 sixteenths
 
-CHOIR_PROGRAM = 52  # General MIDI "Choir Aahs"
+CHOIR_PROGRAM = CHOIR_AAHS  # the four voices sound as a choir
 
 
 def pitch_token(pitch: int) -> int:

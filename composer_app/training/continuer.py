@@ -14,7 +14,6 @@ import functools
 import json
 import logging
 import math
-import os
 import random
 import shutil
 import statistics

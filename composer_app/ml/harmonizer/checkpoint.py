@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from composer_app.music import UserError
+from composer_app.music.atomic import atomic_write
 
 from .. import grid
 from ..device import choose_device
@@ -41,9 +42,7 @@ def save_checkpoint(model: Harmonizer, path: str | os.PathLike, extra: dict | No
         "extra": extra or {},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(data, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda fh: torch.save(data, fh))
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
