@@ -57,6 +57,16 @@ OPEN_FILTER = ("Scores (*.mid *.midi *.musicxml *.xml *.mxl *.composer.json);;"
 KEY_NAMES = key_names()  # spelled as Key.name spells them, so a key always finds its entry
 
 
+def unique_keys(*keys) -> list[QKeySequence]:
+    """Key sequences in order, each once (Qt finds a key bound twice ambiguous)."""
+    out: list[QKeySequence] = []
+    for k in keys:
+        seq = QKeySequence(k)
+        if not seq.isEmpty() and seq not in out:
+            out.append(seq)
+    return out
+
+
 class MainWindow(QMainWindow):
     _wavDone = Signal(str)
 
@@ -147,7 +157,11 @@ class MainWindow(QMainWindow):
         self.act_undo.setShortcut(K.Undo)
         self.act_undo.setIcon(self.style().standardIcon(S.SP_ArrowBack))
         self.act_redo = stack.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts([QKeySequence(K.Redo), QKeySequence("Ctrl+Shift+Z")])
+        # Both usual redo keys on every platform, each once: on X11 the platform's Redo
+        # is Ctrl+Shift+Z itself, and a key bound twice to one action is "ambiguous" to
+        # Qt, so neither fired (and Ctrl+Y was not bound at all).
+        self.act_redo.setShortcuts(unique_keys(*QKeySequence.keyBindings(K.Redo),
+                                               "Ctrl+Shift+Z", "Ctrl+Y"))
         self.act_redo.setIcon(self.style().standardIcon(S.SP_ArrowForward))
         self.addActions([self.act_undo, self.act_redo])
 
@@ -175,14 +189,15 @@ class MainWindow(QMainWindow):
         self.act_follow = self._act("Follow Playhead", self._set_follow, checkable=True)
         self.act_follow.setChecked(True)
         self.act_zoom_in = self._act("Zoom &In", lambda: self.roll.zoom(1.25), K.ZoomIn)
-        # Ctrl+= too: on most layouts Ctrl++ needs Shift, which is taken by Taller Rows.
-        self.act_zoom_in.setShortcuts([*QKeySequence.keyBindings(K.ZoomIn),
-                                       QKeySequence("Ctrl+=")])
+        # Ctrl+= too (Ctrl++ is Ctrl+Shift+= on most layouts). The row zooms keep off
+        # Ctrl+Shift+=: Qt matches that key as Ctrl++ as well ("ambiguous": nothing ran).
+        self.act_zoom_in.setShortcuts(unique_keys(*QKeySequence.keyBindings(K.ZoomIn),
+                                                  "Ctrl+="))
         self.act_zoom_out = self._act("Zoom &Out", lambda: self.roll.zoom(0.8), K.ZoomOut)
         self.act_vzoom_in = self._act("Taller Rows", lambda: self.roll.zoom(1, 1.2),
-                                      "Ctrl+Shift+=")
+                                      "Ctrl+Alt+=")
         self.act_vzoom_out = self._act("Shorter Rows", lambda: self.roll.zoom(1, 1 / 1.2),
-                                       "Ctrl+Shift+-")
+                                       "Ctrl+Alt+-")
         self.act_zoom_reset = self._act("Reset Zoom", self._zoom_reset, "Ctrl+0")
 
     def named_actions(self) -> dict[str, QAction]:
