@@ -474,3 +474,34 @@ def test_editing_while_listening_to_a_variation_keeps_the_variation_playing(wind
     assert len(window.audio.transport.score.tracks) == len(window.doc.base.tracks)
     window.stop()
     window.audio.transport.close()
+
+
+@needs_continuer
+def test_continue_leaves_locked_notes_of_its_voice_alone(window, qtbot):
+    """Locked notes in the bars Continue writes keep their time to themselves: the new
+    notes stop before them and none starts under them, so the melody stays one line
+    (it used to turn chordal, and Reharmonize then refused it)."""
+    from composer_app.ui import proposals
+
+    load(window, melody(8))
+    locked = {i for i, n in window.doc.notes.items() if 4 * BAR + 720 <= n.start < 5 * BAR + 960}
+    window.roll.set_selection(locked)
+    window.roll.toggle_lock()
+    locked_notes = sorted((window.doc.notes[i] for i in locked), key=lambda n: n.start)
+    window.generation.panel.bars.setValue(2)
+    select(window, lambda n: n.start < 4 * BAR)
+    run(qtbot, window, "continue")
+    gen = window.generation
+    for index in range(len(gen.variations)):
+        gen.select(index)
+        prop = gen.proposal()
+        assert prop.add
+        for n in prop.add:
+            assert all(n.end <= k.start or n.start >= k.end for k in locked_notes), (n, locked_notes)
+    gen.accept()
+    voice = sorted((n for n in window.doc.notes.values() if n.track == 0), key=lambda n: n.start)
+    assert [n for n in voice if n.locked] == locked_notes
+    for a, b in zip(voice, voice[1:]):
+        assert b.start >= a.end, (a, b)
+    span = select(window, lambda n: 4 * BAR <= n.start < 6 * BAR)
+    proposals.melody_of_selection(window.doc, span)  # one line: no "chordal" refusal
