@@ -344,3 +344,49 @@ def test_preferences_changed_while_audio_opens_are_not_lost(qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(seen) == 2 and link.output is not None, timeout=5000)
     assert seen == ["fluidsynth", "none"]
     assert messages[-1] == "opened none"
+
+
+def test_the_window_fits_the_screen_it_opens_on(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    """The default size (1400x860) and a size saved on a bigger screen both shrink to the
+    available area, frame included (the offscreen screen here is 800x800)."""
+    from PySide6.QtCore import QRect
+
+    w = make_window(qtbot, tmp_path)
+    w.show()
+    qtbot.waitExposed(w)
+    avail = w.screen().availableGeometry()
+    assert avail.width() < 1400 or avail.height() < 860, "the test needs a small screen"
+    qtbot.waitUntil(lambda: avail.contains(w.frameGeometry()), timeout=2000)
+    w.setGeometry(QRect(500, 300, 2400, 1500))  # as if saved on a big monitor
+    w.close()
+    again = make_window(qtbot, tmp_path)
+    again.show()
+    qtbot.waitExposed(again)
+    qtbot.waitUntil(lambda: avail.contains(again.frameGeometry()), timeout=2000)
+    assert again.statusBar().isVisible()
+    assert again.rect().contains(again.statusBar().geometry())
+
+
+def test_panels_hide_from_the_view_menu_and_the_layout_comes_back(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    w = make_window(qtbot, tmp_path)
+    w.show()
+    qtbot.waitExposed(w)
+    toggles = {a.text(): a for a in w.view_menu.actions()}
+    for name in ("Voices", "Generation", "Main", "Transport", "&Velocity Lane"):
+        assert name in toggles, sorted(toggles)
+    width = w.roll.viewport().width()
+    toggles["Voices"].trigger()
+    toggles["Generation"].trigger()
+    toggles["&Velocity Lane"].trigger()
+    assert not w.tracks_dock.isVisible() and not w.generation.dock.isVisible()
+    assert not w.roll.velocity_lane.isVisible()
+    qtbot.waitUntil(lambda: w.roll.viewport().width() > width + 300, timeout=2000)
+    w.close()
+    again = make_window(qtbot, tmp_path)
+    again.show()
+    qtbot.waitExposed(again)
+    assert not again.tracks_dock.isVisible() and not again.generation.dock.isVisible()
+    assert not again.roll.velocity_lane.isVisible() and not again.act_velocity_lane.isChecked()
+    assert again.main_toolbar.isVisible()

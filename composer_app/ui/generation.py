@@ -308,6 +308,7 @@ class Generation(QObject):
                 detail += f", replacing {len(prop.remove_ids)}"
             detail += self._legend(prop)
             self.panel.set_variations(self._index, len(self._results), detail)
+            self.dock.raise_()  # its tab may be behind Voices (small screens)
             self.resultsShown.emit(len(self._results))
         self._update_actions()
 

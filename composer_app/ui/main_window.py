@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -123,6 +123,15 @@ class MainWindow(QMainWindow):
         geometry = self.settings.q.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        state = self.settings.q.value("window/state")
+        if state is not None:
+            self.restoreState(state)  # docks and toolbars: shown, hidden, their sizes
+        else:
+            self._arrange_for_screen()
+        self.act_velocity_lane.setChecked(self.settings.q.value("view/velocity_lane", "true")
+                                          not in (False, "false", "0"))
+        self.fit_to_screen()
+        self._fitted_on_show = False
 
     # -- construction ----------------------------------------------------------------
 
@@ -199,6 +208,10 @@ class MainWindow(QMainWindow):
         self.act_vzoom_out = self._act("Shorter Rows", lambda: self.roll.zoom(1, 1 / 1.2),
                                        "Ctrl+Alt+-")
         self.act_zoom_reset = self._act("Reset Zoom", self._zoom_reset, "Ctrl+0")
+        self.act_velocity_lane = self._act("&Velocity Lane", lambda *_: None, checkable=True,
+                                           tip="Show the velocity lane under the notes")
+        self.act_velocity_lane.setChecked(True)
+        self.act_velocity_lane.toggled.connect(self.roll.set_velocity_lane_visible)
 
     def named_actions(self) -> dict[str, QAction]:
         """Every action with a shortcut, by a stable name (for user overrides)."""
@@ -248,6 +261,8 @@ class MainWindow(QMainWindow):
                       self.act_vzoom_out, self.act_zoom_reset])
         m.addSeparator()
         m.addAction(self.act_follow)
+        m.addSeparator()
+        m.addAction(self.act_velocity_lane)  # toolbars and panels follow (_make_*)
         self.view_menu = m
 
         m = mb.addMenu("&Transport")
@@ -281,6 +296,7 @@ class MainWindow(QMainWindow):
         tb.addWidget(self.clip_handle)
         self.addToolBar(tb)
         self.main_toolbar = tb
+        self.view_menu.addAction(tb.toggleViewAction())
 
         tb = QToolBar("Transport")
         tb.setObjectName("transport_toolbar")
@@ -324,6 +340,8 @@ class MainWindow(QMainWindow):
         self.addToolBarBreak()
         self.addToolBar(tb)
         self.transport_toolbar = tb
+        self.view_menu.addAction(tb.toggleViewAction())
+        self.view_menu.addSeparator()  # the panels' toggles come next
 
     def _make_docks(self) -> None:
         self.tracks = TracksPanel(self.doc)
@@ -344,6 +362,55 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         self.view_menu.addAction(dock.toggleViewAction())
         return dock
+
+    # -- fitting the screen ------------------------------------------------------------
+
+    # Room for a window manager's frame while the real one is not known (before show).
+    FRAME_GUESS = QSize(8, 36)
+
+    def fit_to_screen(self) -> None:
+        """Keep the whole window (frame included) inside the available area of the screen
+        it is on: a default or saved size too big for this screen shrinks, a position off
+        it moves back. The layout inside (docks, toolbars) adapts to the smaller size."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        avail = screen.availableGeometry()
+        frame, inner = self.frameGeometry(), self.geometry()
+        extra = QSize(frame.width() - inner.width(), frame.height() - inner.height())
+        if extra.isNull():
+            extra = self.FRAME_GUESS
+        width = min(inner.width(), avail.width() - extra.width())
+        height = min(inner.height(), avail.height() - extra.height())
+        if (width, height) != (inner.width(), inner.height()):
+            self.resize(max(width, 200), max(height, 200))
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), avail.x()), avail.right() + 1 - frame.width())
+        y = min(max(frame.y(), avail.y()), avail.bottom() + 1 - frame.height())
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(max(x, avail.x()), max(y, avail.y()))
+
+    # Narrower than this, the two panels side by side leave the roll too little width.
+    WIDE_SCREEN = 1500
+
+    def _arrange_for_screen(self) -> None:
+        """First start (no saved layout): on a screen narrower than WIDE_SCREEN the Voices
+        panel shares the right-hand dock with Generation as a tab, so the roll gets the
+        width (at 1280 px about 880 px instead of 570)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None or screen.availableGeometry().width() >= self.WIDE_SCREEN:
+            return
+        gen = self.generation.dock
+        self.addDockWidget(Qt.RightDockWidgetArea, self.tracks_dock)
+        self.tabifyDockWidget(gen, self.tracks_dock)
+        self.tracks_dock.raise_()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._fitted_on_show:  # a size set after construction fits too, and
+            self._fitted_on_show = True  # once a window manager has framed it, with its frame
+            self.fit_to_screen()
+            QTimer.singleShot(0, self.fit_to_screen)
 
     # -- title, fields ---------------------------------------------------------------
 
@@ -749,5 +816,7 @@ class MainWindow(QMainWindow):
         self.autosaver.timer.stop()
         self.autosaver.remove()
         self.settings.q.setValue("window/geometry", self.saveGeometry())
+        self.settings.q.setValue("window/state", self.saveState())
+        self.settings.q.setValue("view/velocity_lane", self.act_velocity_lane.isChecked())
         self.settings.sync()
         event.accept()

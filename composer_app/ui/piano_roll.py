@@ -370,6 +370,13 @@ class PianoRoll(QAbstractScrollArea):
         self.ruler.update()
         self.velocity_lane.update()
 
+    def set_velocity_lane_visible(self, on: bool) -> None:
+        """Show or hide the velocity lane (hidden, the notes get its height)."""
+        self.velocity_lane.setVisible(on)
+        self.setViewportMargins(KEYBOARD_W, RULER_H, 0, VELOCITY_H if on else 0)
+        self._update_scrollbars()
+        self._repaint_all()
+
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         vp = self.viewport().geometry()
