@@ -6,7 +6,7 @@ index, and fills them in a few batched ``drawRects`` calls. Tools get domain eve
 (tick, pitch, snapped tick, the note under the pointer), not raw mouse coordinates.
 
 Hooks for generation (part 2): ``set_ghost_notes`` draws candidate notes as dashed
-outlines over the roll; notes with ``locked=True`` are drawn hatched with a dark edge.
+outlines over the roll, and the notes they would replace faded and struck through; notes with ``locked=True`` are drawn hatched with a dark edge.
 Notes with ``fermata=True`` get a fermata sign above them (``roll_marks.py``).
 """
 
@@ -47,6 +47,7 @@ SNAPS = [("1/1", 1920), ("1/2", 960), ("1/4", 480), ("1/8", 240), ("1/16", 120),
          ("1/32", 60), ("1/4T", 320), ("1/8T", 160), ("1/16T", 80)]
 SNAP_TICKS = dict(SNAPS)
 BLACK_KEYS = {1, 3, 6, 8, 10}
+REPLACED_STRIKE = QColor(170, 20, 20)  # the line through a note a variation replaces
 
 
 def track_color(track: int) -> QColor:
@@ -168,6 +169,7 @@ class PianoRoll(QAbstractScrollArea):
         self.playhead = 0
         self.loop: tuple[int, int] | None = None
         self.ghost_notes: list[Note] = []
+        self.replaced_ids: set[int] = set()
         self.follow_playhead = True
         self._clipboard: list[Note] = []
         self._drag: Drag | None = None
@@ -334,10 +336,22 @@ class PianoRoll(QAbstractScrollArea):
         self.loop = (a, b) if b > a else None
         self._repaint_all()
 
-    def set_ghost_notes(self, notes) -> None:
-        """Candidate notes drawn as dashed outlines (part 2: variations)."""
+    def set_ghost_notes(self, notes, replaced=()) -> None:
+        """Candidate notes drawn as dashed outlines (variations); the notes with ids in
+        ``replaced`` (those accepting would remove) are drawn faded and struck through."""
         self.ghost_notes = list(notes or [])
+        self.replaced_ids = set(replaced or ()) if self.ghost_notes or replaced else set()
         self._repaint_all()
+
+    def show_ticks(self, start: int, end: int) -> None:
+        """Scroll so ``start``..``end`` is in view (from its start when it does not fit)."""
+        t0, t1 = self.visible_ticks()
+        if t0 <= start and end <= t1:
+            return
+        width = self.viewport().width()
+        span_px = (end - start) * self.px_per_tick
+        margin = max(0.0, min(width * 0.1, (width - span_px) / 2))
+        self.horizontalScrollBar().setValue(int(start * self.px_per_tick - margin))
 
     # -- model changes ----------------------------------------------------------------
 
@@ -809,6 +823,7 @@ class PianoRoll(QAbstractScrollArea):
         erasing = d.ids if d is not None and d.kind == "erase" else ()
         groups: dict[tuple[int, int], list[QRectF]] = {}
         locked: list[QRectF] = []
+        replaced: list[QRectF] = []
         ppt, kh = self.px_per_tick, self.key_h
         xoff = self.horizontalScrollBar().value()
         yoff = self.verticalScrollBar().value()
@@ -824,6 +839,8 @@ class PianoRoll(QAbstractScrollArea):
             groups.setdefault((n.track if state else -1 - n.track, state), []).append(r)
             if n.locked:
                 locked.append(r)
+            if i in self.replaced_ids:
+                replaced.append(r)
         if moving:
             for i in moving:
                 n = self.doc.notes.get(i)
@@ -854,15 +871,24 @@ class PianoRoll(QAbstractScrollArea):
             p.setPen(QPen(QColor("#202020"), 2))
             p.setBrush(QBrush(QColor(0, 0, 0, 110), Qt.BDiagPattern))
             p.drawRects(locked)
+        if replaced:  # what accepting the variation shown would remove: faded ...
+            p.setPen(Qt.NoPen)
+            p.setBrush(QColor(255, 255, 255, 165))
+            p.drawRects(replaced)
         if self.ghost_notes:
-            p.setPen(QPen(QColor(30, 30, 30, 200), 1.5, Qt.DashLine))
             for n in self.ghost_notes:
                 if n.end < t0 or n.start > t1:
                     continue
                 c = track_color(n.track)
-                c.setAlpha(70)
+                p.setPen(QPen(c.darker(220), 1.5, Qt.DashLine))
+                c.setAlpha(150)
                 p.setBrush(c)
                 p.drawRect(self.note_rect(n).adjusted(0.5, 0.5, -0.5, -0.5))
+        if replaced:  # ... and struck through, over any ghost lying on them
+            p.setPen(QPen(REPLACED_STRIKE, 2))
+            for r in replaced:
+                mid = r.center().y()
+                p.drawLine(QPointF(r.left(), mid), QPointF(r.right(), mid))
         drag = (d.dt, d.dp, d.dlen) if moving else (0, 0, 0)
         signs = roll_marks.fermata_notes(self, rect, moving, *drag, hidden=erasing)
         roll_marks.paint_fermatas(p, [self.note_rect(n) for n in signs], kh)
