@@ -606,3 +606,16 @@ def test_continuation_ghosts_are_scrolled_into_view(window, qtbot):
     t0, t1 = roll.visible_ticks()
     first = min(n.start for n in ghosts)
     assert t0 <= first < t1, (t0, t1, first)
+
+
+def test_continue_length_takes_what_the_readme_says(window, qtbot):
+    """README: 1-64 bars; the box stopped at 32, so typing 64 gave 6."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    box = window.generation.panel.bars
+    box.selectAll()
+    QTest.keyClicks(box, "64")
+    QTest.keyClick(box, Qt.Key_Return)
+    assert box.value() == 64
+    assert box.minimum() == 1
