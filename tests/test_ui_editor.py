@@ -540,3 +540,107 @@ def test_redo_keys_work_on_x11(tmp_path):
         server.wait(10)
     assert out.returncode == 0 and "ok" in out.stdout, out.stdout + out.stderr
     assert "Ambiguous shortcut" not in out.stderr, out.stderr
+
+
+# -- smaller defects (issue 12) ---------------------------------------------------------
+
+
+def _drag(roll, start: QPoint, end: QPoint) -> None:
+    vp = roll.viewport()
+    QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, start)
+    QTest.mouseMove(vp, start + (end - start) / 2)
+    QTest.mouseMove(vp, end)
+    QTest.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, end)
+
+
+def test_shrinking_a_whole_selection_shortens_every_note_it_can(window):
+    """Select all, drag an edge left: a note already at the snap length (or shorter) used
+    to stop every other note shrinking."""
+    load(window, [Note(60, 0, 960), Note(62, 960, 120), Note(64, 1440, 60), Note(65, 1920, 480)])
+    roll = window.roll
+    roll.set_tool("select")
+    roll.select_all()
+    edge = QPoint(int(roll.x_of(960)) - 2, int(roll.y_of(60) + roll.key_h / 2))
+    _drag(roll, edge, QPoint(int(roll.x_of(480)) - 2, edge.y()))  # 480 ticks shorter
+    assert notes(window) == [Note(60, 0, 480), Note(62, 960, 120), Note(64, 1440, 60),
+                             Note(65, 1920, 120)]
+    assert window.doc.undo_stack.count() == 1
+    window.doc.undo_stack.undo()
+    assert [n.duration for n in notes(window)] == [960, 120, 60, 480]
+
+
+def test_a_click_draws_the_length_last_drawn_or_resized(window):
+    roll = window.roll
+    y = lambda p: int(roll.y_of(p) + roll.key_h / 2)  # noqa: E731
+    _drag(roll, QPoint(int(roll.x_of(10)), y(60)), QPoint(int(roll.x_of(900)), y(60)))
+    assert notes(window)[-1].duration == 960
+    QTest.mouseClick(roll.viewport(), Qt.LeftButton, Qt.NoModifier, pos(roll, 1930, 62))
+    assert [n for n in notes(window) if n.pitch == 62] == [Note(62, 1920, 960,
+                                                               roll.default_velocity, 0)]
+    roll.set_tool("select")
+    edge = QPoint(int(roll.x_of(2880)) - 2, y(62))
+    _drag(roll, edge, QPoint(int(roll.x_of(2160)) - 2, y(62)))  # resized to 240
+    roll.set_tool("draw")
+    QTest.mouseClick(roll.viewport(), Qt.LeftButton, Qt.NoModifier, pos(roll, 3850, 64))
+    assert [n.duration for n in notes(window) if n.pitch == 64] == [240]
+    window.snap_combo.setCurrentText("1/8")  # a new grid: its length again
+    QTest.mouseClick(roll.viewport(), Qt.LeftButton, Qt.NoModifier, pos(roll, 4810, 65))
+    assert [n.duration for n in notes(window) if n.pitch == 65] == [240]
+    window.snap_combo.setCurrentText("1/4")
+    QTest.mouseClick(roll.viewport(), Qt.LeftButton, Qt.NoModifier, pos(roll, 5770, 67))
+    assert [n.duration for n in notes(window) if n.pitch == 67] == [480]
+
+
+def test_clicking_another_voices_note_says_which_voice_is_edited_now(window):
+    window.doc.load(Score(notes=[Note(60, 0, 480, track=0), Note(48, 960, 480, track=1)],
+                          tracks=[Track("Soprano", 0), Track("Bass", 1)]))
+    roll = window.roll
+    roll.set_tool("select")
+    QTest.mouseClick(roll.viewport(), Qt.LeftButton, Qt.NoModifier, pos(roll, 1100, 48))
+    assert roll.active_track == 1 and window.tracks.active == 1
+    assert "Bass" in window.statusBar().currentMessage()
+
+
+def test_dragging_a_loop_switches_it_on_and_l_switches_it_off_and_on(window):
+    roll = window.roll
+    ruler = roll.ruler
+    QTest.mousePress(ruler, Qt.LeftButton, Qt.NoModifier, QPoint(int(roll.x_of(0)) + 1, 10))
+    QTest.mouseMove(ruler, QPoint(int(roll.x_of(1920)), 10))
+    QTest.mouseRelease(ruler, Qt.LeftButton, Qt.NoModifier, QPoint(int(roll.x_of(1920)), 10))
+    assert window.act_loop.isChecked() and window.audio.loop == (0, 1920)
+    window.activateWindow()
+    roll.setFocus()
+    QTest.keyClick(roll, Qt.Key_L)
+    assert not window.act_loop.isChecked() and window.audio.loop is None
+    QTest.keyClick(roll, Qt.Key_L)
+    assert window.act_loop.isChecked() and window.audio.loop == (0, 1920)
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert "then press L" not in readme and "set a loop and switch it on" in readme
+
+
+def test_file_new_starts_at_the_start(window):
+    load(window, [Note(60, i * 480, 480) for i in range(64)])
+    roll = window.roll
+    QTest.mouseClick(roll.ruler, Qt.LeftButton, Qt.NoModifier, QPoint(int(roll.x_of(1920)), 10))
+    roll.set_loop(960, 1920)
+    window._loop_changed(960, 1920)
+    roll.horizontalScrollBar().setValue(2000)
+    roll.set_playhead(20 * 1920)
+    window._update_position()
+    assert window.position_display.text().strip() != "1.1.000"
+    window.act_new.trigger()
+    assert window.doc.notes == {} and roll.playhead == 0
+    assert window.position_display.text().strip() == "1.1.000"
+    assert roll.horizontalScrollBar().value() == 0
+    assert roll.loop is None and not window.act_loop.isChecked()
+
+
+def test_a_new_piece_has_no_key_and_the_readme_says_so(window):
+    from pathlib import Path
+
+    window.act_new.trigger()
+    assert window.doc.base.key is None and window.key_combo.currentText() == "(none)"
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert "empty piece in C major" not in readme and "no key signature" in readme

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -390,3 +391,67 @@ def test_panels_hide_from_the_view_menu_and_the_layout_comes_back(qtbot, tmp_pat
     assert not again.tracks_dock.isVisible() and not again.generation.dock.isVisible()
     assert not again.roll.velocity_lane.isVisible() and not again.act_velocity_lane.isChecked()
     assert again.main_toolbar.isVisible()
+
+
+def test_file_dialogs_start_in_the_folder_last_used(qtbot, tmp_path, monkeypatch):
+    """A new piece exported to a folder: the next dialogs (export, open, and in the next
+    session) start there, not in the home folder."""
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    from PySide6.QtWidgets import QFileDialog
+
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    starts = []
+    answers = [str(folder / "tune.mid"), "", "", ""]
+
+    def open_dialog(parent, title, start, filters):
+        starts.append(start)
+        return "", ""
+
+    def save_dialog(parent, title, start, filters):
+        starts.append(str(Path(start).parent))
+        return answers.pop(0), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(open_dialog))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_dialog))
+    window = make_window(qtbot, tmp_path)
+    window.doc.load(chorale_like())
+    assert window.export_midi()
+    assert (folder / "tune.mid").is_file()
+    window.export_musicxml()
+    window.file_open()
+    window.close()
+    again = make_window(qtbot, tmp_path)
+    again.file_open()
+    assert starts[1:] == [str(folder.resolve())] * 3, starts
+
+
+def test_silent_play_says_so_every_time_and_preferences_show_it(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    from composer_app.ui.main_window import MainWindow
+    from composer_app.ui.preferences import PreferencesDialog
+    from composer_app.ui.settings import Settings
+
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    settings.set("audio/output", "none")
+    w = MainWindow(settings)
+    w._ask_save = lambda: QMessageBox.Discard
+    qtbot.addWidget(w)
+    w.doc.load(Score(notes=[Note(60, 0, 480)]))
+    bar = w.statusBar()
+    for _ in range(3):  # the first Play opens the output; every one says it is silent
+        bar.clearMessage()
+        w.play_pause()
+        qtbot.waitUntil(lambda: "No sound" in bar.currentMessage(), timeout=10000)
+        assert "Preferences" in bar.currentMessage()
+        w.stop()
+    shown = []
+
+    def look(dialog):
+        shown.append(dialog.audio_state.text())
+        return 0
+
+    monkeypatch.setattr(PreferencesDialog, "exec", look)
+    w.preferences()
+    assert shown and shown[0].startswith("no sound"), shown
+    w.audio.close()

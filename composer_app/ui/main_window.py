@@ -472,6 +472,7 @@ class MainWindow(QMainWindow):
         self.roll.snap_enabled = name != "Off"
         if name != "Off":
             self.roll.snap = SNAP_TICKS[name]
+        self.roll.last_length = None  # a new grid: clicks draw its length again
         self.roll.viewport().update()
         self.roll.setFocus()  # the editing keys act on the roll
 
@@ -596,14 +597,26 @@ class MainWindow(QMainWindow):
             self.stop()
             self.doc.load(Score())
             self.autosaver.remove()
-            self.roll.set_playhead(0)
-            self.roll.center_on_notes()
+            self._fresh_view()
+
+    def _fresh_view(self) -> None:
+        """A piece just replaced the old one (New, Open): nothing selected, no loop, the
+        playhead (and its display) at the start, the view at the start of the notes."""
+        self.roll.set_selection(set())
+        self.roll.set_loop(0, 0)
+        self._loop_changed(0, 0)
+        self.roll.set_playhead(0)
+        self._update_position()
+        self.roll.center_on_notes()
+        self.roll.horizontalScrollBar().setValue(0)
 
     def file_open(self) -> None:
         if not self.maybe_save():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open", self._dialog_dir(), OPEN_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self._dialog_dir(open_=True),
+                                              OPEN_FILTER)
         if path:
+            self._remember_dir(path)
             self.open_path(path, ask=False)
 
     def open_path(self, path: str, ask: bool = True) -> bool:
@@ -627,9 +640,7 @@ class MainWindow(QMainWindow):
         self.doc.load(score, str(Path(path).resolve()))
         self.autosaver.remove()
         self.settings.add_recent(str(Path(path).resolve()))
-        self.roll.set_selection(set())
-        self.roll.set_playhead(0)
-        self.roll.center_on_notes()
+        self._fresh_view()
         self.statusBar().showMessage(f"Opened {path} ({len(score.notes)} notes)", 4000)
         return True
 
@@ -645,6 +656,7 @@ class MainWindow(QMainWindow):
                                               f"Projects (*{PROJECT_SUFFIX})")
         if not path:
             return False
+        self._remember_dir(path)
         if not path.endswith(PROJECT_SUFFIX):
             path = str(Path(path).with_suffix("")) + PROJECT_SUFFIX
         return self.save_to(path)
@@ -669,17 +681,31 @@ class MainWindow(QMainWindow):
                 name = name[: -len(s)]
         return str(Path(self._dialog_dir()) / (name + suffix))
 
-    def _dialog_dir(self) -> str:
+    def _dialog_dir(self, open_: bool = False) -> str:
+        """Where a file dialog starts: Open in the folder last used in any file dialog;
+        Save and Export beside the open piece, else in that folder too. (The home folder
+        only when none was ever used and no piece is open.)"""
+        last = str(self.settings.q.value("files/last_dir") or "")
+        if last and not Path(last).is_dir():
+            last = ""
+        if self.doc.path and not open_:
+            return str(Path(self.doc.path).parent)
+        if last:
+            return last
         if self.doc.path:
             return str(Path(self.doc.path).parent)
         recent = self.settings.recent_files()
         return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    def _remember_dir(self, path: str) -> None:
+        self.settings.set("files/last_dir", str(Path(path).resolve().parent))
 
     def export_midi(self, path: str | None = None) -> bool:
         path = path or QFileDialog.getSaveFileName(self, "Export MIDI", self._suggest(".mid"),
                                                    "MIDI (*.mid)")[0]
         if not path:
             return False
+        self._remember_dir(path)
         return self._export(lambda: write_midi(self.doc.score(), path), path)
 
     def export_musicxml(self, path: str | None = None) -> bool:
@@ -688,6 +714,7 @@ class MainWindow(QMainWindow):
                                                    "MusicXML (*.musicxml)")[0]
         if not path:
             return False
+        self._remember_dir(path)
         return self._export(lambda: write_musicxml(self.doc.score(), path), path)
 
     def _export(self, write, path: str) -> bool:
@@ -707,6 +734,7 @@ class MainWindow(QMainWindow):
                                                    "WAV audio (*.wav)")[0]
         if not path:
             return
+        self._remember_dir(path)
         score = self.doc.score()
         soundfont = self.settings.get("audio/soundfont") or None
         self.statusBar().showMessage(f"Rendering {path}…")
@@ -792,7 +820,7 @@ class MainWindow(QMainWindow):
     def preferences(self) -> None:
         from .preferences import PreferencesDialog
 
-        dlg = PreferencesDialog(self.settings, self)
+        dlg = PreferencesDialog(self.settings, self, audio_state=self.audio.state())
         if dlg.exec():
             dlg.save()
             self.autosaver.set_interval(self.settings.get("autosave/interval_s"))

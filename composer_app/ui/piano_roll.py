@@ -80,6 +80,16 @@ class Drag:
     new_note: Note | None = None
     rect: QRectF | None = None
     base_selection: set[int] = field(default_factory=set)
+    min_len: int = 10  # resize: no note is made shorter than this
+    dragged: bool = False  # draw: the pointer left the click position
+
+
+def resized(note: Note, dlen: int, min_len: int) -> Note:
+    """``note`` lengthened by ``dlen`` ticks (shortened when negative), never below
+    ``min_len``, and never lengthened by a shortening (a note already shorter stays)."""
+    if dlen >= 0:
+        return note.moved(duration=note.duration + dlen)
+    return note.moved(duration=max(min(min_len, note.duration), note.duration + dlen))
 
 
 # -- tools -------------------------------------------------------------------------------
@@ -164,6 +174,9 @@ class PianoRoll(QAbstractScrollArea):
         self.snap = 120
         self.snap_enabled = True
         self.default_velocity = 90
+        # A click with the draw tool repeats the length last drawn or resized (as in Helio,
+        # LMMS and DAWs); None: the snap length (also after the snap changes).
+        self.last_length: int | None = None
         self.active_track = 0
         self.selection: set[int] = set()
         self.playhead = 0
@@ -293,6 +306,11 @@ class PianoRoll(QAbstractScrollArea):
     @property
     def snap_len(self) -> int:
         return self.snap if self.snap > 0 else 120
+
+    @property
+    def draw_length(self) -> int:
+        """What a click with the draw tool draws: the last length drawn or resized."""
+        return self.last_length or self.snap_len
 
     # -- selection ----------------------------------------------------------------------
 
@@ -481,17 +499,28 @@ class PianoRoll(QAbstractScrollArea):
 
     # -- drags (one undo step each, pushed on release) --------------------------------
 
+    def track_name(self, track: int) -> str:
+        tracks = self.doc.base.tracks
+        return (tracks[track].name if track < len(tracks) else "") or f"Voice {track + 1}"
+
     def _grab_note(self, ev: RollEvent) -> None:
         note = self.doc.notes[ev.note_id]
-        if note.track != self.active_track:
+        switched = note.track != self.active_track
+        if switched:
+            # As in a DAW's multi-part editor, a click on another voice's (faded) note makes
+            # that voice the one edited; said in the status bar, so it is never silent.
             self.set_active_track(note.track)
         toggle = bool(ev.modifiers & Qt.ControlModifier)
         if toggle:
             self.set_selection(self.selection ^ {ev.note_id})
-            return
-        if ev.note_id not in self.selection:
+        elif ev.note_id not in self.selection:
             self.set_selection({ev.note_id} | (self.selection if ev.modifiers & Qt.ShiftModifier
                                                else set()))
+        if switched:  # after the selection's own message, so this one stays
+            self.message.emit(f"Now editing {self.track_name(note.track)} (you clicked one of "
+                              "its notes; pick a voice in Voices to switch back)")
+        if toggle:
+            return
         self._begin_drag("resize" if ev.on_right_edge else "move", ev)
         if not ev.on_right_edge:
             self.previewPitch.emit(note.pitch, note.track)
@@ -500,7 +529,7 @@ class PianoRoll(QAbstractScrollArea):
         d = Drag(kind, ev, ids=set(self.selection))
         if kind == "draw":
             start = ev.cell
-            d.new_note = Note(ev.pitch, start, self.snap_len, self.default_velocity,
+            d.new_note = Note(ev.pitch, start, self.draw_length, self.default_velocity,
                               self.active_track)
             self.previewPitch.emit(ev.pitch, self.active_track)
         elif kind == "rubber":
@@ -553,13 +582,21 @@ class PianoRoll(QAbstractScrollArea):
             anchor = self.doc.notes[d.press.note_id]
             raw = anchor.end + ev.tick - d.press.tick
             new_end = int(round(raw)) if bypass else self.snap_round(raw)
-            min_len = 10 if bypass else self.snap_len
+            d.min_len = 10 if bypass else self.snap_len
             notes = [self.doc.notes[i] for i in d.ids]
-            d.dlen = max(new_end - anchor.end, min_len - min(n.duration for n in notes))
+            # Each note shrinks down to the minimum on its own (see resized): one note
+            # already that short no longer stops the others.
+            d.dlen = max(new_end - anchor.end, d.min_len - max(n.duration for n in notes))
         elif d.kind == "draw":
-            n = d.new_note
-            end = int(math.ceil(ev.tick)) if bypass else self.snap_floor(ev.tick) + self.snap_len
-            d.new_note = n.moved(duration=max(self.snap_len if not bypass else 10, end - n.start))
+            if not d.dragged and (ev.pos - d.press.pos).manhattanLength() < 4:
+                pass  # a click: the remembered length stays
+            else:
+                d.dragged = True
+                n = d.new_note
+                end = (int(math.ceil(ev.tick)) if bypass
+                       else self.snap_floor(ev.tick) + self.snap_len)
+                d.new_note = n.moved(duration=max(self.snap_len if not bypass else 10,
+                                                  end - n.start))
         elif d.kind == "rubber":
             d.rect = QRectF(d.press.pos, ev.pos).normalized()
             t0, t1 = self.tick_at(d.rect.left()), self.tick_at(d.rect.right())
@@ -584,11 +621,16 @@ class PianoRoll(QAbstractScrollArea):
                                              pitch=doc.notes[i].pitch + d.dp) for i in d.ids}
             cmd.change_notes(doc, changed, "Move notes" if len(d.ids) > 1 else "Move note")
         elif d.kind == "resize" and d.dlen:
-            changed = {i: doc.notes[i].moved(duration=doc.notes[i].duration + d.dlen)
-                       for i in d.ids}
-            cmd.change_notes(doc, changed, "Resize notes" if len(d.ids) > 1 else "Resize note")
+            changed = {i: resized(doc.notes[i], d.dlen, d.min_len) for i in d.ids}
+            changed = {i: n for i, n in changed.items() if n != doc.notes[i]}
+            if changed:
+                cmd.change_notes(doc, changed,
+                                 "Resize notes" if len(changed) > 1 else "Resize note")
+            if d.press.note_id in doc.notes:
+                self.last_length = doc.notes[d.press.note_id].duration
         elif d.kind == "draw":
             ids = cmd.insert_notes(doc, [d.new_note], "Draw note")
+            self.last_length = d.new_note.duration
             self.set_selection(ids)
         elif d.kind == "erase" and d.ids:
             cmd.delete_notes(doc, d.ids, "Erase notes")
@@ -846,8 +888,8 @@ class PianoRoll(QAbstractScrollArea):
                 n = self.doc.notes.get(i)
                 if n is None:
                     continue
-                n = n.moved(start=n.start + d.dt, pitch=n.pitch + d.dp,
-                            duration=n.duration + d.dlen)
+                n = resized(n.moved(start=n.start + d.dt, pitch=n.pitch + d.dp), d.dlen,
+                            d.min_len)
                 groups.setdefault((n.track, 2), []).append(self.note_rect(n))
         if d is not None and d.kind == "draw" and d.new_note is not None:
             groups.setdefault((d.new_note.track, 2), []).append(self.note_rect(d.new_note))
