@@ -383,6 +383,7 @@ def test_panels_hide_from_the_view_menu_and_the_layout_comes_back(qtbot, tmp_pat
     toggles["&Velocity Lane"].trigger()
     assert not w.tracks_dock.isVisible() and not w.generation.dock.isVisible()
     assert not w.roll.velocity_lane.isVisible()
+    assert w.roll.keyboard.height() == w.roll.viewport().height()  # the keys fill the gap
     qtbot.waitUntil(lambda: w.roll.viewport().width() > width + 300, timeout=2000)
     w.close()
     again = make_window(qtbot, tmp_path)

@@ -406,11 +406,15 @@ class PianoRoll(QAbstractScrollArea):
         """Show or hide the velocity lane (hidden, the notes get its height)."""
         self.velocity_lane.setVisible(on)
         self.setViewportMargins(KEYBOARD_W, RULER_H, 0, VELOCITY_H if on else 0)
+        self._place_side_widgets()
         self._update_scrollbars()
         self._repaint_all()
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
+        self._place_side_widgets()
+
+    def _place_side_widgets(self) -> None:
         vp = self.viewport().geometry()
         self.keyboard.setGeometry(vp.left() - KEYBOARD_W, vp.top(), KEYBOARD_W, vp.height())
         self.ruler.setGeometry(vp.left(), vp.top() - RULER_H, vp.width(), RULER_H)
