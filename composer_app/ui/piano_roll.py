@@ -368,7 +368,8 @@ class PianoRoll(QAbstractScrollArea):
             return
         width = self.viewport().width()
         span_px = (end - start) * self.px_per_tick
-        margin = max(0.0, min(width * 0.1, (width - span_px) / 2))
+        # Centred when it fits; else from its start, with a little of what leads into it.
+        margin = (width - span_px) / 2 if span_px <= width * 0.8 else width * 0.1
         self.horizontalScrollBar().setValue(int(start * self.px_per_tick - margin))
 
     # -- model changes ----------------------------------------------------------------
@@ -926,8 +927,8 @@ class PianoRoll(QAbstractScrollArea):
                 if n.end < t0 or n.start > t1:
                     continue
                 c = track_color(n.track)
-                p.setPen(QPen(c.darker(220), 1.5, Qt.DashLine))
-                c.setAlpha(150)
+                p.setPen(QPen(c.darker(250), 2, Qt.DashLine))
+                c.setAlpha(200)
                 p.setBrush(c)
                 p.drawRect(self.note_rect(n).adjusted(0.5, 0.5, -0.5, -0.5))
         if replaced:  # ... and struck through, over any ghost lying on them
