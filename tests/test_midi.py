@@ -203,3 +203,28 @@ def test_write_to_bytes_is_deterministic():
     data = midi_bytes(four_voice_score())
     assert data == midi_bytes(four_voice_score())
     assert mido.MidiFile(file=io.BytesIO(data)).type == 1
+
+
+def test_note_off_before_its_note_on_at_the_same_tick_ends_that_note(tmp_path):
+    """music21 writes a zero-length grace note as note-off then note-on at one tick;
+    paired first-in first-out, that note-on stayed open and every later note of its
+    pitch was held until the next one ended (hundreds of notes held for bars)."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=480)
+    track = mido.MidiTrack()
+    track += [
+        mido.Message("note_on", note=69, velocity=80, time=0),
+        mido.Message("note_off", note=69, time=480),  # ends the first A
+        mido.Message("note_off", note=69, time=0),  # the grace note's off, before its on
+        mido.Message("note_on", note=69, velocity=80, time=0),  # the grace note
+        mido.Message("note_on", note=72, velocity=80, time=0),  # the main note
+        mido.Message("note_off", note=72, time=240),
+        mido.Message("note_on", note=69, velocity=70, time=0),
+        mido.Message("note_off", note=69, time=240),
+        mido.Message("note_on", note=69, velocity=60, time=480),
+        mido.Message("note_off", note=69, time=480),
+    ]
+    mid.tracks.append(track)
+    path = tmp_path / "grace.mid"
+    mid.save(path)
+    assert note_tuples(read_midi(path)) == [(69, 0, 480, 80, 0), (69, 720, 240, 70, 0),
+                                            (69, 1440, 480, 60, 0), (72, 480, 240, 80, 0)]

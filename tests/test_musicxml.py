@@ -89,3 +89,26 @@ def test_pickup_measure_is_kept_as_written(tmp_path):
     again = read_musicxml(path)
     assert [(n.pitch, n.start, n.duration) for n in again.notes] == \
         [(n.pitch, n.start, n.duration) for n in score.notes]
+
+
+def test_chorale_voices_get_their_clefs_and_the_tenor_reads_an_octave_down(tmp_path):
+    """A tenor in a plain treble clef reads an octave too high; treble-8vb is the
+    convention (and the bass gets the bass clef whatever its range)."""
+    import xml.etree.ElementTree as ET
+
+    tracks = [Track("Soprano", 0), Track("Alto", 1), Track("Tenor", 2), Track("Bass", 3)]
+    pitches = (72, 67, 60, 48)
+    score = Score(notes=[Note(p, 0, 1920, 80, v) for v, p in enumerate(pitches)], tracks=tracks,
+                  time_signatures=[TimeSignature(0, 4, 4)])
+    path = tmp_path / "satb.musicxml"
+    write_musicxml(score, path)
+    root = ET.parse(path).getroot()
+    clefs = []
+    for part in root.iter("part"):
+        c = next(part.iter("clef"))
+        octave = c.find("clef-octave-change")
+        clefs.append((c.findtext("sign"), c.findtext("line"),
+                      int(octave.text) if octave is not None else 0))
+    assert clefs == [("G", "2", 0), ("G", "2", 0), ("G", "2", -1), ("F", "4", 0)]
+    back = read_musicxml(path)
+    assert sorted(n.pitch for n in back.notes) == sorted(pitches)  # sounding pitch kept

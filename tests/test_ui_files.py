@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -344,3 +345,114 @@ def test_preferences_changed_while_audio_opens_are_not_lost(qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(seen) == 2 and link.output is not None, timeout=5000)
     assert seen == ["fluidsynth", "none"]
     assert messages[-1] == "opened none"
+
+
+def test_the_window_fits_the_screen_it_opens_on(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    """The default size (1400x860) and a size saved on a bigger screen both shrink to the
+    available area, frame included (the offscreen screen here is 800x800)."""
+    from PySide6.QtCore import QRect
+
+    w = make_window(qtbot, tmp_path)
+    w.show()
+    qtbot.waitExposed(w)
+    avail = w.screen().availableGeometry()
+    assert avail.width() < 1400 or avail.height() < 860, "the test needs a small screen"
+    qtbot.waitUntil(lambda: avail.contains(w.frameGeometry()), timeout=2000)
+    w.setGeometry(QRect(500, 300, 2400, 1500))  # as if saved on a big monitor
+    w.close()
+    again = make_window(qtbot, tmp_path)
+    again.show()
+    qtbot.waitExposed(again)
+    qtbot.waitUntil(lambda: avail.contains(again.frameGeometry()), timeout=2000)
+    assert again.statusBar().isVisible()
+    assert again.rect().contains(again.statusBar().geometry())
+
+
+def test_panels_hide_from_the_view_menu_and_the_layout_comes_back(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    w = make_window(qtbot, tmp_path)
+    w.show()
+    qtbot.waitExposed(w)
+    toggles = {a.text(): a for a in w.view_menu.actions()}
+    for name in ("Voices", "Generation", "Main", "Transport", "&Velocity Lane"):
+        assert name in toggles, sorted(toggles)
+    width = w.roll.viewport().width()
+    toggles["Voices"].trigger()
+    toggles["Generation"].trigger()
+    toggles["&Velocity Lane"].trigger()
+    assert not w.tracks_dock.isVisible() and not w.generation.dock.isVisible()
+    assert not w.roll.velocity_lane.isVisible()
+    assert w.roll.keyboard.height() == w.roll.viewport().height()  # the keys fill the gap
+    qtbot.waitUntil(lambda: w.roll.viewport().width() > width + 300, timeout=2000)
+    w.close()
+    again = make_window(qtbot, tmp_path)
+    again.show()
+    qtbot.waitExposed(again)
+    assert not again.tracks_dock.isVisible() and not again.generation.dock.isVisible()
+    assert not again.roll.velocity_lane.isVisible() and not again.act_velocity_lane.isChecked()
+    assert again.main_toolbar.isVisible()
+
+
+def test_file_dialogs_start_in_the_folder_last_used(qtbot, tmp_path, monkeypatch):
+    """A new piece exported to a folder: the next dialogs (export, open, and in the next
+    session) start there, not in the home folder."""
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    from PySide6.QtWidgets import QFileDialog
+
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    starts = []
+    answers = [str(folder / "tune.mid"), "", "", ""]
+
+    def open_dialog(parent, title, start, filters):
+        starts.append(start)
+        return "", ""
+
+    def save_dialog(parent, title, start, filters):
+        starts.append(str(Path(start).parent))
+        return answers.pop(0), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(open_dialog))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_dialog))
+    window = make_window(qtbot, tmp_path)
+    window.doc.load(chorale_like())
+    assert window.export_midi()
+    assert (folder / "tune.mid").is_file()
+    window.export_musicxml()
+    window.file_open()
+    window.close()
+    again = make_window(qtbot, tmp_path)
+    again.file_open()
+    assert starts[1:] == [str(folder.resolve())] * 3, starts
+
+
+def test_silent_play_says_so_every_time_and_preferences_show_it(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+    from composer_app.ui.main_window import MainWindow
+    from composer_app.ui.preferences import PreferencesDialog
+    from composer_app.ui.settings import Settings
+
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    settings.set("audio/output", "none")
+    w = MainWindow(settings)
+    w._ask_save = lambda: QMessageBox.Discard
+    qtbot.addWidget(w)
+    w.doc.load(Score(notes=[Note(60, 0, 480)]))
+    bar = w.statusBar()
+    for _ in range(3):  # the first Play opens the output; every one says it is silent
+        bar.clearMessage()
+        w.play_pause()
+        qtbot.waitUntil(lambda: "No sound" in bar.currentMessage(), timeout=10000)
+        assert "Preferences" in bar.currentMessage()
+        w.stop()
+    shown = []
+
+    def look(dialog):
+        shown.append(dialog.audio_state.text())
+        return 0
+
+    monkeypatch.setattr(PreferencesDialog, "exec", look)
+    w.preferences()
+    assert shown and shown[0].startswith("no sound"), shown
+    w.audio.close()

@@ -503,3 +503,148 @@ def test_the_key_shown_as_auto_is_the_key_the_harmonizer_uses(window, qtbot):
     assert window.generation.panel.key.itemText(0) == "Auto (E major)"
     run(qtbot, window, "reharmonize")
     assert {v.key_signatures[0].key.long_name for v in window.generation.variations} == {"E major"}
+
+
+@needs_continuer
+def test_continue_leaves_locked_notes_of_its_voice_alone(window, qtbot):
+    """Locked notes in the bars Continue writes keep their time to themselves: the new
+    notes stop before them and none starts under them, so the melody stays one line
+    (it used to turn chordal, and Reharmonize then refused it)."""
+    from composer_app.ui import proposals
+
+    load(window, melody(8))
+    locked = {i for i, n in window.doc.notes.items() if 4 * BAR + 720 <= n.start < 5 * BAR + 960}
+    window.roll.set_selection(locked)
+    window.roll.toggle_lock()
+    locked_notes = sorted((window.doc.notes[i] for i in locked), key=lambda n: n.start)
+    window.generation.panel.bars.setValue(2)
+    select(window, lambda n: n.start < 4 * BAR)
+    run(qtbot, window, "continue")
+    gen = window.generation
+    for index in range(len(gen.variations)):
+        gen.select(index)
+        prop = gen.proposal()
+        assert prop.add
+        for n in prop.add:
+            assert all(n.end <= k.start or n.start >= k.end for k in locked_notes), (n, locked_notes)
+    gen.accept()
+    voice = sorted((n for n in window.doc.notes.values() if n.track == 0), key=lambda n: n.start)
+    assert [n for n in voice if n.locked] == locked_notes
+    for a, b in zip(voice, voice[1:]):
+        assert b.start >= a.end, (a, b)
+    span = select(window, lambda n: 4 * BAR <= n.start < 6 * BAR)
+    proposals.melody_of_selection(window.doc, span)  # one line: no "chordal" refusal
+
+
+# -- reading variations ---------------------------------------------------------------
+
+
+def _strike_pixels(window, note) -> int:
+    from composer_app.ui.piano_roll import REPLACED_STRIKE
+
+    roll = window.roll
+    image = roll.viewport().grab().toImage()
+    ratio = image.devicePixelRatio()
+    r = roll.note_rect(note)
+    y = int(r.center().y() * ratio)
+    hits = 0
+    for x in range(int(max(r.left(), 0) * ratio) + 2, int(min(r.right(), roll.viewport().width())
+                                                             * ratio) - 2):
+        c = image.pixelColor(x, y)
+        hit = abs(c.red() - REPLACED_STRIKE.red()) < 25 and c.green() < 45 and c.blue() < 45
+        hits += hit
+    return hits
+
+
+@needs_harmonizer
+def test_notes_a_variation_replaces_are_struck_through(window, qtbot):
+    load(window, melody(2))
+    select(window, lambda n: True)
+    run(qtbot, window, "reharmonize")
+    window.generation.accept()
+    select(window, lambda n: n.track == 0)
+    window.generation.panel.seed.setValue(8)  # (seed 7 again would write the same notes)
+    run(qtbot, window, "reharmonize")
+    prop = window.generation.proposal()
+    again = {(n.track, n.pitch, n.start, n.duration) for n in prop.add}
+    going = {i for i in prop.remove_ids if (window.doc.notes[i].track, window.doc.notes[i].pitch,
+                                            window.doc.notes[i].start,
+                                            window.doc.notes[i].duration) not in again}
+    assert going  # (a note written again exactly stays: not struck)
+    assert window.roll.replaced_ids == going
+    window.roll.show_pitches([window.doc.notes[i].pitch for i in going])
+    visible = [window.doc.notes[i] for i in going
+               if 0 <= window.roll.note_rect(window.doc.notes[i]).top()
+               and window.roll.note_rect(window.doc.notes[i]).bottom()
+               < window.roll.viewport().height()
+               and window.roll.note_rect(window.doc.notes[i]).right()
+               < window.roll.viewport().width()]
+    assert visible
+    assert all(_strike_pixels(window, n) > 5 for n in visible)
+    text = window.generation.panel.variation_label.text()
+    assert f"{len(going)}&nbsp;replaced" in text  # the count stays with its word
+    window.roll.set_selection(set())  # (a selected note's dark red fill looks struck)
+    gone = [window.doc.notes[i] for i in prop.remove_ids]
+    keep = [n for i, n in window.doc.notes.items() if i not in prop.remove_ids and n.track == 0
+            and not any(g.pitch == n.pitch and g.start < n.end and n.start < g.end for g in gone)]
+    assert keep
+    assert all(_strike_pixels(window, n) == 0 for n in keep[:4])
+    window.generation.discard()
+    assert window.roll.replaced_ids == set()
+    assert all(_strike_pixels(window, n) == 0 for n in visible)
+
+
+@needs_harmonizer
+def test_undoing_an_accept_brings_the_variations_back(window, qtbot):
+    load(window, melody(4))
+    before = snapshot(window)
+    select(window, lambda n: True)
+    run(qtbot, window, "reharmonize")
+    gen = window.generation
+    window.act_variation_next.trigger()
+    second = gen.proposal().add
+    window.act_variation_accept.trigger()
+    assert not gen.variations
+    window.doc.undo_stack.undo()
+    assert snapshot(window)[:2] == before[:2]
+    assert len(gen.variations) == 2 and gen.index == 1  # at the one that was accepted
+    assert window.roll.ghost_notes == second
+    assert window.act_variation_accept.isEnabled()
+    window.doc.undo_stack.redo()  # accepted again: the variations go again
+    assert not gen.variations and window.roll.ghost_notes == []
+    window.doc.undo_stack.undo()
+    window.act_variation_previous.trigger()  # try the other one without generating again
+    first = gen.proposal().add
+    window.act_variation_accept.trigger()
+    lower = sorted((n for n in window.doc.score().notes if n.track > 0),
+                   key=lambda n: (n.start, n.track, n.pitch))
+    assert lower == sorted(first, key=lambda n: (n.start, n.track, n.pitch))
+    assert window.doc.undo_stack.count() == before[2] + 1  # the redo branch is gone
+
+
+@needs_continuer
+def test_continuation_ghosts_are_scrolled_into_view(window, qtbot):
+    load(window, melody(8))
+    roll = window.roll
+    roll.set_zoom(px_per_tick=0.3)
+    roll.horizontalScrollBar().setValue(0)
+    window.generation.panel.bars.setValue(2)
+    select(window, lambda n: n.start < 4 * BAR)
+    run(qtbot, window, "continue")
+    ghosts = roll.ghost_notes
+    t0, t1 = roll.visible_ticks()
+    first = min(n.start for n in ghosts)
+    assert t0 <= first < t1, (t0, t1, first)
+
+
+def test_continue_length_takes_what_the_readme_says(window, qtbot):
+    """README: 1-64 bars; the box stopped at 32, so typing 64 gave 6."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    box = window.generation.panel.bars
+    box.selectAll()
+    QTest.keyClicks(box, "64")
+    QTest.keyClick(box, Qt.Key_Return)
+    assert box.value() == 64
+    assert box.minimum() == 1

@@ -2,7 +2,11 @@
 
 Reading accepts type 0 and 1 files: running status (mido), several tracks and
 channels, tempo, meter and key changes, note_on with velocity 0 as note_off, and
-overlapping notes of the same pitch (matched first-in first-out). A pickup bar is kept
+overlapping notes of the same pitch (matched first-in first-out). A note-off that finds
+no note of its pitch sounding ends a note of that pitch starting later at the same tick
+(music21 writes a zero-length grace note off-first; paired first-in first-out it would
+hold every later note of that pitch for bars); such zero-length notes are dropped, as
+zero-length notes always are. A pickup bar is kept
 as written: leading silence stays, nothing is shifted. Ticks are rescaled to PPQ 480.
 
 Writing gives a type 1 file: a conductor track (tempo, time signature, key signature)
@@ -78,6 +82,8 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
         track_name = ""
         programs: dict[int, int] = {}
         open_notes: dict[tuple[int, int], deque] = defaultdict(deque)
+        # (channel, pitch) -> [tick, count] of note-offs that came before their note-on
+        early_offs: dict[tuple[int, int], list[int]] = {}
         for msg in track:
             now += msg.time
             tick = to_ticks(now)
@@ -113,6 +119,10 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
             voice["name"] = voice["name"] or track_name
             key = (msg.channel, msg.note)
             if msg.type == "note_on" and msg.velocity > 0:
+                early = early_offs.get(key)
+                if early is not None and early[0] == tick and early[1] > 0:
+                    early[1] -= 1  # its note-off came first: a zero-length note
+                    continue
                 open_notes[key].append((tick, msg.velocity))
                 note_count += 1
                 if note_count > MAX_NOTES:
@@ -121,6 +131,12 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
                 start, velocity = open_notes[key].popleft()
                 if tick > start:
                     voice["notes"].append((msg.note, start, tick - start, velocity))
+            else:  # nothing to end yet: it may end a note that starts at this tick
+                early = early_offs.get(key)
+                if early is not None and early[0] == tick:
+                    early[1] += 1
+                else:
+                    early_offs[key] = [tick, 1]
         end = to_ticks(now)
         for (channel, pitch), pending in open_notes.items():
             for start, velocity in pending:  # never released: end with the track

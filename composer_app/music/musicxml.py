@@ -160,7 +160,23 @@ def _dedupe(items):
 
 def score_to_music21(score: Score):
     """Build a music21 Score: one Part per track with meter, key and tempo marks."""
-    from music21 import chord, expressions, instrument, key, metadata, meter, note, stream, tempo
+    from music21 import (
+        chord,
+        clef,
+        expressions,
+        instrument,
+        key,
+        metadata,
+        meter,
+        note,
+        stream,
+        tempo,
+    )
+
+    # The chorale voices by name get their usual clefs; the tenor reads in the
+    # treble clef an octave down (music21 alone would pick a plain treble or bass).
+    clefs = {"soprano": clef.TrebleClef, "alto": clef.TrebleClef,
+             "tenor": clef.Treble8vbClef, "bass": clef.BassClef}
 
     m21 = stream.Score()
     if score.title:
@@ -173,6 +189,9 @@ def score_to_music21(score: Score):
         inst.midiProgram = info.program
         inst.midiChannel = info.channel
         part.insert(0, inst)
+        voice_clef = clefs.get(info.name.strip().lower())
+        if voice_clef is not None:
+            part.insert(0, voice_clef())
         for ts in score.time_signatures:
             part.insert(Fraction(ts.tick, PPQ), meter.TimeSignature(f"{ts.numerator}/{ts.denominator}"))
         for ks in score.key_signatures:

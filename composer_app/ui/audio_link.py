@@ -37,6 +37,9 @@ class AudioLink(QObject):
         self._pending: list = []  # calls waiting for the output
         self.metronome = False
         self.loop: tuple[int, int] | None = None
+        # Why nothing sounds ("" while it does, or before the first open): said again at
+        # every Play/Listen, and shown in Preferences.
+        self.silent_reason = ""
         self._opened.connect(self._on_opened)
         self._error.connect(self.message)
 
@@ -90,6 +93,9 @@ class AudioLink(QObject):
             self.ensure_open()
             return
         self.output, self.transport = output, transport
+        self.silent_reason = ""
+        if output is None or transport is None or _is_silent(output):
+            self.silent_reason = note or "no audio output"
         if transport is not None:
             try:
                 transport.metronome = self.metronome
@@ -135,10 +141,21 @@ class AudioLink(QObject):
 
     # -- transport ----------------------------------------------------------------------
 
+    def state(self) -> str:
+        """The output as it is now, in words (Preferences shows it)."""
+        if self._opening:
+            return "opening…"
+        if self.output is None:
+            return "not opened yet (it opens at the first Play or preview)"
+        if self.silent_reason:
+            return f"no sound: {self.silent_reason}"
+        return str(getattr(self.output, "description", "audio ready"))
+
     def play(self, score: Score, start_tick: int = 0) -> None:
         def go():
+            if self.silent_reason:  # every time: a silent Play must never look like a bug
+                self.message.emit(f"No sound: {self.silent_reason} (see Preferences > Audio)")
             if self.transport is None:
-                self.message.emit("Playback is not available (see Preferences > Audio)")
                 return
             self._apply_loop()
             self.transport.play(score, start_tick=start_tick)
@@ -206,3 +223,11 @@ class AudioLink(QObject):
             self.ensure_open()  # the first click opens the synth; later ones sound
             return
         self._safe(go)
+
+
+def _is_silent(output) -> bool:
+    try:
+        from composer_app.audio.backends import SilentOutput
+    except ImportError:
+        return False
+    return isinstance(output, SilentOutput)

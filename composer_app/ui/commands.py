@@ -73,6 +73,25 @@ class EditMeta(QUndoCommand):
 # -- helpers that build and push commands ---------------------------------------------
 
 
+class Callback(QUndoCommand):
+    """A step that edits nothing itself: undoing it calls ``on_undo``, redoing it
+    ``on_redo`` (not on the push). Inside :func:`one_step`, e.g. to bring back the
+    variations an accept put away."""
+
+    def __init__(self, text: str, on_undo, on_redo):
+        super().__init__(text)
+        self._on_undo, self._on_redo = on_undo, on_redo
+        self._pushed = False
+
+    def redo(self) -> None:
+        if self._pushed:
+            self._on_redo()
+        self._pushed = True
+
+    def undo(self) -> None:
+        self._on_undo()
+
+
 @contextmanager
 def one_step(doc: Document, text: str):
     """Group several edits (e.g. add tracks, then their notes) into one undo step."""

@@ -298,16 +298,31 @@ class Generation(QObject):
             self.panel.set_variations(0, 0, "")
             self.resultsShown.emit(0)
         else:
-            self.w.roll.set_ghost_notes(prop.add)
-            # Bring the new voices into view with the music they go with.
+            roll = self.w.roll
+            # A replaced note the variation writes again exactly stays as it is: only the
+            # notes that really go are struck through (and counted as replaced).
+            again = {(n.track, n.pitch, n.start, n.duration) for n in prop.add}
+            notes = self.w.doc.notes
+            going = [i for i in prop.remove_ids if i in notes and (
+                notes[i].track, notes[i].pitch, notes[i].start, notes[i].duration) not in again]
+            unchanged = len(prop.remove_ids) - len(going)
+            roll.set_ghost_notes(prop.add, replaced=going)
+            # Bring the new notes into view with the music they go with.
             lo, hi = prop.span
             context = [n.pitch for n in self.w.doc.notes.values() if n.end > lo and n.start < hi]
-            self.w.roll.show_pitches(context + [n.pitch for n in prop.add])
-            detail = f"— {len(prop.add)} new notes"
-            if prop.remove_ids:
-                detail += f", replacing {len(prop.remove_ids)}"
+            roll.show_pitches(context + [n.pitch for n in prop.add])
+            if prop.add:
+                roll.show_ticks(min(n.start for n in prop.add), max(n.end for n in prop.add))
+            new = len(prop.add) - unchanged
+            detail = f"<br>{new}&nbsp;new note{'s' if new != 1 else ''}"
+            if going:
+                detail += (f"; {len(going)}&nbsp;replaced"
+                           " <span style='color:#8a1c1c'>(struck through)</span>")
+            if unchanged:
+                detail += f"; {unchanged}&nbsp;unchanged"
             detail += self._legend(prop)
             self.panel.set_variations(self._index, len(self._results), detail)
+            self.dock.raise_()  # its tab may be behind Voices (small screens)
             self.resultsShown.emit(len(self._results))
         self._update_actions()
 
@@ -353,7 +368,11 @@ class Generation(QObject):
             return []
         doc = self.w.doc
         number = self._index + 1
+        shown = (self._job, list(self._results), self._index)
         with cmd.one_step(doc, prop.text):
+            # First in the step, so undone last: the notes are back when the variations are.
+            doc.undo_stack.push(cmd.Callback("Variations", lambda: self._bring_back(*shown),
+                                             lambda: self._put_away(shown[0])))
             if prop.new_tracks:
                 def add_tracks(meta):
                     meta.tracks.extend(prop.new_tracks)
@@ -366,6 +385,22 @@ class Generation(QObject):
         self.w.autosaver.save_now()
         self.w.statusBar().showMessage(f"Accepted variation {number} (Ctrl+Z undoes it)", 5000)
         return ids
+
+    def _bring_back(self, job: GenerationJob, results: list[Score], index: int) -> None:
+        """Undo of an accept: the variations it was chosen from are on show again (unless
+        newer ones are), at the one that was accepted."""
+        if self._results:
+            return
+        self._job, self._results, self._index = job, list(results), index
+        self._show()
+        self.w.statusBar().showMessage(
+            f"Accept undone: the {len(results)} variation{'s' if len(results) > 1 else ''} "
+            "are back (Alt+←/→ to try another)", 6000)
+
+    def _put_away(self, job: GenerationJob) -> None:
+        """Redo of an accept: the variations brought back by its undo go again."""
+        if self._job is job:
+            self.discard(quiet=True)
 
     def _piece_replaced(self) -> None:
         """New/Open/Restore: the variations on show belonged to the old piece. (A job

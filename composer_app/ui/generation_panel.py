@@ -41,6 +41,10 @@ def _button(action) -> QToolButton:
     return b
 
 
+
+# ml.continuer.MAX_BARS (not imported: that module imports torch); README says 1-64.
+MAX_CONTINUE_BARS = 64
+
 class GenerationPanel(QWidget):
     """Settings for Continue/Reharmonize and the picker for their variations."""
 
@@ -108,7 +112,7 @@ class GenerationPanel(QWidget):
         cont = QGroupBox("Continue")
         form = QFormLayout(cont)
         self.bars = QSpinBox()
-        self.bars.setRange(1, 32)
+        self.bars.setRange(1, MAX_CONTINUE_BARS)
         self.bars.setValue(4)
         self.bars.setSuffix(" bars")
         self.bars.setToolTip("Whole bars added after the bar the sketch ends in")

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -55,6 +55,16 @@ OPEN_FILTER = ("Scores (*.mid *.midi *.musicxml *.xml *.mxl *.composer.json);;"
                "MIDI (*.mid *.midi);;MusicXML (*.musicxml *.xml *.mxl);;"
                f"Projects (*{PROJECT_SUFFIX});;All files (*)")
 KEY_NAMES = key_names()  # spelled as Key.name spells them, so a key always finds its entry
+
+
+def unique_keys(*keys) -> list[QKeySequence]:
+    """Key sequences in order, each once (Qt finds a key bound twice ambiguous)."""
+    out: list[QKeySequence] = []
+    for k in keys:
+        seq = QKeySequence(k)
+        if not seq.isEmpty() and seq not in out:
+            out.append(seq)
+    return out
 
 
 class MainWindow(QMainWindow):
@@ -113,6 +123,15 @@ class MainWindow(QMainWindow):
         geometry = self.settings.q.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        state = self.settings.q.value("window/state")
+        if state is not None:
+            self.restoreState(state)  # docks and toolbars: shown, hidden, their sizes
+        else:
+            self._arrange_for_screen()
+        self.act_velocity_lane.setChecked(self.settings.q.value("view/velocity_lane", "true")
+                                          not in (False, "false", "0"))
+        self.fit_to_screen()
+        self._fitted_on_show = False
 
     # -- construction ----------------------------------------------------------------
 
@@ -147,7 +166,11 @@ class MainWindow(QMainWindow):
         self.act_undo.setShortcut(K.Undo)
         self.act_undo.setIcon(self.style().standardIcon(S.SP_ArrowBack))
         self.act_redo = stack.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts([QKeySequence(K.Redo), QKeySequence("Ctrl+Shift+Z")])
+        # Both usual redo keys on every platform, each once: on X11 the platform's Redo
+        # is Ctrl+Shift+Z itself, and a key bound twice to one action is "ambiguous" to
+        # Qt, so neither fired (and Ctrl+Y was not bound at all).
+        self.act_redo.setShortcuts(unique_keys(*QKeySequence.keyBindings(K.Redo),
+                                               "Ctrl+Shift+Z", "Ctrl+Y"))
         self.act_redo.setIcon(self.style().standardIcon(S.SP_ArrowForward))
         self.addActions([self.act_undo, self.act_redo])
 
@@ -175,15 +198,20 @@ class MainWindow(QMainWindow):
         self.act_follow = self._act("Follow Playhead", self._set_follow, checkable=True)
         self.act_follow.setChecked(True)
         self.act_zoom_in = self._act("Zoom &In", lambda: self.roll.zoom(1.25), K.ZoomIn)
-        # Ctrl+= too: on most layouts Ctrl++ needs Shift, which is taken by Taller Rows.
-        self.act_zoom_in.setShortcuts([*QKeySequence.keyBindings(K.ZoomIn),
-                                       QKeySequence("Ctrl+=")])
+        # Ctrl+= too (Ctrl++ is Ctrl+Shift+= on most layouts). The row zooms keep off
+        # Ctrl+Shift+=: Qt matches that key as Ctrl++ as well ("ambiguous": nothing ran).
+        self.act_zoom_in.setShortcuts(unique_keys(*QKeySequence.keyBindings(K.ZoomIn),
+                                                  "Ctrl+="))
         self.act_zoom_out = self._act("Zoom &Out", lambda: self.roll.zoom(0.8), K.ZoomOut)
         self.act_vzoom_in = self._act("Taller Rows", lambda: self.roll.zoom(1, 1.2),
-                                      "Ctrl+Shift+=")
+                                      "Ctrl+Alt+=")
         self.act_vzoom_out = self._act("Shorter Rows", lambda: self.roll.zoom(1, 1 / 1.2),
-                                       "Ctrl+Shift+-")
+                                       "Ctrl+Alt+-")
         self.act_zoom_reset = self._act("Reset Zoom", self._zoom_reset, "Ctrl+0")
+        self.act_velocity_lane = self._act("&Velocity Lane", lambda *_: None, checkable=True,
+                                           tip="Show the velocity lane under the notes")
+        self.act_velocity_lane.setChecked(True)
+        self.act_velocity_lane.toggled.connect(self.roll.set_velocity_lane_visible)
 
     def named_actions(self) -> dict[str, QAction]:
         """Every action with a shortcut, by a stable name (for user overrides)."""
@@ -233,6 +261,8 @@ class MainWindow(QMainWindow):
                       self.act_vzoom_out, self.act_zoom_reset])
         m.addSeparator()
         m.addAction(self.act_follow)
+        m.addSeparator()
+        m.addAction(self.act_velocity_lane)  # toolbars and panels follow (_make_*)
         self.view_menu = m
 
         m = mb.addMenu("&Transport")
@@ -266,6 +296,7 @@ class MainWindow(QMainWindow):
         tb.addWidget(self.clip_handle)
         self.addToolBar(tb)
         self.main_toolbar = tb
+        self.view_menu.addAction(tb.toggleViewAction())
 
         tb = QToolBar("Transport")
         tb.setObjectName("transport_toolbar")
@@ -309,6 +340,8 @@ class MainWindow(QMainWindow):
         self.addToolBarBreak()
         self.addToolBar(tb)
         self.transport_toolbar = tb
+        self.view_menu.addAction(tb.toggleViewAction())
+        self.view_menu.addSeparator()  # the panels' toggles come next
 
     def _make_docks(self) -> None:
         self.tracks = TracksPanel(self.doc)
@@ -329,6 +362,55 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         self.view_menu.addAction(dock.toggleViewAction())
         return dock
+
+    # -- fitting the screen ------------------------------------------------------------
+
+    # Room for a window manager's frame while the real one is not known (before show).
+    FRAME_GUESS = QSize(8, 36)
+
+    def fit_to_screen(self) -> None:
+        """Keep the whole window (frame included) inside the available area of the screen
+        it is on: a default or saved size too big for this screen shrinks, a position off
+        it moves back. The layout inside (docks, toolbars) adapts to the smaller size."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        avail = screen.availableGeometry()
+        frame, inner = self.frameGeometry(), self.geometry()
+        extra = QSize(frame.width() - inner.width(), frame.height() - inner.height())
+        if extra.isNull():
+            extra = self.FRAME_GUESS
+        width = min(inner.width(), avail.width() - extra.width())
+        height = min(inner.height(), avail.height() - extra.height())
+        if (width, height) != (inner.width(), inner.height()):
+            self.resize(max(width, 200), max(height, 200))
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), avail.x()), avail.right() + 1 - frame.width())
+        y = min(max(frame.y(), avail.y()), avail.bottom() + 1 - frame.height())
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(max(x, avail.x()), max(y, avail.y()))
+
+    # Narrower than this, the two panels side by side leave the roll too little width.
+    WIDE_SCREEN = 1500
+
+    def _arrange_for_screen(self) -> None:
+        """First start (no saved layout): on a screen narrower than WIDE_SCREEN the Voices
+        panel shares the right-hand dock with Generation as a tab, so the roll gets the
+        width (at 1280 px about 880 px instead of 570)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None or screen.availableGeometry().width() >= self.WIDE_SCREEN:
+            return
+        gen = self.generation.dock
+        self.addDockWidget(Qt.RightDockWidgetArea, self.tracks_dock)
+        self.tabifyDockWidget(gen, self.tracks_dock)
+        self.tracks_dock.raise_()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._fitted_on_show:  # a size set after construction fits too, and
+            self._fitted_on_show = True  # once a window manager has framed it, with its frame
+            self.fit_to_screen()
+            QTimer.singleShot(0, self.fit_to_screen)
 
     # -- title, fields ---------------------------------------------------------------
 
@@ -390,6 +472,7 @@ class MainWindow(QMainWindow):
         self.roll.snap_enabled = name != "Off"
         if name != "Off":
             self.roll.snap = SNAP_TICKS[name]
+        self.roll.last_length = None  # a new grid: clicks draw its length again
         self.roll.viewport().update()
         self.roll.setFocus()  # the editing keys act on the roll
 
@@ -514,14 +597,26 @@ class MainWindow(QMainWindow):
             self.stop()
             self.doc.load(Score())
             self.autosaver.remove()
-            self.roll.set_playhead(0)
-            self.roll.center_on_notes()
+            self._fresh_view()
+
+    def _fresh_view(self) -> None:
+        """A piece just replaced the old one (New, Open): nothing selected, no loop, the
+        playhead (and its display) at the start, the view at the start of the notes."""
+        self.roll.set_selection(set())
+        self.roll.set_loop(0, 0)
+        self._loop_changed(0, 0)
+        self.roll.set_playhead(0)
+        self._update_position()
+        self.roll.center_on_notes()
+        self.roll.horizontalScrollBar().setValue(0)
 
     def file_open(self) -> None:
         if not self.maybe_save():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open", self._dialog_dir(), OPEN_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self._dialog_dir(open_=True),
+                                              OPEN_FILTER)
         if path:
+            self._remember_dir(path)
             self.open_path(path, ask=False)
 
     def open_path(self, path: str, ask: bool = True) -> bool:
@@ -545,9 +640,7 @@ class MainWindow(QMainWindow):
         self.doc.load(score, str(Path(path).resolve()))
         self.autosaver.remove()
         self.settings.add_recent(str(Path(path).resolve()))
-        self.roll.set_selection(set())
-        self.roll.set_playhead(0)
-        self.roll.center_on_notes()
+        self._fresh_view()
         self.statusBar().showMessage(f"Opened {path} ({len(score.notes)} notes)", 4000)
         return True
 
@@ -563,6 +656,7 @@ class MainWindow(QMainWindow):
                                               f"Projects (*{PROJECT_SUFFIX})")
         if not path:
             return False
+        self._remember_dir(path)
         if not path.endswith(PROJECT_SUFFIX):
             path = str(Path(path).with_suffix("")) + PROJECT_SUFFIX
         return self.save_to(path)
@@ -587,17 +681,31 @@ class MainWindow(QMainWindow):
                 name = name[: -len(s)]
         return str(Path(self._dialog_dir()) / (name + suffix))
 
-    def _dialog_dir(self) -> str:
+    def _dialog_dir(self, open_: bool = False) -> str:
+        """Where a file dialog starts: Open in the folder last used in any file dialog;
+        Save and Export beside the open piece, else in that folder too. (The home folder
+        only when none was ever used and no piece is open.)"""
+        last = str(self.settings.q.value("files/last_dir") or "")
+        if last and not Path(last).is_dir():
+            last = ""
+        if self.doc.path and not open_:
+            return str(Path(self.doc.path).parent)
+        if last:
+            return last
         if self.doc.path:
             return str(Path(self.doc.path).parent)
         recent = self.settings.recent_files()
         return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    def _remember_dir(self, path: str) -> None:
+        self.settings.set("files/last_dir", str(Path(path).resolve().parent))
 
     def export_midi(self, path: str | None = None) -> bool:
         path = path or QFileDialog.getSaveFileName(self, "Export MIDI", self._suggest(".mid"),
                                                    "MIDI (*.mid)")[0]
         if not path:
             return False
+        self._remember_dir(path)
         return self._export(lambda: write_midi(self.doc.score(), path), path)
 
     def export_musicxml(self, path: str | None = None) -> bool:
@@ -606,6 +714,7 @@ class MainWindow(QMainWindow):
                                                    "MusicXML (*.musicxml)")[0]
         if not path:
             return False
+        self._remember_dir(path)
         return self._export(lambda: write_musicxml(self.doc.score(), path), path)
 
     def _export(self, write, path: str) -> bool:
@@ -625,6 +734,7 @@ class MainWindow(QMainWindow):
                                                    "WAV audio (*.wav)")[0]
         if not path:
             return
+        self._remember_dir(path)
         score = self.doc.score()
         soundfont = self.settings.get("audio/soundfont") or None
         self.statusBar().showMessage(f"Rendering {path}…")
@@ -710,7 +820,7 @@ class MainWindow(QMainWindow):
     def preferences(self) -> None:
         from .preferences import PreferencesDialog
 
-        dlg = PreferencesDialog(self.settings, self)
+        dlg = PreferencesDialog(self.settings, self, audio_state=self.audio.state())
         if dlg.exec():
             dlg.save()
             self.autosaver.set_interval(self.settings.get("autosave/interval_s"))
@@ -734,5 +844,7 @@ class MainWindow(QMainWindow):
         self.autosaver.timer.stop()
         self.autosaver.remove()
         self.settings.q.setValue("window/geometry", self.saveGeometry())
+        self.settings.q.setValue("window/state", self.saveState())
+        self.settings.q.setValue("view/velocity_lane", self.act_velocity_lane.isChecked())
         self.settings.sync()
         event.accept()

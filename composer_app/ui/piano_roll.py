@@ -6,7 +6,7 @@ index, and fills them in a few batched ``drawRects`` calls. Tools get domain eve
 (tick, pitch, snapped tick, the note under the pointer), not raw mouse coordinates.
 
 Hooks for generation (part 2): ``set_ghost_notes`` draws candidate notes as dashed
-outlines over the roll; notes with ``locked=True`` are drawn hatched with a dark edge.
+outlines over the roll, and the notes they would replace faded and struck through; notes with ``locked=True`` are drawn hatched with a dark edge.
 Notes with ``fermata=True`` get a fermata sign above them (``roll_marks.py``).
 """
 
@@ -47,6 +47,7 @@ SNAPS = [("1/1", 1920), ("1/2", 960), ("1/4", 480), ("1/8", 240), ("1/16", 120),
          ("1/32", 60), ("1/4T", 320), ("1/8T", 160), ("1/16T", 80)]
 SNAP_TICKS = dict(SNAPS)
 BLACK_KEYS = {1, 3, 6, 8, 10}
+REPLACED_STRIKE = QColor(170, 20, 20)  # the line through a note a variation replaces
 
 
 def track_color(track: int) -> QColor:
@@ -79,6 +80,16 @@ class Drag:
     new_note: Note | None = None
     rect: QRectF | None = None
     base_selection: set[int] = field(default_factory=set)
+    min_len: int = 10  # resize: no note is made shorter than this
+    dragged: bool = False  # draw: the pointer left the click position
+
+
+def resized(note: Note, dlen: int, min_len: int) -> Note:
+    """``note`` lengthened by ``dlen`` ticks (shortened when negative), never below
+    ``min_len``, and never lengthened by a shortening (a note already shorter stays)."""
+    if dlen >= 0:
+        return note.moved(duration=note.duration + dlen)
+    return note.moved(duration=max(min(min_len, note.duration), note.duration + dlen))
 
 
 # -- tools -------------------------------------------------------------------------------
@@ -163,11 +174,15 @@ class PianoRoll(QAbstractScrollArea):
         self.snap = 120
         self.snap_enabled = True
         self.default_velocity = 90
+        # A click with the draw tool repeats the length last drawn or resized (as in Helio,
+        # LMMS and DAWs); None: the snap length (also after the snap changes).
+        self.last_length: int | None = None
         self.active_track = 0
         self.selection: set[int] = set()
         self.playhead = 0
         self.loop: tuple[int, int] | None = None
         self.ghost_notes: list[Note] = []
+        self.replaced_ids: set[int] = set()
         self.follow_playhead = True
         self._clipboard: list[Note] = []
         self._drag: Drag | None = None
@@ -292,6 +307,11 @@ class PianoRoll(QAbstractScrollArea):
     def snap_len(self) -> int:
         return self.snap if self.snap > 0 else 120
 
+    @property
+    def draw_length(self) -> int:
+        """What a click with the draw tool draws: the last length drawn or resized."""
+        return self.last_length or self.snap_len
+
     # -- selection ----------------------------------------------------------------------
 
     def set_selection(self, ids) -> None:
@@ -334,10 +354,23 @@ class PianoRoll(QAbstractScrollArea):
         self.loop = (a, b) if b > a else None
         self._repaint_all()
 
-    def set_ghost_notes(self, notes) -> None:
-        """Candidate notes drawn as dashed outlines (part 2: variations)."""
+    def set_ghost_notes(self, notes, replaced=()) -> None:
+        """Candidate notes drawn as dashed outlines (variations); the notes with ids in
+        ``replaced`` (those accepting would remove) are drawn faded and struck through."""
         self.ghost_notes = list(notes or [])
+        self.replaced_ids = set(replaced or ()) if self.ghost_notes or replaced else set()
         self._repaint_all()
+
+    def show_ticks(self, start: int, end: int) -> None:
+        """Scroll so ``start``..``end`` is in view (from its start when it does not fit)."""
+        t0, t1 = self.visible_ticks()
+        if t0 <= start and end <= t1:
+            return
+        width = self.viewport().width()
+        span_px = (end - start) * self.px_per_tick
+        # Centred when it fits; else from its start, with a little of what leads into it.
+        margin = (width - span_px) / 2 if span_px <= width * 0.8 else width * 0.1
+        self.horizontalScrollBar().setValue(int(start * self.px_per_tick - margin))
 
     # -- model changes ----------------------------------------------------------------
 
@@ -370,8 +403,19 @@ class PianoRoll(QAbstractScrollArea):
         self.ruler.update()
         self.velocity_lane.update()
 
+    def set_velocity_lane_visible(self, on: bool) -> None:
+        """Show or hide the velocity lane (hidden, the notes get its height)."""
+        self.velocity_lane.setVisible(on)
+        self.setViewportMargins(KEYBOARD_W, RULER_H, 0, VELOCITY_H if on else 0)
+        self._place_side_widgets()
+        self._update_scrollbars()
+        self._repaint_all()
+
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
+        self._place_side_widgets()
+
+    def _place_side_widgets(self) -> None:
         vp = self.viewport().geometry()
         self.keyboard.setGeometry(vp.left() - KEYBOARD_W, vp.top(), KEYBOARD_W, vp.height())
         self.ruler.setGeometry(vp.left(), vp.top() - RULER_H, vp.width(), RULER_H)
@@ -460,17 +504,28 @@ class PianoRoll(QAbstractScrollArea):
 
     # -- drags (one undo step each, pushed on release) --------------------------------
 
+    def track_name(self, track: int) -> str:
+        tracks = self.doc.base.tracks
+        return (tracks[track].name if track < len(tracks) else "") or f"Voice {track + 1}"
+
     def _grab_note(self, ev: RollEvent) -> None:
         note = self.doc.notes[ev.note_id]
-        if note.track != self.active_track:
+        switched = note.track != self.active_track
+        if switched:
+            # As in a DAW's multi-part editor, a click on another voice's (faded) note makes
+            # that voice the one edited; said in the status bar, so it is never silent.
             self.set_active_track(note.track)
         toggle = bool(ev.modifiers & Qt.ControlModifier)
         if toggle:
             self.set_selection(self.selection ^ {ev.note_id})
-            return
-        if ev.note_id not in self.selection:
+        elif ev.note_id not in self.selection:
             self.set_selection({ev.note_id} | (self.selection if ev.modifiers & Qt.ShiftModifier
                                                else set()))
+        if switched:  # after the selection's own message, so this one stays
+            self.message.emit(f"Now editing {self.track_name(note.track)} (you clicked one of "
+                              "its notes; pick a voice in Voices to switch back)")
+        if toggle:
+            return
         self._begin_drag("resize" if ev.on_right_edge else "move", ev)
         if not ev.on_right_edge:
             self.previewPitch.emit(note.pitch, note.track)
@@ -479,7 +534,7 @@ class PianoRoll(QAbstractScrollArea):
         d = Drag(kind, ev, ids=set(self.selection))
         if kind == "draw":
             start = ev.cell
-            d.new_note = Note(ev.pitch, start, self.snap_len, self.default_velocity,
+            d.new_note = Note(ev.pitch, start, self.draw_length, self.default_velocity,
                               self.active_track)
             self.previewPitch.emit(ev.pitch, self.active_track)
         elif kind == "rubber":
@@ -532,13 +587,21 @@ class PianoRoll(QAbstractScrollArea):
             anchor = self.doc.notes[d.press.note_id]
             raw = anchor.end + ev.tick - d.press.tick
             new_end = int(round(raw)) if bypass else self.snap_round(raw)
-            min_len = 10 if bypass else self.snap_len
+            d.min_len = 10 if bypass else self.snap_len
             notes = [self.doc.notes[i] for i in d.ids]
-            d.dlen = max(new_end - anchor.end, min_len - min(n.duration for n in notes))
+            # Each note shrinks down to the minimum on its own (see resized): one note
+            # already that short no longer stops the others.
+            d.dlen = max(new_end - anchor.end, d.min_len - max(n.duration for n in notes))
         elif d.kind == "draw":
-            n = d.new_note
-            end = int(math.ceil(ev.tick)) if bypass else self.snap_floor(ev.tick) + self.snap_len
-            d.new_note = n.moved(duration=max(self.snap_len if not bypass else 10, end - n.start))
+            if not d.dragged and (ev.pos - d.press.pos).manhattanLength() < 4:
+                pass  # a click: the remembered length stays
+            else:
+                d.dragged = True
+                n = d.new_note
+                end = (int(math.ceil(ev.tick)) if bypass
+                       else self.snap_floor(ev.tick) + self.snap_len)
+                d.new_note = n.moved(duration=max(self.snap_len if not bypass else 10,
+                                                  end - n.start))
         elif d.kind == "rubber":
             d.rect = QRectF(d.press.pos, ev.pos).normalized()
             t0, t1 = self.tick_at(d.rect.left()), self.tick_at(d.rect.right())
@@ -563,11 +626,16 @@ class PianoRoll(QAbstractScrollArea):
                                              pitch=doc.notes[i].pitch + d.dp) for i in d.ids}
             cmd.change_notes(doc, changed, "Move notes" if len(d.ids) > 1 else "Move note")
         elif d.kind == "resize" and d.dlen:
-            changed = {i: doc.notes[i].moved(duration=doc.notes[i].duration + d.dlen)
-                       for i in d.ids}
-            cmd.change_notes(doc, changed, "Resize notes" if len(d.ids) > 1 else "Resize note")
+            changed = {i: resized(doc.notes[i], d.dlen, d.min_len) for i in d.ids}
+            changed = {i: n for i, n in changed.items() if n != doc.notes[i]}
+            if changed:
+                cmd.change_notes(doc, changed,
+                                 "Resize notes" if len(changed) > 1 else "Resize note")
+            if d.press.note_id in doc.notes:
+                self.last_length = doc.notes[d.press.note_id].duration
         elif d.kind == "draw":
             ids = cmd.insert_notes(doc, [d.new_note], "Draw note")
+            self.last_length = d.new_note.duration
             self.set_selection(ids)
         elif d.kind == "erase" and d.ids:
             cmd.delete_notes(doc, d.ids, "Erase notes")
@@ -802,6 +870,7 @@ class PianoRoll(QAbstractScrollArea):
         erasing = d.ids if d is not None and d.kind == "erase" else ()
         groups: dict[tuple[int, int], list[QRectF]] = {}
         locked: list[QRectF] = []
+        replaced: list[QRectF] = []
         ppt, kh = self.px_per_tick, self.key_h
         xoff = self.horizontalScrollBar().value()
         yoff = self.verticalScrollBar().value()
@@ -817,13 +886,15 @@ class PianoRoll(QAbstractScrollArea):
             groups.setdefault((n.track if state else -1 - n.track, state), []).append(r)
             if n.locked:
                 locked.append(r)
+            if i in self.replaced_ids:
+                replaced.append(r)
         if moving:
             for i in moving:
                 n = self.doc.notes.get(i)
                 if n is None:
                     continue
-                n = n.moved(start=n.start + d.dt, pitch=n.pitch + d.dp,
-                            duration=n.duration + d.dlen)
+                n = resized(n.moved(start=n.start + d.dt, pitch=n.pitch + d.dp), d.dlen,
+                            d.min_len)
                 groups.setdefault((n.track, 2), []).append(self.note_rect(n))
         if d is not None and d.kind == "draw" and d.new_note is not None:
             groups.setdefault((d.new_note.track, 2), []).append(self.note_rect(d.new_note))
@@ -847,15 +918,24 @@ class PianoRoll(QAbstractScrollArea):
             p.setPen(QPen(QColor("#202020"), 2))
             p.setBrush(QBrush(QColor(0, 0, 0, 110), Qt.BDiagPattern))
             p.drawRects(locked)
+        if replaced:  # what accepting the variation shown would remove: faded ...
+            p.setPen(Qt.NoPen)
+            p.setBrush(QColor(255, 255, 255, 165))
+            p.drawRects(replaced)
         if self.ghost_notes:
-            p.setPen(QPen(QColor(30, 30, 30, 200), 1.5, Qt.DashLine))
             for n in self.ghost_notes:
                 if n.end < t0 or n.start > t1:
                     continue
                 c = track_color(n.track)
-                c.setAlpha(70)
+                p.setPen(QPen(c.darker(250), 2, Qt.DashLine))
+                c.setAlpha(200)
                 p.setBrush(c)
                 p.drawRect(self.note_rect(n).adjusted(0.5, 0.5, -0.5, -0.5))
+        if replaced:  # ... and struck through, over any ghost lying on them
+            p.setPen(QPen(REPLACED_STRIKE, 2))
+            for r in replaced:
+                mid = r.center().y()
+                p.drawLine(QPointF(r.left(), mid), QPointF(r.right(), mid))
         drag = (d.dt, d.dp, d.dlen) if moving else (0, 0, 0)
         signs = roll_marks.fermata_notes(self, rect, moving, *drag, hidden=erasing)
         roll_marks.paint_fermatas(p, [self.note_rect(n) for n in signs], kh)

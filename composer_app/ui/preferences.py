@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -38,7 +39,7 @@ def _keyed_combo(items: list[tuple[str, str]], current: str) -> QComboBox:
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, settings: Settings, parent=None):
+    def __init__(self, settings: Settings, parent=None, audio_state: str = ""):
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self.settings = settings
@@ -71,6 +72,11 @@ class PreferencesDialog(QDialog):
         self.port.setCurrentText(s.get("audio/port"))
         audio = QGroupBox("Audio output")
         form = QFormLayout(audio)
+        self.audio_state = QLabel(audio_state or "not opened yet")
+        self.audio_state.setObjectName("audio_state")
+        self.audio_state.setWordWrap(True)
+        self.audio_state.setToolTip("What the app plays through now; OK applies a change")
+        form.addRow("Now", self.audio_state)
         form.addRow("Output", self.output)
         form.addRow("FluidSynth driver", self.driver)
         form.addRow("Soundfont", sf_row)

@@ -220,12 +220,46 @@ def continue_request(doc: Document, ids, playhead: int, *, bars: int = 4,
                    context={"sketch_end": end, "target_end": target})
 
 
+MIN_CLIPPED = 60  # ticks (a 1/32): a new note cut shorter than this by a locked one goes
+
+
+def clear_of(notes: list[Note], kept: list[Note]) -> list[Note]:
+    """``notes`` kept off the time each ``kept`` note of the same voice sounds: a note
+    starting under one is dropped, a note running into one ends where it starts.
+
+    The continuer writes a whole span without knowing what is locked in it; this is
+    where the span a continuation fills leaves the locked notes theirs (the melody stays
+    one line, so Reharmonize can take it).
+    """
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for k in kept:
+        spans.setdefault(k.track, []).append((k.start, k.end))
+    out = []
+    for n in notes:
+        end = n.end
+        for a, b in spans.get(n.track, ()):
+            if a <= n.start < b:
+                end = n.start
+                break
+            if n.start < a < end:
+                end = a
+        if end == n.end:
+            out.append(n)
+        elif end - n.start >= MIN_CLIPPED:
+            out.append(n.moved(duration=end - n.start))
+    return out
+
+
 def continuation_proposal(doc: Document, context: dict, result: Score) -> Proposal:
-    """The new notes after the sketch; unlocked notes of the same voices that start in
-    the continued span are replaced."""
+    """The new notes after the sketch, clear of the locked notes of their voice (see
+    :func:`clear_of`); unlocked notes of the same voices that start in the continued
+    span are replaced."""
     end, target = context["sketch_end"], context["target_end"]
     add = [n.moved(locked=False) for n in result.notes if n.start >= end]
     tracks = {n.track for n in add}
+    locked = [n for n in doc.notes.values()
+              if n.locked and n.track in tracks and n.end > end and n.start < target]
+    add = clear_of(add, locked)
     remove = [i for i, n in doc.notes.items()
               if n.track in tracks and end <= n.start < target and not n.locked]
     return Proposal("continue", add, remove, [], (end, target), clip_notes=add)
