@@ -121,6 +121,20 @@ def test_rising_thirds_and_voices_striking_together_off_the_beat_cost():
     assert off[_tok(62)] == 1.0 and off[grid.HOLD] == 0  # off the beat, holding is free
 
 
+def test_an_inner_voice_keeps_common_tones_on_the_beat_and_does_not_restrike_between():
+    rules = Rules(**{**ONLY, "offbeat_repeat": 2.0, "common_tone": 1.0})
+    sound = _sound([72, 74], [67, -1], [64, 65], [48, 50])  # alto G4, then ?
+    known = np.array([[True, False, True, True]])
+    cand = candidate_pitches()
+    off = step_penalty(rules, sound, known, 1, 1, cand, 0, on_beat=False)[0]
+    on = step_penalty(rules, sound, known, 1, 1, cand, 0, on_beat=True)[0]
+    assert off[_tok(67)] == 2.0 and off[grid.HOLD] == 0 and off[_tok(69)] == 0
+    assert on[_tok(67)] == -1.0 and on[_tok(69)] == 0  # G kept: a common tone
+    bass = step_penalty(rules, sound, np.array([[True, True, True, False]]), 3, 1, cand, 0,
+                        on_beat=False)[0]
+    assert not bass.any()  # the bass has its own repeat rule
+
+
 def test_beat_chord_rule_wants_a_triad_or_seventh_on_the_beat():
     rules = Rules(**{**ONLY, "beat_chord": 2.0})
     sound = _sound([72, 72], [64, -1], [55, 55], [48, 48])  # C5, ?, G3, C3
