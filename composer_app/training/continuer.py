@@ -23,7 +23,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -32,6 +31,7 @@ from composer_app.ml import continuer as C
 from composer_app.music import Key, Note, Score, UserError, in_scale
 from composer_app.music.atomic import atomic_write, atomic_write_bytes
 from composer_app.music.score import KeySignature, TimeSignature
+from composer_app.music.theory import profile_fit
 
 from . import melodies as M
 
@@ -98,17 +98,8 @@ def melody_key(mel: dict) -> Key:
     hist = [0.0] * 12
     for p, _, d in mel["notes"]:
         hist[p % 12] += d
-    best = max(("major", "minor"), key=lambda mode: _profile_fit(hist, key.tonic, mode))
+    best = max(("major", "minor"), key=lambda mode: profile_fit(hist, key.tonic, mode))
     return Key(key.tonic, best)
-
-
-_KK = {"major": (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
-       "minor": (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)}
-
-
-def _profile_fit(hist: list[float], tonic: int, mode: str) -> float:
-    prof = [_KK[mode][(pc - tonic) % 12] for pc in range(12)]
-    return float(np.corrcoef(hist, prof)[0, 1]) if any(hist) else 0.0
 
 
 def pack_epoch(seqs: list[dict], seq_len: int, rng: random.Random) -> dict[str, torch.Tensor]:
