@@ -267,7 +267,8 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, data=None,
         history.append(entry)
         say(f"epoch {epoch + 1}: train {entry['train_loss']:.4f} valid NLL/token {v:.4f} "
             f"({entry['seconds']:.0f} s)")
-        ckpt = C.checkpoint_dict(model, {"train_config": _jsonable(asdict(cfg))})
+        ckpt = C.checkpoint_dict(model, {"config": _jsonable(asdict(cfg)), "epoch": epoch + 1,
+                                         "valid_nll": v})
         state = {"model": ckpt, "optimizer": opt.state_dict(), "epoch": epoch + 1,
                  "history": history}
         _atomic_save(state, last)

@@ -278,10 +278,11 @@ def train(run_dir: str | os.PathLike, config: TrainConfig | None = None,
                   file=sys.stderr, flush=True)
         extra = {"train_config": asdict(config), "history": history}
         model.cpu()
+        training = {"config": asdict(config), "epoch": epoch + 1, "valid_loss": vloss}
         if vloss < best or not math.isfinite(best):
             best = vloss
-            save_checkpoint(model, run_dir / "best.pt", extra={"epoch": epoch + 1, "valid_loss": vloss})
-        save_checkpoint(model, run_dir / "model.pt", extra={"epoch": epoch + 1, "valid_loss": vloss})
+            save_checkpoint(model, run_dir / "best.pt", training)
+        save_checkpoint(model, run_dir / "model.pt", training)
         ckpt = read_checkpoint(run_dir / "model.pt")
         state = {"checkpoint": ckpt, "optimizer": opt.state_dict(),
                  "train_config": asdict(config), "history": json.dumps(history)}
