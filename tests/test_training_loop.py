@@ -115,3 +115,34 @@ def test_the_cosine_runs_from_lr_to_lr_min():
     cfg = T.TrainConfig(lr=1e-2, lr_min=1e-3)
     assert loop.lr_at(cfg, 0) == pytest.approx(1e-2) and loop.lr_at(cfg, 1) == pytest.approx(1e-3)
     assert loop.lr_at(cfg, 2) == pytest.approx(1e-3)
+
+
+def test_cli_train_and_resume_both_models(tmp_path, monkeypatch, capsys):
+    """`composer-app train MODEL --out RUN [--resume]`, on tiny data and configs."""
+    from functools import partial
+
+    from composer_app.cli import main
+    from composer_app.training.chorales import parse_chorale
+
+    chorales = [parse_chorale("bwv2.6")]
+    monkeypatch.setattr(H, "build_chorales", lambda progress=None: chorales)
+    monkeypatch.setattr(H, "split_chorales", lambda c: {"train": c, "valid": c, "test": []})
+    monkeypatch.setattr(H, "TrainConfig", partial(H.TrainConfig, batches_per_epoch=2,
+                                                  batch_size=2, window=16))
+    tunes = M.corpus_tunes(("oneills",))[:12]
+    mels = [m for m in (M._parse_tune(t) for t in tunes) if m]
+    monkeypatch.setattr(T, "load_data", lambda cfg, quiet=False: {
+        "train": mels[:8], "valid": mels[8:], "test": []})
+    monkeypatch.setattr(T, "TrainConfig", partial(T.TrainConfig, batch=2, seq_len=16,
+                                                  max_train_steps=2,
+                                                  model={"hidden": 8, "layers": 1}))
+    for model, extra in (("harmonizer", ["--hidden", "8"]), ("continuer", [])):
+        run = tmp_path / model
+        assert main(["train", model, "--out", str(run), "--epochs", "1", *extra]) == 0
+        assert main(["train", model, "--out", str(run), "--epochs", "2", "--resume"]) == 0
+        history = json.loads((run / "history.json").read_text())
+        assert [h["epoch"] for h in history["history"]] == [1, 2]
+        assert (run / f"{model}.pt").is_file() and (run / f"{model}.json").is_file()
+        assert f"{model}.pt" in capsys.readouterr().out
+    assert main(["train", "continuer", "--out", str(tmp_path / "none"), "--resume"]) == 1
+    assert "nothing to resume" in capsys.readouterr().err

@@ -153,6 +153,8 @@ def run(task: Task, run_dir: str | Path, resume: bool = False,
         rng = state.get("rng") or {}
         if rng.get("torch") is not None:
             torch.set_rng_state(rng["torch"])
+        if rng.get("cuda") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
         task.set_rng_state(rng.get("task"))
         say(f"resuming after epoch {start_epoch}")
     model.to(task.device)
@@ -203,10 +205,11 @@ def run(task: Task, run_dir: str | Path, resume: bool = False,
         if value < best or not math.isfinite(best):
             best = value
             schema.save(ckpt, run_dir / "best.pt")
+        rng = {"task": task.rng_state(), "torch": torch.get_rng_state(),
+               "cuda": torch.cuda.get_rng_state_all() if task.device.type == "cuda" else None}
         schema.save({"checkpoint": ckpt, "optimizer": opt.state_dict(), "epoch": epoch + 1,
-               "history": history, "train_config": train_config,
-               "rng": {"task": task.rng_state(), "torch": torch.get_rng_state()}},
-              run_dir / "last.pt")
+                     "history": history, "train_config": train_config, "rng": rng},
+                    run_dir / "last.pt")
         summary = _summary(task, model, history, run_dir)
         atomic_write_bytes(run_dir / "history.json",
                            (json.dumps(summary, indent=1) + "\n").encode())
