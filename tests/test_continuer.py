@@ -185,7 +185,7 @@ def test_wrong_checkpoints_fail_naming_the_file(tmp_path):
 
     newer = tmp_path / "newer.pt"
     data = C.checkpoint_dict(C.ContinuerModel(C.ContinuerConfig(hidden=32, layers=1)))
-    data["version"] = 99
+    data["format_version"] = 99
     torch.save(data, newer)
     with pytest.raises(UserError, match="newer.pt.*version 99"):
         C.load_continuer(newer, device="cpu")
@@ -206,9 +206,11 @@ def test_checkpoint_round_trip_loads_with_weights_only(tmp_path):
 @needs_model
 def test_shipped_checkpoint_is_small_and_self_describing():
     assert SHIPPED.stat().st_size < 8 * 1024 * 1024
-    data = torch.load(SHIPPED, map_location="cpu", weights_only=True)
-    assert data["format"] == C.FORMAT and data["version"] == C.FORMAT_VERSION
-    assert data["vocab"]["step_ticks"] == C.STEP and "config" in data
+    raw = torch.load(SHIPPED, map_location="cpu", weights_only=True)
+    assert raw["format"] == C.FORMAT and raw["version"] == 1  # the first layout, kept
+    data = C.read_checkpoint(SHIPPED)  # read as the current one
+    assert data["vocabulary"]["step_ticks"] == C.STEP and data["vocabulary"] == C.vocabulary()
+    assert data["sampling"]["rest_logit_bias"] == C.REST_LOGIT_BIAS and "config" in data
     assert SHIPPED.with_suffix(".json").exists()
 
 

@@ -74,5 +74,5 @@ def test_the_continuer_checkpoint_agrees_with_the_grid():
     path = models_dir() / "continuer.pt"
     if not path.is_file():
         pytest.skip("continuer weights missing")
-    vocab = C.read_checkpoint(path)["vocab"]  # (the harmonizer calls it "vocabulary")
+    vocab = C.read_checkpoint(path)["vocabulary"]
     assert vocab["step_ticks"] == grid.STEP_TICKS == C.STEP

@@ -44,11 +44,8 @@ def test_a_few_training_steps_on_three_chorales_lower_the_loss(tmp_path):
     result = train(tmp_path, cfg, small, chorales=chorales, valid=chorales, show=False)
     losses = [h["valid_loss"] for h in result["history"]]
     assert losses[-1] < losses[0] < math.log(grid.VOCAB_SIZE)
-    # the checkpoint is loadable as is, and resuming continues the history
+    # the checkpoint is loadable as is (resume: tests/test_training_loop.py)
     assert read_checkpoint(tmp_path / "best.pt")["format_version"] == FORMAT_VERSION
-    cfg.epochs = 5
-    again = train(tmp_path, cfg, small, resume=True, chorales=chorales, valid=chorales, show=False)
-    assert [h["epoch"] for h in again["history"]] == [1, 2, 3, 4, 5]
 
 
 def test_transpositions_keep_voices_in_range():

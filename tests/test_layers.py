@@ -43,6 +43,10 @@ FORBIDDEN = {  # package -> (top-level names it must not import, files allowed a
                "composer_app.training"}, {}),
     "training": ({"PySide6", "composer_app.ui", "composer_app.audio"}, {}),
     "ui": ({"composer_app.training", "sklearn", "music21"}, {}),
+    # bench/ sits on top like cli.py; the model benches reach torch through ml/, the ui
+    # benches run the app (Qt) in subprocesses
+    "bench": ({"PySide6", "torch", "music21", "sklearn", "composer_app.training",
+               "composer_app.ui"}, {}),
 }
 
 

@@ -32,6 +32,7 @@ from composer_app import paths
 from composer_app.ml import GenerationCancelled
 from composer_app.music import Key, Note, Score, UserError
 
+from . import checkpoint as schema
 from . import grid
 from .runtime import Runtime
 
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 FORMAT = "composer_app.continuer"
-FORMAT_VERSION = 1
+FORMAT_VERSION = schema.FORMAT_VERSION
 STEP = grid.STEP_TICKS  # ticks per step: the grid's own (a sixteenth)
 REST, HOLD, BOS = 0, 1, 2
 N_SPECIAL = 3
@@ -68,6 +69,7 @@ MAX_BARS = 64
 # measured on the 377 test continuations, +0.3 gave 33 %, +0.6 38 % (rest share of time
 # 4.0 % against the corpus's 4.1 %), +0.9 42 %; notes in key stayed at 99 %.
 REST_LOGIT_BIAS = 0.6
+DEFAULT_TEMPERATURE, DEFAULT_TOP_P = 1.0, 0.95
 
 
 # The continuer raises the package's one cancellation error (a UserError, as the
@@ -253,33 +255,44 @@ def default_checkpoint() -> Path:
     return paths.models_dir() / "continuer.pt"
 
 
-def checkpoint_dict(model: ContinuerModel, extra: dict | None = None) -> dict:
+def vocabulary() -> dict:
+    return schema.grid_vocabulary(size=VOCAB, rest=REST, hold=HOLD, first_pitch=N_SPECIAL,
+                                  pitch_lo=MIN_PITCH, pitch_hi=MAX_PITCH, bos=BOS,
+                                  max_pos=MAX_POS, phrase_bars=PHRASE_BARS,
+                                  meters=list(METERS), normalise_key=True)
+
+
+def sampling() -> dict:
+    return {"temperature": DEFAULT_TEMPERATURE, "top_p": DEFAULT_TOP_P,
+            "rest_logit_bias": REST_LOGIT_BIAS}
+
+
+def _legacy(data: dict, path: Path) -> dict:
+    """Format version 1 (the shipped file): ``version``, ``vocab`` (these fields checked)
+    and ``train_config`` at the top."""
+    vocab = data.get("vocab") if isinstance(data.get("vocab"), dict) else {}
+    if (vocab.get("step_ticks"), vocab.get("min_pitch"), vocab.get("max_pitch"),
+            vocab.get("max_pos"), vocab.get("phrase_bars"), vocab.get("meters")) != (
+            STEP, MIN_PITCH, MAX_PITCH, MAX_POS, PHRASE_BARS, list(METERS)):
+        raise UserError(f"{path}: the melody-continuer checkpoint's vocabulary does not "
+                        "match this app's grid; retrain")
+    training = {"config": data["train_config"]} if "train_config" in data else {}
+    return {**schema.legacy_sections(data), "vocabulary": vocabulary(), "sampling": sampling(),
+            "training": training}
+
+
+KIND = schema.Kind(FORMAT, "melody-continuer", "composer-app train continuer", vocabulary,
+                   sampling, _legacy)
+
+
+def checkpoint_dict(model: ContinuerModel, training: dict | None = None) -> dict:
     """What a checkpoint holds: enough to rebuild the model with nothing else."""
-    return {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "config": asdict(model.config),
-        "vocab": {"step_ticks": STEP, "rest": REST, "hold": HOLD, "bos": BOS,
-                  "min_pitch": MIN_PITCH, "max_pitch": MAX_PITCH, "max_pos": MAX_POS,
-                  "phrase_bars": PHRASE_BARS, "meters": list(METERS),
-                  "normalise_key": True},
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        **(extra or {}),
-    }
+    return schema.build(KIND, asdict(model.config), model.state_dict(), training)
 
 
 def model_from_checkpoint(data, path: Path) -> ContinuerModel:
     """Rebuild the model from a loaded checkpoint dict; UserError naming ``path``."""
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise UserError(f"{path}: not a melody-continuer checkpoint")
-    if data.get("version") != FORMAT_VERSION:
-        raise UserError(f"{path}: continuer checkpoint version {data.get('version')} "
-                        f"(this app reads version {FORMAT_VERSION}); retrain or update")
-    vocab = data.get("vocab", {})
-    if (vocab.get("step_ticks"), vocab.get("min_pitch"), vocab.get("max_pitch"),
-            vocab.get("max_pos"), vocab.get("phrase_bars"), vocab.get("meters")) != (
-            STEP, MIN_PITCH, MAX_PITCH, MAX_POS, PHRASE_BARS, list(METERS)):
-        raise UserError(f"{path}: continuer vocabulary does not match this app; retrain")
+    data = schema.check(data, path, KIND)
     try:
         config = ContinuerConfig(**data["config"])
         model = ContinuerModel(config)
@@ -290,15 +303,8 @@ def model_from_checkpoint(data, path: Path) -> ContinuerModel:
 
 
 def read_checkpoint(path: Path) -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: continuer weights not found (train them with "
-                        "`composer-app train continuer`)")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated, not a torch file, pickled code...
-        raise UserError(f"{path}: cannot read continuer checkpoint "
-                        f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+    """The checkpoint dict, checked. Raises :class:`UserError` naming the file."""
+    return schema.read(path, KIND)
 
 
 class Continuer:
@@ -435,8 +441,9 @@ def _check_args(score: Score, bars: int, variations: int, temperature: float,
         raise UserError(f"top-p must be in (0, 1], not {top_p}")
 
 
-def continue_melody(score: Score, bars: int, *, variations: int = 1, temperature: float = 1.0,
-                    top_p: float = 0.95, seed: int | None = None, device: str = "auto",
+def continue_melody(score: Score, bars: int, *, variations: int = 1,
+                    temperature: float = DEFAULT_TEMPERATURE,
+                    top_p: float = DEFAULT_TOP_P, seed: int | None = None, device: str = "auto",
                     progress: Callable[[int], None] | None = None,
                     cancel: Callable[[], bool] | None = None,
                     checkpoint: str | Path | None = None,

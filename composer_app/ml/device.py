@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from composer_app.music import UserError
 
@@ -75,3 +76,22 @@ def describe_device(requested: str = "auto") -> str:
     except Exception as exc:  # a broken CUDA install must not break the report
         return f"cpu (device probe failed: {exc})"
     return f"{device} (torch {torch.__version__})"
+
+
+def matmul_gflops(size: int = 256, seconds: float = 0.3) -> float:
+    """Single-thread float32 matmul rate of this CPU (GFLOP/s), at the model's scale."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        a, b = torch.randn(size, size), torch.randn(size, size)
+        for _ in range(3):
+            a @ b
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            a @ b
+            n += 1
+        return 2 * size**3 * n / (time.perf_counter() - t0) / 1e9
+    finally:
+        torch.set_num_threads(threads)

@@ -36,7 +36,8 @@ def token_pitch(token: int) -> int:
 
 
 def vocabulary() -> dict:
-    """What a checkpoint stores so it can be read without this module's constants."""
+    """The vocabulary a version-1 harmonizer checkpoint stores (the shipped one); version 2
+    stores :func:`composer_app.ml.checkpoint.grid_vocabulary` and the model's own fields."""
     return {"mask": MASK, "rest": REST, "hold": HOLD, "pitch_lo": PITCH_LO,
             "pitch_hi": PITCH_HI, "first_pitch": FIRST_PITCH, "size": VOCAB_SIZE,
             "step_ticks_at_ppq480": STEP_TICKS, "pos_max": POS_MAX, "grid": GRID_VERSION}

@@ -163,9 +163,19 @@ def pitch_name(pitch: int, key: Key | None = None) -> str:
     return f"{names[pitch % 12]}{pitch // 12 - 1}"
 
 
-# Krumhansl-Kessler key profiles.
-_KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
-_KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+# Krumhansl-Kessler key profiles (the one copy: key detection here, the continuer's
+# corpus modes in training/continuer.py).
+KEY_PROFILES = {
+    "major": (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
+    "minor": (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17),
+}
+
+
+def profile_fit(hist: list[float], tonic: int, mode: str) -> float:
+    """Correlation of a pitch-class histogram with the key profile of ``tonic``/``mode``
+    (0 when either is flat)."""
+    profile = KEY_PROFILES[mode]
+    return _correlation(hist, [profile[(pc - tonic) % 12] for pc in range(12)])
 
 
 def detect_key(notes: Iterable[tuple[int, int]]) -> Key:
@@ -179,10 +189,9 @@ def detect_key(notes: Iterable[tuple[int, int]]) -> Key:
     if not any(hist):
         return Key(0, "major")
     best, best_score = Key(0, "major"), float("-inf")
-    for mode, profile in (("major", _KK_MAJOR), ("minor", _KK_MINOR)):
+    for mode in ("major", "minor"):
         for tonic in range(12):
-            rotated = [profile[(pc - tonic) % 12] for pc in range(12)]
-            score = _correlation(hist, rotated)
+            score = profile_fit(hist, tonic, mode)
             if score > best_score:
                 best, best_score = Key(tonic, mode), score
     return best

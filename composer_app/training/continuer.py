@@ -3,37 +3,38 @@
 Data: :mod:`composer_app.training.melodies` (folk tunes + Bach sopranos, fixed split).
 Each melody becomes one grid-token sequence (see :mod:`composer_app.ml.continuer`),
 key-normalised to C (major or minor kept as a condition). Training packs the shuffled
-sequences of an epoch into rows of ``seq_len`` steps (no padding wasted) and checkpoints
-every epoch into the run folder (``last.pt`` to resume, ``best.pt`` by validation NLL);
-the end of a run exports ``continuer.pt`` + ``continuer.json`` (the shipped format).
+sequences of an epoch into rows of ``seq_len`` steps (no padding wasted); the one loop
+(:mod:`.loop`) checkpoints every epoch into the run folder (``last.pt`` to resume,
+``best.pt`` by validation NLL) and ends with ``continuer.pt`` + ``continuer.json`` (the
+weights and their model card, as shipped).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
 import random
-import shutil
 import statistics
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 from composer_app import paths
 from composer_app.ml import continuer as C
 from composer_app.music import Key, Note, Score, UserError, in_scale
-from composer_app.music.atomic import atomic_write, atomic_write_bytes
+from composer_app.music.atomic import atomic_write_bytes
 from composer_app.music.score import KeySignature, TimeSignature
+from composer_app.music.theory import profile_fit
 
+from . import loop
 from . import melodies as M
+from .loop import Task
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +99,8 @@ def melody_key(mel: dict) -> Key:
     hist = [0.0] * 12
     for p, _, d in mel["notes"]:
         hist[p % 12] += d
-    best = max(("major", "minor"), key=lambda mode: _profile_fit(hist, key.tonic, mode))
+    best = max(("major", "minor"), key=lambda mode: profile_fit(hist, key.tonic, mode))
     return Key(key.tonic, best)
-
-
-_KK = {"major": (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
-       "minor": (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)}
-
-
-def _profile_fit(hist: list[float], tonic: int, mode: str) -> float:
-    prof = [_KK[mode][(pc - tonic) % 12] for pc in range(12)]
-    return float(np.corrcoef(hist, prof)[0, 1]) if any(hist) else 0.0
 
 
 def pack_epoch(seqs: list[dict], seq_len: int, rng: random.Random) -> dict[str, torch.Tensor]:
@@ -194,138 +186,119 @@ def sequences(mels: list[dict], key_mode: str = "normalise",
 # -- training -------------------------------------------------------------------------------
 
 
-def _lr_at(cfg: TrainConfig, progress: float) -> float:
-    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * min(progress, 1.0)))
+class ContinuerTask(Task):
+    """The continuer's part of the training loop (:mod:`.loop`): each epoch's shuffled
+    sequences packed into rows (:func:`pack_epoch`), next-token cross-entropy."""
+
+    name = "continuer"
+    metric = "valid_nll"
+    train_loss_tail = 5  # the mean over the epoch's last fifth
+
+    def __init__(self, config: TrainConfig, data: dict | None) -> None:
+        super().__init__(config)
+        self.data = data
+
+    def setup(self) -> None:
+        cfg = self.config
+        self.data = self.data or load_data(cfg)
+        self.rng = random.Random(cfg.seed)
+        self.valid = sequences(self.data["valid"], "normalise")
+        # The epoch length is known after packing:
+        probe = pack_epoch(sequences(self.data["train"], cfg.key_mode, random.Random(0)),
+                           cfg.seq_len, random.Random(0))
+        self.per_epoch = math.ceil(probe["tgt"].shape[0] / cfg.batch)
+        if cfg.max_train_steps:
+            self.per_epoch = min(self.per_epoch, cfg.max_train_steps)
+
+    def build_model(self) -> C.ContinuerModel:
+        return C.ContinuerModel(C.ContinuerConfig(**self.config.model))
+
+    def model_from_checkpoint(self, data: dict, path: Path) -> C.ContinuerModel:
+        return C.model_from_checkpoint(data, path)
+
+    def checkpoint(self, model: C.ContinuerModel, training: dict) -> dict:
+        return C.checkpoint_dict(model, training)
+
+    def steps_per_epoch(self) -> int:
+        return self.per_epoch
+
+    def batches(self, epoch: int):
+        cfg = self.config
+        packed = pack_epoch(sequences(self.data["train"], cfg.key_mode, self.rng), cfg.seq_len,
+                            self.rng)
+        perm = torch.randperm(packed["tgt"].shape[0])
+        for b in range(self.per_epoch):
+            idx = perm[b * cfg.batch:(b + 1) * cfg.batch]
+            if len(idx) == 0:
+                return
+            yield {k: v[idx] for k, v in packed.items()}
+
+    def loss(self, model: C.ContinuerModel, batch) -> torch.Tensor:
+        logits, _ = model(batch["prev"], batch["last"], batch["pos"], batch["meter"],
+                          batch["mode"])
+        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                           batch["tgt"].reshape(-1))
+
+    def validate(self, model: C.ContinuerModel) -> float:
+        return nll_per_token(model, self.valid)
+
+    def rng_state(self):
+        return self.rng.getstate()
+
+    def set_rng_state(self, state) -> None:
+        if state is not None:
+            self.rng.setstate(state)
+
+    def describe(self, model: C.ContinuerModel) -> str:
+        n_params = sum(p.numel() for p in model.parameters())
+        return (f"continuer: {n_params / 1e6:.2f}M parameters, {len(self.data['train'])} train / "
+                f"{len(self.valid)} valid melodies, key mode {self.config.key_mode}")
+
+    def summary(self) -> dict:
+        return {"train_melodies": len(self.data["train"]), "valid_melodies": len(self.valid)}
+
+    def card(self, weights: Path, summary: dict) -> dict:
+        return model_card(summary, checkpoint=C.read_checkpoint(weights))
 
 
 def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, data=None,
-          log_every: int = 50, out=None) -> dict:
-    """Train; checkpoints every epoch in ``run_dir``; returns a summary dict."""
-    say = out or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    torch.set_num_threads(cfg.threads)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    data = data or load_data(cfg)
-    rng = random.Random(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    valid = sequences(data["valid"], "normalise")
-    model_cfg = C.ContinuerConfig(**cfg.model)
-    model = C.ContinuerModel(model_cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start_epoch, history, best = 0, [], math.inf
-    last = run_dir / "last.pt"
-    if resume:
-        if not last.exists():
-            raise UserError(f"{last}: nothing to resume")
-        state = torch.load(last, map_location="cpu", weights_only=True)
-        model = C.model_from_checkpoint(state["model"], last)
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        opt.load_state_dict(state["optimizer"])
-        start_epoch, history = state["epoch"], state["history"]
-        best = min((h["valid_nll"] for h in history), default=math.inf)
-        rng.seed(cfg.seed + start_epoch)
-        torch.manual_seed(cfg.seed + start_epoch)
-        say(f"resuming after epoch {start_epoch}")
-    n_params = sum(p.numel() for p in model.parameters())
-    say(f"continuer: {n_params / 1e6:.2f}M parameters, {len(data['train'])} train / "
-        f"{len(valid)} valid melodies, key mode {cfg.key_mode}")
-    t_run = time.time()
-    # The epoch length is known after packing; total steps for the LR schedule:
-    probe = pack_epoch(sequences(data["train"], cfg.key_mode, random.Random(0)), cfg.seq_len,
-                       random.Random(0))
-    per_epoch = math.ceil(probe["tgt"].shape[0] / cfg.batch)
-    if cfg.max_train_steps:
-        per_epoch = min(per_epoch, cfg.max_train_steps)
-    total_steps = per_epoch * cfg.epochs
-    for epoch in range(start_epoch, cfg.epochs):
-        model.train()
-        packed = pack_epoch(sequences(data["train"], cfg.key_mode, rng), cfg.seq_len, rng)
-        rows = packed["tgt"].shape[0]
-        perm = torch.randperm(rows)
-        t0 = time.time()
-        run_loss, run_n, step_losses = 0.0, 0, []
-        for b in range(per_epoch):
-            idx = perm[b * cfg.batch:(b + 1) * cfg.batch]
-            if len(idx) == 0:
-                break
-            global_step = epoch * per_epoch + b
-            for g in opt.param_groups:
-                g["lr"] = _lr_at(cfg, global_step / max(total_steps, 1))
-            batch = {k: v[idx] for k, v in packed.items()}
-            logits, _ = model(batch["prev"], batch["last"], batch["pos"], batch["meter"],
-                              batch["mode"])
-            loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                               batch["tgt"].reshape(-1))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            opt.step()
-            run_loss += loss.item()
-            run_n += 1
-            step_losses.append(loss.item())
-            if (b + 1) % log_every == 0 or b + 1 == per_epoch:
-                done = global_step + 1 - start_epoch * per_epoch
-                left = total_steps - global_step - 1
-                rate = done / max(time.time() - t_run, 1e-6)
-                say(f"epoch {epoch + 1}/{cfg.epochs} step {b + 1}/{per_epoch} "
-                    f"loss {run_loss / run_n:.4f} lr {opt.param_groups[0]['lr']:.2e} "
-                    f"ETA {left / max(rate, 1e-6) / 60:.1f} min")
-                run_loss, run_n = 0.0, 0
-        v = nll_per_token(model, valid)
-        entry = {"epoch": epoch + 1, "train_loss": statistics.fmean(step_losses[-max(1, per_epoch // 5):]),
-                 "valid_nll": v, "seconds": round(time.time() - t0, 1)}
-        history.append(entry)
-        say(f"epoch {epoch + 1}: train {entry['train_loss']:.4f} valid NLL/token {v:.4f} "
-            f"({entry['seconds']:.0f} s)")
-        ckpt = C.checkpoint_dict(model, {"train_config": _jsonable(asdict(cfg))})
-        state = {"model": ckpt, "optimizer": opt.state_dict(), "epoch": epoch + 1,
-                 "history": history}
-        _atomic_save(state, last)
-        if v < best:
-            best = v
-            _atomic_save(ckpt, run_dir / "best.pt")
-    summary = {"history": history, "best_valid_nll": best,
-               "wall_seconds": round(time.time() - t_run, 1), "parameters": n_params,
-               "train_melodies": len(data["train"]), "valid_melodies": len(valid)}
-    atomic_write_bytes(run_dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
-    return summary
-
-
-def _jsonable(obj):
-    return json.loads(json.dumps(obj, default=list))
-
-
-def _atomic_save(obj, path: Path) -> None:
-    atomic_write(path, functools.partial(torch.save, obj))
+          log_every: int = 50, out=None, stop_after: int | None = None) -> dict:
+    """Train with the one loop (:func:`.loop.run`) into ``run_dir``; returns its summary
+    (``last.pt``, ``best.pt``, ``history.json``, then ``continuer.pt`` + ``continuer.json``)."""
+    return loop.run(ContinuerTask(cfg, data), run_dir, resume=resume, say=out,
+                    log_every=log_every, stop_after=stop_after)
 
 
 def export(run_dir: Path, dest_dir: Path, card_extra: dict | None = None) -> Path:
     """Copy ``best.pt`` as ``continuer.pt`` and write the model card beside it."""
-    src = run_dir / "best.pt"
-    if not src.exists():
-        raise UserError(f"{src}: no trained weights in {run_dir}")
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    dest = dest_dir / "continuer.pt"
-    with open(src, "rb") as weights:
-        atomic_write(dest, functools.partial(shutil.copyfileobj, weights))
-    summary = json.loads((run_dir / "summary.json").read_text()) if (
-        run_dir / "summary.json").exists() else {}
-    card = model_card(summary, card_extra)
-    atomic_write_bytes(dest_dir / "continuer.json", (json.dumps(card, indent=2) + "\n").encode())
-    return dest
+    return loop.export(ContinuerTask(TrainConfig(), None), run_dir, dest_dir,
+                       card_extra=card_extra)
 
 
-def model_card(summary: dict, extra: dict | None = None) -> dict:
-    return {
+def model_card(summary: dict, extra: dict | None = None, checkpoint: dict | None = None) -> dict:
+    """The card, from the run's summary (``history.json``) and the checkpoint."""
+    history = [{**h, "seconds": round(h["epoch_s"], 1)} if "epoch_s" in h else h
+               for h in summary.get("history", [])]
+    training = {"history": history, "best_valid_nll": summary.get("best_valid_nll"),
+                "wall_seconds": summary.get("wall_s", summary.get("wall_seconds")),
+                "parameters": summary.get("parameters"),
+                "train_melodies": summary.get("train_melodies"),
+                "valid_melodies": summary.get("valid_melodies"),
+                "config": summary.get("train_config"), "where": summary.get("where")}
+    card = {
         "model": "melody continuer (LSTM language model on a sixteenth grid)",
         "file": "continuer.pt",
-        "format": f"{C.FORMAT} v{C.FORMAT_VERSION}",
+        "format": f"{C.FORMAT} v{(checkpoint or {}).get('format_version', C.FORMAT_VERSION)}",
         "data": "music21 corpus: essenFolksong, oneills1850, ryansMammoth (ABC) and the "
                 "soprano lines of the Bach chorales of splits/bach_chorales.json",
         "split": "composer_app/training/splits/melodies.json",
-        "training": summary,
+        "training": {k: v for k, v in training.items() if v is not None},
         "reproduce": "composer-app train continuer && composer-app evaluate continuer",
-        **(extra or {}),
     }
+    if checkpoint is not None:
+        card["checkpoint"] = {k: checkpoint[k] for k in ("config", "vocabulary", "sampling",
+                                                         "versions")}
+    return {**card, **(extra or {})}
 
 
 def train_cli(args) -> int:
@@ -341,7 +314,7 @@ def train_cli(args) -> int:
             print("note: the continuer trains on the CPU (small LSTM)", file=sys.stderr)
     run_dir = Path(args.out) if args.out else paths.data_dir() / "runs" / "continuer"
     summary = train(cfg, run_dir, resume=args.resume)
-    dest = export(run_dir, run_dir)
+    dest = Path(summary["weights"])
     print(f"best validation NLL/token {summary['best_valid_nll']:.4f}; weights {dest}")
     print(f"to ship them: copy {dest} and {dest.with_suffix('.json')} into "
           f"{paths.models_dir()}")

@@ -3,19 +3,16 @@
 Training reads random windows of the training chorales, each transposed by a random
 interval that keeps every voice in its range (see :func:`allowed_transpositions`),
 masks a random share of the alto/tenor/bass entries (0-100 %, sometimes a whole voice)
-and learns to predict them: the conditionals the Gibbs sampler draws from.
+and learns to predict them: the conditionals the Gibbs sampler draws from. The one
+training loop (:mod:`.loop`) runs it and writes ``harmonizer.pt`` + ``harmonizer.json``
+(the model card, :mod:`.harmonizer_card`) into the run folder.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
-import math
 import os
-import sys
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,18 +20,13 @@ import torch
 import torch.nn.functional as F
 
 from composer_app.ml import grid
-from composer_app.ml.harmonizer import (
-    UNKNOWN_KEY,
-    Harmonizer,
-    HarmonizerConfig,
-    model_from_checkpoint,
-    read_checkpoint,
-    save_checkpoint,
-)
+from composer_app.ml.harmonizer import UNKNOWN_KEY, Harmonizer, HarmonizerConfig
+from composer_app.ml.harmonizer.checkpoint import checkpoint_dict, model_from_checkpoint
 from composer_app.music import SATB_RANGES, VOICE_NAMES, UserError
-from composer_app.music.atomic import atomic_write, atomic_write_bytes
 
+from . import loop
 from .chorales import ChoraleGrid, build_chorales, print_progress, split_chorales
+from .loop import Task
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +38,9 @@ class TrainConfig:
     batch_size: int = 32
     window: int = 64
     lr: float = 2e-3
+    lr_min: float = 1e-4  # the cosine's floor (5 % of lr)
     weight_decay: float = 1e-5
+    clip: float = 1.0
     transpose: bool = True  # augment with transpositions that keep voices in range
     max_transpose: int = 6
     seed: int = 1
@@ -197,107 +191,97 @@ def default_run_dir() -> Path:
     return data_dir() / "runs" / "harmonizer"
 
 
+class HarmonizerTask(Task):
+    """The harmonizer's part of the training loop (:mod:`.loop`): random transposed
+    windows of the training chorales, masks as :func:`random_mask`, the masked loss."""
+
+    name = "harmonizer"
+    metric = "valid_loss"
+
+    def __init__(self, config: TrainConfig, model_config: HarmonizerConfig | None,
+                 chorales: list[ChoraleGrid] | None, valid: list[ChoraleGrid] | None,
+                 device: str, show: bool) -> None:
+        super().__init__(config)
+        self.model_config = model_config or HarmonizerConfig()
+        self.chorales, self.valid, self.show = chorales, valid, show
+        self.device_name = device
+        self.split_sizes: dict[str, int] = {}
+
+    def setup(self) -> None:
+        from composer_app.ml.device import choose_device
+
+        self.device = choose_device(self.device_name)
+        if self.chorales is None:
+            progress = print_progress("parsing chorales") if self.show else None
+            parts = split_chorales(build_chorales(progress=progress))
+            self.chorales, self.valid = parts["train"], parts["valid"]
+            self.split_sizes = {k: len(v) for k, v in parts.items()}
+        else:
+            self.split_sizes = {"train": len(self.chorales), "valid": len(self.valid or [])}
+        c = self.config
+        self.rng = np.random.default_rng(c.seed)
+        self.sampler = WindowSampler(self.chorales, c.window, c.transpose, c.max_transpose,
+                                     self.rng)
+
+    def build_model(self) -> Harmonizer:
+        return Harmonizer(self.model_config)
+
+    def model_from_checkpoint(self, data: dict, path: Path) -> Harmonizer:
+        return model_from_checkpoint(data, path)
+
+    def checkpoint(self, model: Harmonizer, training: dict) -> dict:
+        return checkpoint_dict(model, training)
+
+    def steps_per_epoch(self) -> int:
+        return self.config.batches_per_epoch
+
+    def batches(self, epoch: int):
+        dev = self.device
+        for _ in range(self.config.batches_per_epoch):
+            toks, pos, ferm, valid_steps, keys = self.sampler.batch(self.config.batch_size)
+            mask = random_mask(valid_steps, self.rng)
+            yield tuple(torch.from_numpy(x).to(dev) for x in (toks, pos, ferm, mask, keys))
+
+    def loss(self, model: Harmonizer, batch) -> torch.Tensor:
+        toks, pos, ferm, mask, keys = batch
+        return masked_loss(model, toks, pos, ferm, mask, keys)
+
+    def validate(self, model: Harmonizer) -> float:
+        return validation_loss(model, self.valid, self.device) if self.valid else float("nan")
+
+    def rng_state(self):
+        return self.rng.bit_generator.state
+
+    def set_rng_state(self, state) -> None:
+        if state is not None:
+            self.rng.bit_generator.state = state
+
+    def summary(self) -> dict:
+        return {"chorales": self.split_sizes}
+
+    def card(self, weights: Path, summary: dict) -> dict:
+        from .harmonizer_card import model_card
+
+        return model_card(weights, {}, summary, split_sizes=self.split_sizes)
+
+
 def train(run_dir: str | os.PathLike, config: TrainConfig | None = None,
           model_config: HarmonizerConfig | None = None, resume: bool = False,
           chorales: list[ChoraleGrid] | None = None, valid: list[ChoraleGrid] | None = None,
-          device: str = "cpu", show: bool = True) -> dict:
-    """Train; checkpoint every epoch into ``run_dir``; returns the history summary.
+          device: str = "cpu", show: bool = True, stop_after: int | None = None) -> dict:
+    """Train with the one loop (:func:`.loop.run`) into ``run_dir``; returns its summary.
 
-    ``run_dir/last.pt`` (model + optimizer, to resume) and ``run_dir/best.pt`` (the
-    lowest validation loss, a shippable checkpoint) are written after each epoch.
+    ``run_dir`` gets ``last.pt`` (to resume), ``best.pt`` (the lowest validation loss),
+    ``history.json``, and at the end ``harmonizer.pt`` + ``harmonizer.json`` (the card).
     """
-    from composer_app.ml.device import choose_device
-
-    config = config or TrainConfig()
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(max(1, config.threads))
-    dev = choose_device(device)
-    if chorales is None:
-        parts = split_chorales(build_chorales(progress=print_progress("parsing chorales") if show else None))
-        chorales, valid = parts["train"], parts["valid"]
-    history: list[dict] = []
-    start_epoch = 0
-    wall_before = 0.0
-    torch.manual_seed(config.seed)
-    state_path = run_dir / "last.pt"
-    if resume and state_path.is_file():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
-        model = model_from_checkpoint(state["checkpoint"], state_path)
-        config = TrainConfig(**{**asdict(config), **state["train_config"], "epochs": config.epochs})
-        opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        opt.load_state_dict(state["optimizer"])
-        history = json.loads(state["history"])
-        start_epoch = len(history)
-        wall_before = history[-1]["wall_s"] if history else 0.0
-        rng = np.random.default_rng(config.seed + start_epoch)
-        log.info("resuming at epoch %d", start_epoch + 1)
-    else:
-        model = Harmonizer(model_config or HarmonizerConfig())
-        opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        rng = np.random.default_rng(config.seed)
-    model.to(dev)
-    sampler = WindowSampler(chorales, config.window, config.transpose, config.max_transpose, rng)
-    total_batches = config.epochs * config.batches_per_epoch
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(1, total_batches)))) * 0.95 + 0.05)
-    sched.last_epoch = start_epoch * config.batches_per_epoch  # resume the schedule where it was
-    best = min((h["valid_loss"] for h in history), default=float("inf"))
-    t_start = time.perf_counter()
-    for epoch in range(start_epoch, config.epochs):
-        model.train()
-        losses = []
-        t_epoch = time.perf_counter()
-        for b in range(config.batches_per_epoch):
-            toks, pos, ferm, valid_steps, keys = sampler.batch(config.batch_size)
-            mask = random_mask(valid_steps, rng)
-            loss = masked_loss(model, torch.from_numpy(toks).to(dev), torch.from_numpy(pos).to(dev),
-                               torch.from_numpy(ferm).to(dev), torch.from_numpy(mask).to(dev),
-                               torch.from_numpy(keys).to(dev))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
-            if show and (b % 10 == 0 or b == config.batches_per_epoch - 1):
-                done = (epoch - start_epoch) * config.batches_per_epoch + b + 1
-                left = total_batches - start_epoch * config.batches_per_epoch - done
-                rate = (time.perf_counter() - t_start) / done
-                print(f"\repoch {epoch + 1}/{config.epochs} batch {b + 1}/{config.batches_per_epoch} "
-                      f"loss {np.mean(losses[-20:]):.3f} ETA {_fmt_eta(rate * left)}   ",
-                      end="", file=sys.stderr, flush=True)
-        vloss = validation_loss(model, valid, dev) if valid else float("nan")
-        wall = wall_before + time.perf_counter() - t_start
-        history.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
-                        "valid_loss": vloss, "epoch_s": time.perf_counter() - t_epoch,
-                        "wall_s": wall})
-        if show:
-            print(f"\repoch {epoch + 1}/{config.epochs}: train {np.mean(losses):.4f} "
-                  f"valid {vloss:.4f} ({time.perf_counter() - t_epoch:.0f} s)" + " " * 20,
-                  file=sys.stderr, flush=True)
-        extra = {"train_config": asdict(config), "history": history}
-        model.cpu()
-        if vloss < best or not math.isfinite(best):
-            best = vloss
-            save_checkpoint(model, run_dir / "best.pt", extra={"epoch": epoch + 1, "valid_loss": vloss})
-        save_checkpoint(model, run_dir / "model.pt", extra={"epoch": epoch + 1, "valid_loss": vloss})
-        ckpt = read_checkpoint(run_dir / "model.pt")
-        state = {"checkpoint": ckpt, "optimizer": opt.state_dict(),
-                 "train_config": asdict(config), "history": json.dumps(history)}
-        atomic_write(state_path, functools.partial(torch.save, state))
-        atomic_write_bytes(run_dir / "history.json", json.dumps(extra, indent=1).encode())
-        model.to(dev)
-    return {"history": history, "best_valid_loss": best, "run_dir": str(run_dir)}
+    task = HarmonizerTask(config or TrainConfig(), model_config, chorales, valid, device, show)
+    say = None if show else (lambda msg: None)
+    return loop.run(task, run_dir, resume=resume, say=say, log_every=50 if show else 0,
+                    stop_after=stop_after)
 
 
 def _key_tensor(c: ChoraleGrid, batch: int, device="cpu") -> torch.Tensor:
     return torch.full((batch,), chorale_key(c), dtype=torch.long, device=device)
-
-
-def _fmt_eta(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 @torch.no_grad()
@@ -350,6 +334,7 @@ def train_cli(args) -> int:
             raise UserError("--epochs must be at least 1")
         config.epochs = args.epochs
     from composer_app.ml.runtime import default_threads
+    from composer_app.paths import models_dir
 
     config.threads = default_threads()
     if getattr(args, "resume", False) and not (run_dir / "last.pt").is_file():
@@ -357,7 +342,12 @@ def train_cli(args) -> int:
     model_config = HarmonizerConfig(hidden=args.hidden) if getattr(args, "hidden", None) else None
     result = train(run_dir, config, model_config, resume=getattr(args, "resume", False),
                    device=getattr(args, "device", "auto") or "auto")
-    print(f"best validation loss {result['best_valid_loss']:.4f}; weights in {run_dir / 'best.pt'}")
+    weights = Path(result["weights"])
+    print(f"best validation loss {result['best_valid_loss']:.4f}; weights {weights}, "
+          f"card {weights.with_suffix('.json')}")
+    print(f"to ship them: copy both into {models_dir()}; `composer-app evaluate harmonizer "
+          f"--card {weights.with_suffix('.json')} --history {run_dir / 'history.json'}` "
+          "adds the evaluation to the card")
     return 0
 
 

@@ -1,7 +1,8 @@
 """The harmonizer's model card (``models/harmonizer.json``), written from measurements.
 
 ``composer-app evaluate harmonizer --ablate --card models/harmonizer.json --history
-RUN/history.json`` evaluates the checkpoint and writes the card: the checkpoint's config
+RUN/history.json`` evaluates the checkpoint and writes the card (``train harmonizer``
+writes it too, beside the run's weights, with no evaluation yet): the checkpoint's config
 and vocabulary, the data and split, the training run (config, history, wall time, where
 it ran), the sampler with every rule and its measured effect, the style profile beside
 Bach's, and the command that reproduces each part.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from composer_app.ml.harmonizer import Schedule, read_checkpoint
+from composer_app.ml.harmonizer import read_checkpoint
 from composer_app.ml.harmonizer.rules import Rules
 
 from .chorales import build_chorales, split_chorales
@@ -113,11 +114,21 @@ DECISIONS = [
 
 
 def model_card(checkpoint: str | os.PathLike, evaluation: dict, history: dict | None = None,
-               ablation: dict | None = None, bench: list | None = None) -> dict:
+               ablation: dict | None = None, bench: list | None = None,
+               split_sizes: dict | None = None) -> dict:
+    """The card of ``checkpoint``. ``history``: the run's ``history.json`` (what ``train``
+    writes; ``train`` writes the card itself, with no evaluation yet)."""
     ckpt = read_checkpoint(checkpoint)
     params = sum(int(np.prod(t.shape)) for t in ckpt["state_dict"].values())
-    split_sizes = {k: len(v) for k, v in split_chorales(build_chorales()).items()}
-    runs = (history or {}).get("history", [])
+    history = history or {}
+    split_sizes = split_sizes or history.get("chorales") or {
+        k: len(v) for k, v in split_chorales(build_chorales()).items()}
+    runs = history.get("history", [])
+    where = history.get("where")
+    where = (f"{where['device']} ({where['machine']}, {where['threads']} torch thread"
+             f"{'s' if where['threads'] != 1 else ''})" if where else
+             f"CPU ({platform.machine()}, 1 torch thread, a 2-core machine shared "
+             "with other work); no GPU was available to this session")
     rules = Rules()
     card = {
         "model": "harmonizer",
@@ -145,18 +156,18 @@ def model_card(checkpoint: str | os.PathLike, evaluation: dict, history: dict | 
             "training_masks": MASK_MIX,
         },
         "training": {
-            "config": (history or {}).get("train_config", {}),
+            "config": history.get("train_config", {}),
             "epochs": len(runs),
             "best_epoch": min(runs, key=lambda h: h["valid_loss"])["epoch"] if runs else None,
             "best_valid_masked_nll": round(min(h["valid_loss"] for h in runs), 4) if runs else None,
             "wall_time_s": round(runs[-1]["wall_s"], 1) if runs else None,
-            "where": f"CPU ({platform.machine()}, 1 torch thread, a 2-core machine shared "
-                     "with other work); no GPU was available to this session",
+            "where": where,
+            "versions": ckpt["versions"],
             "history": [{k: round(v, 4) if isinstance(v, float) else v for k, v in h.items()}
                         for h in runs],
         },
         "sampling": {
-            "schedule": {k: v for k, v in Schedule().as_dict().items() if k != "rules"},
+            "schedule": {k: v for k, v in ckpt["sampling"].items() if k != "rules"},
             "rules": {name: {"value": value, "what": RULE_TEXT.get(name, "")}
                       for name, value in rules.as_dict().items()},
             "network_alone": "every style rule off; the three span constraints stay on",
@@ -168,7 +179,7 @@ def model_card(checkpoint: str | os.PathLike, evaluation: dict, history: dict | 
         "reproduce": [
             "COMPOSER_APP_THREADS=1 composer-app train harmonizer --hidden "
             f"{ckpt['config'].get('hidden')} --out RUN   (resume: add --resume)",
-            "cp RUN/best.pt models/harmonizer.pt",
+            "cp RUN/harmonizer.pt models/harmonizer.pt",
             "composer-app bench --only harmonize_8_bars,harmonize_32_bars,harmonize_8_bars_x3 "
             "--json bench.json",
             "composer-app evaluate harmonizer --seeds 2 --ablate --json eval.json "

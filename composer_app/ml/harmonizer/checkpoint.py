@@ -1,4 +1,4 @@
-"""Harmonizer checkpoints: one self-describing file (config, vocabulary, weights).
+"""Harmonizer checkpoints: the harmonizer's parts of the one schema (:mod:`..checkpoint`).
 
 A checkpoint is read with ``weights_only=True`` and checked before use; every way it
 can be wrong becomes a :class:`UserError` naming the file.
@@ -11,17 +11,44 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
-
 from composer_app.music import UserError
-from composer_app.music.atomic import atomic_write
 
+from .. import checkpoint as schema
 from .. import grid
 from ..device import choose_device
 from .network import Harmonizer, HarmonizerConfig
 
 FORMAT = "composer_app.harmonizer"
-FORMAT_VERSION = 1
+FORMAT_VERSION = schema.FORMAT_VERSION
+
+
+def vocabulary() -> dict:
+    return schema.grid_vocabulary(size=grid.VOCAB_SIZE, rest=grid.REST, hold=grid.HOLD,
+                                  first_pitch=grid.FIRST_PITCH, pitch_lo=grid.PITCH_LO,
+                                  pitch_hi=grid.PITCH_HI, mask=grid.MASK, pos_max=grid.POS_MAX)
+
+
+def sampling() -> dict:
+    """The sampler's defaults: its ``Schedule``, rules included."""
+    from .sampler import Schedule
+
+    return Schedule().as_dict()
+
+
+def _legacy(data: dict, path: Path) -> dict:
+    """Format version 1 (the shipped file): ``vocabulary`` was ``grid.vocabulary()``
+    and ``extra`` held the epoch and validation loss."""
+    if data.get("vocabulary") != grid.vocabulary():
+        raise UserError(f"{path}: the harmonizer checkpoint's vocabulary does not match "
+                        "this app's grid; retrain")
+    extra = data.get("extra") if isinstance(data.get("extra"), dict) else {}
+    training = {k: extra[k] for k in ("epoch", "valid_loss") if k in extra}
+    return {**schema.legacy_sections(data), "vocabulary": vocabulary(), "sampling": sampling(),
+            "training": training}
+
+
+KIND = schema.Kind(FORMAT, "harmonizer", "composer-app train harmonizer", vocabulary,
+                   sampling, _legacy)
 
 
 def default_model_path() -> Path:
@@ -30,42 +57,23 @@ def default_model_path() -> Path:
     return models_dir() / "harmonizer.pt"
 
 
-def save_checkpoint(model: Harmonizer, path: str | os.PathLike, extra: dict | None = None) -> None:
-    """State dict + config + vocabulary + format version; readable with weights_only."""
-    path = Path(path)
-    data = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "config": asdict(model.config),
-        "vocabulary": grid.vocabulary(),
-        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-        "extra": extra or {},
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda fh: torch.save(data, fh))
+def checkpoint_dict(model: Harmonizer, training: dict | None = None) -> dict:
+    """The checkpoint of ``model`` (see :mod:`composer_app.ml.checkpoint`)."""
+    return schema.build(KIND, asdict(model.config), model.state_dict(), training)
+
+
+def save_checkpoint(model: Harmonizer, path: str | os.PathLike,
+                    training: dict | None = None) -> None:
+    schema.save(checkpoint_dict(model, training), path)
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
     """The checkpoint dict, checked. Raises :class:`UserError` naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no harmonizer weights there "
-                        "(run `composer-app train harmonizer` or reinstall)")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle/zip errors of many kinds: all mean "not readable"
-        raise UserError(f"{path}: not a readable harmonizer checkpoint ({type(exc).__name__})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise UserError(f"{path}: not a harmonizer checkpoint")
-    if data.get("format_version") != FORMAT_VERSION:
-        raise UserError(f"{path}: harmonizer checkpoint format version "
-                        f"{data.get('format_version')!r}, this app reads version {FORMAT_VERSION}")
-    if data.get("vocabulary") != grid.vocabulary():
-        raise UserError(f"{path}: the checkpoint's vocabulary does not match this app's grid")
-    return data
+    return schema.read(path, KIND)
 
 
 def model_from_checkpoint(data: dict, path: str | os.PathLike) -> Harmonizer:
+    data = schema.check(data, path, KIND)
     try:
         model = Harmonizer(HarmonizerConfig.from_dict(data["config"]))
         model.load_state_dict(data["state_dict"])

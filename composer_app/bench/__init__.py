@@ -1,8 +1,12 @@
 """``composer-app bench``: speed and memory, measured (never asserted in unit tests).
 
-Each area registers its benchmarks in its own module (``BENCH_MODULES``) as a list
-``BENCHES`` of :class:`Benchmark`. A benchmark's ``run(runs)`` returns a
-:class:`BenchResult`; times are seconds.
+The one benchmarks package: each area's benchmarks are a module here (``BENCH_MODULES``,
+in the order they run) with a list ``BENCHES`` of :class:`Benchmark`; a benchmark's
+``run(runs)`` returns a :class:`BenchResult`; times are seconds.
+
+Layers: this package sits above the others, like ``cli.py``: it calls ``music/``,
+``audio/`` and ``ml/`` through their public calls and imports no torch (the model
+benches run torch through ``ml/``) and no Qt (``ui`` runs the app in subprocesses).
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 BENCH_MODULES = (
-    "composer_app.music.bench",
-    "composer_app.ml.bench",
-    "composer_app.audio.bench",
-    "composer_app.ui.bench",
+    "composer_app.bench.files",
+    "composer_app.bench.harmonizer",
+    "composer_app.bench.continuer",
+    "composer_app.bench.audio",
+    "composer_app.bench.ui",
 )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import statistics
 import time
 
-from composer_app.bench import Benchmark, BenchResult, time_calls
 from composer_app.music import Note, Score, TempoChange, Track
+
+from . import Benchmark, BenchResult, time_calls
 
 RENDER_SECONDS = 60.0
 JITTER_SECONDS = 10.0
@@ -30,8 +31,8 @@ def chorale(seconds: float, bpm: float = 90.0, subdivision: int = 1) -> Score:
 
 
 def _render_60s(runs: int) -> BenchResult:
-    from .render import render_score
-    from .soundfont import find_soundfont
+    from composer_app.audio.render import render_score
+    from composer_app.audio.soundfont import find_soundfont
 
     if find_soundfont() is None:
         return BenchResult("render_60s", [float("nan")], extra={"skipped": "no soundfont"})
@@ -45,8 +46,8 @@ def _render_60s(runs: int) -> BenchResult:
 
 def _schedule_jitter(runs: int) -> BenchResult:
     """Lateness of every note event of a 10 s, four-voice sixteenth-note passage."""
-    from .backends import RecordingOutput
-    from .transport import METRONOME_CHANNEL, Transport
+    from composer_app.audio.backends import RecordingOutput
+    from composer_app.audio.transport import METRONOME_CHANNEL, Transport
 
     score = chorale(JITTER_SECONDS, bpm=120.0, subdivision=4)
     lateness: list[float] = []

@@ -5,10 +5,9 @@ each model bench also reports its achieved GFLOP/s as a share of what this CPU c
 
 from __future__ import annotations
 
-import time
-
-from composer_app.bench import Benchmark, BenchResult, time_calls
 from composer_app.music import Key, KeySignature, Note, Score, Track
+
+from . import Benchmark, BenchResult, time_calls
 
 # "Old Hundredth"-like tune in G major, quarter notes, eight bars of 4/4.
 _TUNE = (67, 67, 66, 64, 62, 67, 69, 71, 71, 71, 71, 69, 67, 72, 71, 69,
@@ -20,25 +19,6 @@ def eight_bar_melody(repeats: int = 1) -> Score:
              for i, p in enumerate(_TUNE * repeats)]
     return Score(notes=notes, tracks=[Track("Melody")],
                  key_signatures=[KeySignature(0, Key(7, "major"))], title="bench")
-
-
-def matmul_gflops(size: int = 256, seconds: float = 0.3) -> float:
-    """Single-thread float32 matmul rate of this CPU (GFLOP/s), at the model's scale."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        a, b = torch.randn(size, size), torch.randn(size, size)
-        for _ in range(3):
-            a @ b
-        n, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            a @ b
-            n += 1
-        return 2 * size**3 * n / (time.perf_counter() - t0) / 1e9
-    finally:
-        torch.set_num_threads(threads)
 
 
 def harmonize_flops(steps: int, window: int, variations: int = 1) -> float:
@@ -59,6 +39,7 @@ def harmonize_flops(steps: int, window: int, variations: int = 1) -> float:
 
 def _bench(name: str, repeats: int, variations: int):
     def run(runs: int) -> BenchResult:
+        from composer_app.ml.device import matmul_gflops
         from composer_app.ml.harmonizer import harmonize
         from composer_app.ml.runtime import Runtime
 
@@ -72,7 +53,7 @@ def _bench(name: str, repeats: int, variations: int):
         steps = 128 * repeats
         flops = harmonize_flops(steps, steps, variations)  # the span is the whole piece
         best = min(result.samples)
-        peak = matmul_gflops()
+        peak = matmul_gflops()  # in ml/: torch stays there
         result.extra.update({"threads": threads, "steps": steps, "variations": variations,
                              "gflops": round(flops / best / 1e9, 2),
                              "matmul_1t_gflops": round(peak, 1),

@@ -1,21 +1,19 @@
-"""Benchmarks of the file layer."""
+"""Benchmarks of the file layer (music/)."""
 
 from __future__ import annotations
 
 import random
 
-from composer_app.bench import Benchmark, time_calls
+from composer_app.music.midifile import midi_bytes, score_from_midifile
+from composer_app.music.score import Note, Score, Track
 
-from .midifile import midi_bytes, score_from_midifile
-from .score import Note, Score
+from . import Benchmark, time_calls
 
 
 def _score_10k() -> Score:
     rng = random.Random(1)
     notes = [Note(rng.randint(36, 96), i * 120, rng.choice((60, 120, 240, 480)), 90, i % 4)
              for i in range(10_000)]
-    from .score import Track
-
     return Score(notes=notes, tracks=[Track(f"V{i}", i, 0) for i in range(4)])
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from composer_app.bench import Benchmark, time_calls
 from composer_app.music import Key, KeySignature, Note, Score
+
+from . import Benchmark, time_calls
 
 
 def eight_bar_melody() -> Score:

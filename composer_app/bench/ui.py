@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from composer_app.bench import Benchmark, BenchResult
+from . import Benchmark, BenchResult
 
 _PAINT_SCRIPT = r"""
 import json, os, random, statistics, sys, time
@@ -79,7 +79,7 @@ import json, os, statistics, sys, time
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 app = QApplication([sys.argv[0]])
-from composer_app.ml.bench_harmonizer import eight_bar_melody
+from composer_app.bench.harmonizer import eight_bar_melody
 from composer_app.ui.main_window import MainWindow
 from composer_app.ui.settings import Settings
 
