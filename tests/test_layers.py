@@ -43,6 +43,8 @@ FORBIDDEN = {  # package -> (top-level names it must not import, files allowed a
                "composer_app.training"}, {}),
     "training": ({"PySide6", "composer_app.ui", "composer_app.audio"}, {}),
     "ui": ({"composer_app.training", "sklearn", "music21"}, {}),
+    "listening": ({"PySide6", "torch", "music21", "sklearn", "composer_app.ml",
+                   "composer_app.training", "composer_app.ui"}, {}),
 }
 
 
