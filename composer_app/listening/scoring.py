@@ -81,9 +81,12 @@ def read_results(path: str | Path, key: dict) -> dict:
                 raise UserError(f"{path}: pair {pair['pair']}: rating {r!r} is not 1-10")
         answers.append({"pair": pair["pair"], "ratings": dict(ratings),
                         "original": a.get("original")})
+    order = data.get("order")
+    order = order if isinstance(order, list) and all(isinstance(i, int) for i in order) \
+        else [a["pair"] for a in answers]
     return {"path": str(path), "listener": str(data.get("listener") or "").strip()
             or path.stem, "answers": answers, "notes": str(data.get("notes") or ""),
-            "digest": hashlib.sha256(raw).hexdigest()}
+            "order": order, "digest": hashlib.sha256(raw).hexdigest()}
 
 
 def _stats(values: list[int]) -> dict:
@@ -153,7 +156,8 @@ def score(key: dict, listeners: list[dict]) -> dict:
             "pairs": len(pairs), "systems": rows, "per_listener": per_listener,
             "mean_correlation_with_others": statistics.fmean(correlations)
             if correlations else None,
-            "notes": {lst["listener"]: lst["notes"] for lst in listeners if lst["notes"]}}
+            "notes": {lst["listener"]: {"text": lst["notes"], "order": lst.get("order", [])}
+                      for lst in listeners if lst["notes"]}}
 
 
 def _f(v, spec=".2f", none="–") -> str:
@@ -187,8 +191,10 @@ def format_report(report: dict) -> str:
                      f"{row['picks']}; correlation {_f(row['correlation_with_others'])}")
     if report["mean_correlation_with_others"] is not None:
         lines.append(f"  mean correlation {report['mean_correlation_with_others']:.2f}")
-    for who, text in report["notes"].items():
-        lines.append(f"  notes from {who}: {' '.join(text.split())}")
+    for who, note in report["notes"].items():
+        order = " ".join(map(str, note["order"]))
+        lines.append(f"  notes from {who}: {' '.join(note['text'].split())}")
+        lines.append(f"    ({who}'s pairs 1, 2, … were the kit's pairs {order})")
     return "\n".join(lines)
 
 
