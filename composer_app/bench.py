@@ -22,6 +22,7 @@ BENCH_MODULES = (
     "composer_app.music.bench",
     "composer_app.ml.bench",
     "composer_app.audio.bench",
+    "composer_app.listening.bench",
     "composer_app.ui.bench",
 )
 

@@ -75,6 +75,12 @@ def test_rendition_is_one_instrument_tempo_and_velocity_cut_at_the_window():
     assert r.tempos == [TempoChange(0, TEMPO_BPM)] and r.key_signatures == []
     assert {n.velocity for n in r.notes} == {VELOCITY}
     assert min(n.start for n in r.notes) == 0 and r.end_tick <= w.end - w.start
+    # a note held into a window sounds from the window's start, cut at its end
+    held = Score(notes=[Note(60, 0, 3 * BAR), Note(64, BAR, 480)])
+    second = windows(held, 3.0)[1]
+    assert (second.start, second.end) == (BAR, 2 * BAR)
+    assert [(n.pitch, n.start, n.duration) for n in rendition(held, second).notes] == \
+        [(60, 0, BAR), (64, 0, 480)]
 
 
 # -- kits: blinding ----------------------------------------------------------------------

@@ -87,7 +87,9 @@ def test_variations_blinded_rated_then_revealed(window, qtbot):
     with qtbot.waitSignal(window.generation.jobEnded, timeout=20000):
         window.generation.reharmonize()
     assert len(window.generation.variations) == 3
+    assert window.roll.ghost_notes
     dlg = open_listening_test(window)
+    assert not window.roll.ghost_notes  # the roll would tell which variation is shown
     order = dlg.session.order
     assert sorted(order) == [0, 1, 2]
     assert all(a.text() == "" for a in dlg.answers)  # nothing said before Reveal
@@ -107,6 +109,7 @@ def test_variations_blinded_rated_then_revealed(window, qtbot):
     dlg.show_buttons[1].click()
     assert window.generation.index == order[1]
     assert not dlg.isVisible()
+    assert window.roll.ghost_notes  # back, of the variation chosen
 
 
 def test_without_variations_it_offers_to_generate_them(window, qtbot, monkeypatch):

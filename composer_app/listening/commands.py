@@ -25,6 +25,7 @@ def _say(done: int, total: int, label: str) -> None:
 
 
 def make_cli(args, make_pairs, known_systems: tuple[str, ...]) -> int:
+    from composer_app.audio._native import load_fluidsynth
     from composer_app.audio.soundfont import resolve_soundfont
 
     from .kit import SAMPLE_RATE, make_kit, prepare_out_dir
@@ -46,6 +47,7 @@ def make_cli(args, make_pairs, known_systems: tuple[str, ...]) -> int:
     source = args.source or ["test-chorales"]
     prepare_out_dir(args.out_dir)  # refused before any work, as is a missing soundfont
     soundfont = resolve_soundfont(args.soundfont)
+    load_fluidsynth()
     specs = make_pairs(source, pairs, seconds, systems, seed,
                        progress=lambda d, n: _say(d, n, "harmonizing"))
     t1 = time.perf_counter()

@@ -71,8 +71,8 @@ def windows(score: Score, seconds: float, bpm: float = TEMPO_BPM,
 
 def rendition(score: Score, window: Window, bpm: float = TEMPO_BPM,
               program: int = INSTRUMENT, velocity: int = VELOCITY) -> Score:
-    """The notes of ``score`` that start in ``window``, cut at its end, moved to start at
-    tick 0, on ``program`` at ``bpm`` and one velocity (drum tracks dropped)."""
+    """The notes of ``score`` sounding in ``window``, cut to it, moved to start at tick 0,
+    on ``program`` at ``bpm`` and one velocity (drum tracks dropped)."""
     tracks: list[Track] = []
     index: dict[int, int] = {}
     for t in score.tracks_with_notes():
@@ -80,10 +80,11 @@ def rendition(score: Score, window: Window, bpm: float = TEMPO_BPM,
             continue
         index[t] = len(tracks)
         tracks.append(Track(score.tracks[t].name, MELODIC_CHANNELS[len(tracks)], program))
-    notes = [Note(n.pitch, n.start - window.start, min(n.end, window.end) - n.start, velocity,
-                  index[n.track])
+    # A note held into the window sounds from its start; every note stops at its end.
+    notes = [Note(n.pitch, max(n.start, window.start) - window.start,
+                  min(n.end, window.end) - max(n.start, window.start), velocity, index[n.track])
              for n in score.notes
-             if n.track in index and window.start <= n.start < window.end]
+             if n.track in index and n.start < window.end and n.end > window.start]
     sig = score.time_signature_at(window.start)
     out = Score(notes=notes, tracks=tracks or [Track()], tempos=[TempoChange(0, bpm)],
                 time_signatures=[TimeSignature(0, sig.numerator, sig.denominator)],

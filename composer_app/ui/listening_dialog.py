@@ -128,7 +128,15 @@ class ListeningDialog(QDialog):
         self.reveal_button.clicked.connect(self.reveal)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.finished.connect(lambda _: self.w.stop())
+        # The roll's ghost notes would tell which variation is which: hidden meanwhile.
+        window.roll.set_ghost_notes(None)
+        self.finished.connect(self._closed)
+
+    def _closed(self, _result=None) -> None:
+        self.w.stop()
+        gen = self.w.generation
+        if gen.variations:
+            gen.select(gen.index)  # the variation on show (or the one Show chose) again
 
     def passage(self, position: int):
         """What Play plays for ``position``: its variation in the piece, the passage only."""
