@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--source", nargs="+", metavar="test-chorales|FILE",
                    help="test-chorales (default) or files holding a melody with its harmony")
     m.add_argument("--systems", help="comma-separated: shipped,network-alone (default both)")
+    m.add_argument("--repeats", type=int, help="pairs heard a second time (consistency), default 0")
     m.add_argument("--seed", type=_seed, help="picks the passages and harmonizations")
     m.add_argument("--soundfont")
     m.add_argument("--sample-rate", type=int)

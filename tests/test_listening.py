@@ -357,12 +357,15 @@ def test_cli_make_refuses_too_few_passages_and_a_missing_soundfont(tmp_path, cap
     assert main(["listening-test", "make", str(tmp_path / "k3"), "--soundfont",
                  str(tmp_path / "none.sf2")]) == 1
     _one_error_line(capsys, "soundfont not found")
+    assert main(["listening-test", "make", str(tmp_path / "k6"), "--pairs", "2",
+                 "--repeats", "3"]) == 1
+    _one_error_line(capsys, "--repeats must be between 0 and --pairs (2)")
     assert main(["listening-test", "make", str(tmp_path / "k5"), "--systems", "bach"]) == 1
     _one_error_line(capsys, "unknown system bach; known: shipped, network-alone")
     monkeypatch.setattr(soundfont, "find_soundfont", lambda *a: None)
     assert main(["listening-test", "make", str(tmp_path / "k4")]) == 1
     _one_error_line(capsys, "fluid-soundfont-gm")
-    assert not any((tmp_path / k).exists() for k in ("k1", "k2", "k3", "k4"))
+    assert not any((tmp_path / k).exists() for k in ("k1", "k2", "k3", "k4", "k5", "k6"))
 
 
 @needs_synth
@@ -381,3 +384,49 @@ def test_cli_make_from_files_harmonizes_renders_and_seals(tmp_path, capsys):
     assert len(pairs) == 3 and {p["passage"] for p in pairs} == {"a.mid", "b.mid"}
     assert {p["system"] for p in pairs} <= {"shipped", "network-alone"}
     assert len(list((out / "kit" / "clips").iterdir())) == 6
+
+
+# -- pairs heard twice -------------------------------------------------------------------
+
+
+@needs_synth
+def test_repeated_pairs_are_the_same_audio_under_new_names(tmp_path):
+    sealed = make_kit(tmp_path / "k", _pairs(3), {}, repeats=2)
+    entries = sealed["content"]["pairs"]
+    assert [e["pair"] for e in entries] == [1, 2, 3, 4, 5]
+    again = [e for e in entries if "repeat_of" in e]
+    assert len(again) == 2
+    clips = tmp_path / "k" / "kit" / "clips"
+    assert len(list(clips.iterdir())) == 10
+    by_number = {e["pair"]: e for e in entries}
+    for e in again:
+        first = by_number[e["repeat_of"]]
+        assert "repeat_of" not in first and first["passage"] == e["passage"]
+        for c in e["clips"].values():
+            twin = next(d for d in first["clips"].values() if d["label"] == c["label"])
+            assert twin["file"] != c["file"]
+            assert (clips / twin["file"]).read_bytes() == (clips / c["file"]).read_bytes()
+    page = (tmp_path / "k" / "kit" / "index.html").read_text()
+    assert "repeat" not in page
+    with pytest.raises(UserError, match="repeats must be between"):
+        make_kit(tmp_path / "k2", _pairs(2), {}, repeats=3)
+
+
+def test_scoring_uses_repeats_for_consistency_only():
+    content = _key(3)["content"]
+    content["pairs"].append({"pair": 4, "system": "alpha", "repeat_of": 1, "clips": {
+        "A": {"file": "r-s.wav", "label": "alpha"}, "B": {"file": "r-o.wav", "label": ORIGINAL}}})
+    key = K.seal(content)
+    answers = _results(key, [8, 8, 8], [4, 4, 4], [True, True, True])["answers"]
+    answers.append({"pair": 4, "ratings": {"r-s.wav": 7, "r-o.wav": 9}, "original": "r-o.wav"})
+    rep = score(key, [{"listener": "x", "path": "x", "notes": "", "answers": answers}])
+    assert rep["pairs"] == 3 and rep["repeats"] == 1
+    assert rep["systems"]["alpha"]["rating"]["n"] == 2  # the second hearing not counted
+    assert rep["systems"]["alpha"]["identification"]["trials"] == 2
+    r = rep["per_listener"][0]["repeats"]
+    assert r == {"rating_difference": pytest.approx(2.0), "clips": 2, "same_pick": 1,
+                 "picks": 1}
+    from composer_app.listening.scoring import format_report
+
+    assert "pairs heard twice: ratings 2.00 apart on average, same pick 1/1" in \
+        format_report(rep)

@@ -44,6 +44,9 @@ def make_cli(args, make_pairs, known_systems: tuple[str, ...]) -> int:
         raise UserError(f"unknown system {', '.join(unknown) or '(none)'}; "
                         f"known: {', '.join(known_systems)}")
     seed = 0 if args.seed is None else args.seed
+    repeats = args.repeats or 0
+    if not 0 <= repeats <= pairs:
+        raise UserError(f"--repeats must be between 0 and --pairs ({pairs})")
     source = args.source or ["test-chorales"]
     prepare_out_dir(args.out_dir)  # refused before any work, as is a missing soundfont
     soundfont = resolve_soundfont(args.soundfont)
@@ -54,16 +57,18 @@ def make_cli(args, make_pairs, known_systems: tuple[str, ...]) -> int:
     settings = {"source": "test-chorales" if source == ["test-chorales"]
                 else [Path(s).name for s in source],
                 "pairs": pairs, "seconds": seconds,
-                "systems": list(dict.fromkeys(s.system for s in specs)), "seed": seed}
+                "systems": list(dict.fromkeys(s.system for s in specs)), "seed": seed,
+                "repeats": repeats}
     sealed = make_kit(args.out_dir, specs, settings, soundfont=soundfont,
                       sample_rate=args.sample_rate or SAMPLE_RATE,
-                      progress=lambda d, n: _say(d, n, "rendering"))
+                      progress=lambda d, n: _say(d, n, "rendering"), repeats=repeats)
     total = time.perf_counter() - t0
     out = Path(args.out_dir)
     names = [s.system for s in specs]
     counts = ", ".join(f"{names.count(s)} {s}" for s in dict.fromkeys(names))
+    twice = f", {repeats} of them heard twice" if repeats else ""
     print(f"kit {sealed['kit_id']}: {pairs} pairs ({counts}), each against the original, "
-          f"{seconds:g} s or less")
+          f"{seconds:g} s or less{twice}")
     print(f"send the folder {out / 'kit'} to the listeners (they open index.html and send "
           f"back the answers file); keep {out / 'answer-key.json'} to yourself")
     print(f"made in {total:.1f} s (harmonizing {t1 - t0:.1f} s, rendering and writing "

@@ -147,8 +147,11 @@ def prepare_out_dir(out_dir: str | os.PathLike) -> Path:
 
 def make_kit(out_dir: str | os.PathLike, pairs: list[PairSpec], settings: dict,
              soundfont=None, sample_rate: int = SAMPLE_RATE,
-             progress: Callable[[int, int], None] | None = None) -> dict:
+             progress: Callable[[int, int], None] | None = None, repeats: int = 0) -> dict:
     """Render, level, blind and write the kit; returns the sealed key's JSON.
+
+    ``repeats`` of the pairs (drawn at random) are on the page twice; the key's entry of
+    the second one says ``repeat_of``, and scoring uses it for consistency only.
 
     ``settings`` (seed, source, systems, seconds…) is recorded in the key as it is.
     """
@@ -169,16 +172,22 @@ def make_kit(out_dir: str | os.PathLike, pairs: list[PairSpec], settings: dict,
         progress(len(pairs), len(pairs))
 
     rng = secrets.SystemRandom()
+    if not 0 <= repeats <= len(pairs):
+        raise UserError(f"repeats must be between 0 and the number of pairs ({len(pairs)})")
+    # Entries of the page: every pair once, and `repeats` of them a second time (the same
+    # audio under new names, A/B drawn again) to see how consistent each listener is.
+    entries = [(i, False) for i in range(len(pairs))] + \
+        [(i, True) for i in rng.sample(range(len(pairs)), repeats)]
+    rng.shuffle(entries)  # the page's pair order (each listener's page shuffles it again)
+    number = {e: shown + 1 for shown, e in enumerate(entries)}
     names = set()
-    while len(names) < 2 * len(pairs):
+    while len(names) < 2 * len(entries):
         names.add(secrets.token_hex(8))
     names = list(names)
     rng.shuffle(names)
-    order = list(range(len(pairs)))
-    rng.shuffle(order)  # the page's pair order (each listener's page shuffles it again)
     files: dict[str, bytes] = {}
     key_pairs, page_pairs = [], []
-    for shown, i in enumerate(order):
+    for i, again in entries:
         p = pairs[i]
         labelled = [(ORIGINAL, leveled[2 * i]), (p.system, leveled[2 * i + 1])]
         if rng.random() < 0.5:
@@ -189,9 +198,12 @@ def make_kit(out_dir: str | os.PathLike, pairs: list[PairSpec], settings: dict,
             files[f"{name}.wav"] = wav_bytes(audio, sample_rate)
             clips[letter] = {"file": f"{name}.wav", "label": label,
                              "rms_dbfs": round(rms_dbfs(audio), 3)}
-        key_pairs.append({"pair": shown + 1, "passage": p.passage, "bars": list(p.bars),
-                          "system": p.system, "clips": clips,
-                          "seconds": round(len(labelled[0][1]) / sample_rate, 3)})
+        entry = {"pair": number[(i, again)], "passage": p.passage, "bars": list(p.bars),
+                 "system": p.system, "clips": clips,
+                 "seconds": round(len(labelled[0][1]) / sample_rate, 3)}
+        if again:
+            entry["repeat_of"] = number[(i, False)]
+        key_pairs.append(entry)
         page_pairs.append([clips[letter]["file"] for letter in LETTERS])
     content = {
         "salt": K.new_salt(),

@@ -9,7 +9,10 @@ per-listener consistency.
   system's clips are told apart.
 - **Consistency**: each listener's Pearson correlation with the mean of the other
   listeners over the clips both rated (leave-one-out), when there are two listeners or
-  more; a listener near 0 or below rated unlike the group.
+  more; a listener near 0 or below rated unlike the group. With pairs heard twice
+  (``make --repeats``), also how far apart a listener's two ratings of the same clip
+  were, and how often they picked the same clip as the original; those second hearings
+  count for nothing else.
 """
 
 from __future__ import annotations
@@ -89,6 +92,27 @@ def read_results(path: str | Path, key: dict) -> dict:
             "order": order, "digest": hashlib.sha256(raw).hexdigest()}
 
 
+def _repeats(pairs: dict, label: dict, answers: list[dict]) -> dict | None:
+    """How a listener answered the pairs heard twice: the mean absolute difference of
+    the two ratings of the same clip, and how often the same clip was picked."""
+    by_pair = {a["pair"]: a for a in answers}
+    diffs, same, both = [], 0, 0
+    for number, pair in pairs.items():
+        first, again = by_pair.get(pair.get("repeat_of")), by_pair.get(number)
+        if first is None or again is None:
+            continue
+        r1 = {label[f]: v for f, v in first["ratings"].items()}
+        r2 = {label[f]: v for f, v in again["ratings"].items()}
+        diffs += [abs(r1[k] - r2[k]) for k in r1.keys() & r2.keys()]
+        if first["original"] and again["original"]:
+            both += 1
+            same += label[first["original"]] == label[again["original"]]
+    if not diffs and not both:
+        return None
+    return {"rating_difference": statistics.fmean(diffs) if diffs else None,
+            "clips": len(diffs), "same_pick": same, "picks": both}
+
+
 def _stats(values: list[int]) -> dict:
     if not values:
         return {"n": 0, "mean": None, "sd": None}
@@ -108,8 +132,12 @@ def score(key: dict, listeners: list[dict]) -> dict:
     per_listener = []
     for li, lst in enumerate(listeners):
         correct = trials = 0
+        mine = []
         for a in lst["answers"]:
             pair = pairs[a["pair"]]
+            if "repeat_of" in pair:  # heard a second time: for consistency only
+                continue
+            mine += a["ratings"].values()
             for file, r in a["ratings"].items():
                 ratings[label[file]].append(r)
                 by_clip.setdefault(file, {})[li] = r
@@ -124,12 +152,12 @@ def score(key: dict, listeners: list[dict]) -> dict:
                 diff = r[pair["system"]] - r[ORIGINAL]
                 preferred[pair["system"]][0] += 1.0 if diff > 0 else 0.5 if diff == 0 else 0.0
                 preferred[pair["system"]][1] += 1
-        mine = [r for a in lst["answers"] for r in a["ratings"].values()]
         per_listener.append({"listener": lst["listener"], "file": lst["path"],
                              "ratings": len(mine),
                              "mean_rating": statistics.fmean(mine) if mine else None,
                              "picked_original": correct, "picks": trials,
-                             "correlation_with_others": None})
+                             "correlation_with_others": None,
+                             "repeats": _repeats(pairs, label, lst["answers"])})
     if len(listeners) >= 2:
         for li, row in enumerate(per_listener):
             x, y = [], []
@@ -153,7 +181,8 @@ def score(key: dict, listeners: list[dict]) -> dict:
     correlations = [r["correlation_with_others"] for r in per_listener
                     if r["correlation_with_others"] is not None]
     return {"kit_id": key["kit_id"], "listeners": len(listeners),
-            "pairs": len(pairs), "systems": rows, "per_listener": per_listener,
+            "pairs": sum("repeat_of" not in p for p in pairs.values()),
+            "repeats": sum("repeat_of" in p for p in pairs.values()), "systems": rows, "per_listener": per_listener,
             "mean_correlation_with_others": statistics.fmean(correlations)
             if correlations else None,
             "notes": {lst["listener"]: {"text": lst["notes"], "order": lst.get("order", [])}
@@ -165,7 +194,8 @@ def _f(v, spec=".2f", none="–") -> str:
 
 
 def format_report(report: dict) -> str:
-    lines = [f"kit {report['kit_id']}: {report['pairs']} pairs, {report['listeners']} "
+    twice = f" (+{report['repeats']} heard twice)" if report.get("repeats") else ""
+    lines = [f"kit {report['kit_id']}: {report['pairs']} pairs{twice}, {report['listeners']} "
              f"listener{'s' if report['listeners'] != 1 else ''}", "",
              "ratings (1 completely random noise, 5 musically plausible, 10 composed by a "
              "novice composer):"]
@@ -186,9 +216,14 @@ def format_report(report: dict) -> str:
     lines += ["", "listeners (correlation: with the mean of the others over the clips both "
               "rated):"]
     for row in report["per_listener"]:
+        rep = row["repeats"]
+        again = "" if rep is None else (
+            f"; pairs heard twice: ratings {_f(rep['rating_difference'])} apart on average, "
+            f"same pick {rep['same_pick']}/{rep['picks']}")
         lines.append(f"  {row['listener']:<16} {row['ratings']} ratings, mean "
                      f"{_f(row['mean_rating'])}; original picked {row['picked_original']}/"
-                     f"{row['picks']}; correlation {_f(row['correlation_with_others'])}")
+                     f"{row['picks']}; correlation {_f(row['correlation_with_others'])}"
+                     + again)
     if report["mean_correlation_with_others"] is not None:
         lines.append(f"  mean correlation {report['mean_correlation_with_others']:.2f}")
     for who, note in report["notes"].items():
