@@ -430,3 +430,32 @@ def test_scoring_uses_repeats_for_consistency_only():
 
     assert "pairs heard twice: ratings 2.00 apart on average, same pick 1/1" in \
         format_report(rep)
+
+
+def _chorale_cache_present() -> bool:
+    from composer_app.training.chorales import _cache_path
+
+    return _cache_path().is_file()
+
+
+@pytest.mark.skipif(not (models_dir() / "harmonizer.pt").is_file(),
+                    reason="harmonizer weights not present")
+def test_test_chorale_pairs_share_bachs_soprano(monkeypatch):
+    if not _chorale_cache_present():
+        pytest.skip("the chorale grid cache is not built (composer-app evaluate harmonizer)")
+    from composer_app.training.listening import make_pairs
+
+    specs = make_pairs(["test-chorales"], 3, 8.0, ["shipped", "network-alone"], seed=5)
+    assert len(specs) == 3 and len({s.passage for s in specs}) == 3
+    assert sorted(s.system for s in specs).count("shipped") in (1, 2)
+    from composer_app.training.chorales import load_split
+
+    test = set(load_split()["test"])
+    for s in specs:
+        assert s.passage in test
+        sop = [[(n.pitch, n.start, n.duration) for n in sc.notes if n.track == 0]
+               for sc in (s.original, s.version)]
+        assert sop[0] == sop[1] and sop[0]  # the same soprano, note for note
+        assert len(s.original.tracks) == len(s.version.tracks) == 4
+        assert max(n.end for n in s.original.notes + s.version.notes) <= s.length
+        assert s.original.tick_to_seconds(s.length) <= 8.0

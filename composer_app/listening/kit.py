@@ -6,8 +6,8 @@ A kit is a folder::
     OUT_DIR/kit/index.html    the page listeners open (offline, no server)
     OUT_DIR/kit/clips/*.wav   the clips, under random names
 
-Each pair is one passage heard twice: the original and one system's version of the same
-melody. Both clips are rendered with the same instrument and tempo (:mod:`.passage`),
+Each pair is one passage in two versions: the original and one system's version of the
+same melody (a few pairs may be on the page a second time, ``repeats``). Both clips are rendered with the same instrument and tempo (:mod:`.passage`),
 cut to the same number of frames (the passage, then a fixed tail faded out), and scaled
 to the same RMS level, the level of the whole kit (lowered together if a clip would
 otherwise peak above :data:`PEAK_CEILING_DBFS`). Which clip is A, the names of the files
@@ -160,6 +160,8 @@ def make_kit(out_dir: str | os.PathLike, pairs: list[PairSpec], settings: dict,
     out = prepare_out_dir(out_dir)
     if not pairs:
         raise UserError("no pairs to make a kit of")
+    if not 0 <= repeats <= len(pairs):
+        raise UserError(f"repeats must be between 0 and the number of pairs ({len(pairs)})")
     soundfont = resolve_soundfont(soundfont)  # before any work: say what to install
     t0 = time.perf_counter()
     scores, frames = [], []
@@ -172,8 +174,6 @@ def make_kit(out_dir: str | os.PathLike, pairs: list[PairSpec], settings: dict,
         progress(len(pairs), len(pairs))
 
     rng = secrets.SystemRandom()
-    if not 0 <= repeats <= len(pairs):
-        raise UserError(f"repeats must be between 0 and the number of pairs ({len(pairs)})")
     # Entries of the page: every pair once, and `repeats` of them a second time (the same
     # audio under new names, A/B drawn again) to see how consistent each listener is.
     entries = [(i, False) for i in range(len(pairs))] + \

@@ -35,9 +35,11 @@ class Piece:
 
 
 def schedules() -> dict:
-    from composer_app.ml.harmonizer import NETWORK_ALONE, Schedule
+    """The sampler set-ups by system name: those `evaluate harmonizer` compares."""
+    from .harmonizer_eval import systems
 
-    return {"shipped": Schedule(), "network-alone": Schedule(rules=NETWORK_ALONE)}
+    columns = systems()
+    return {"shipped": columns["model + rules"], "network-alone": columns["network alone"]}
 
 
 def parse_systems(text: str | None) -> list[str]:
