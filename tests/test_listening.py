@@ -267,14 +267,14 @@ def test_scoring_constructed_results(tmp_path):
 
 def test_scoring_refuses_other_kits_duplicates_and_bad_ratings(tmp_path):
     key = _key(2)
-    other = _key(2)  # same pairs, another salt? no: same content, so make it differ
-    other = K.seal(dict(other["content"], salt="t"))
+    other = K.seal(dict(key["content"], salt="t"))  # the same pairs, another kit
     good = _results(key, [5, 6], [4, 3], [True, False])
     out, paths = _write(tmp_path, key, good, _results(other, [5, 6], [4, 3], [True, True]),
                         good, dict(good, answers=[{"pair": 1, "ratings": {"o0.wav": 11},
                                                    "original": None}]),
                         dict(good, answers=[{"pair": 1, "ratings": {"zz.wav": 5},
-                                             "original": None}]), {"hello": 1})
+                                             "original": None}]), {"hello": 1},
+                        dict(good, answers=good["answers"] + good["answers"][:1]))
     assert score_kit(out, [paths[0]])["listeners"] == 1
     with pytest.raises(UserError, match="results of another kit"):
         score_kit(out, [paths[1]])
@@ -286,6 +286,8 @@ def test_scoring_refuses_other_kits_duplicates_and_bad_ratings(tmp_path):
         score_kit(out, [paths[4]])
     with pytest.raises(UserError, match="not a results file"):
         score_kit(out, [paths[5]])
+    with pytest.raises(UserError, match="pair 1 answered twice"):
+        score_kit(out, [paths[6]])
 
 
 def test_score_of_one_listener_has_no_correlation():

@@ -82,6 +82,8 @@ def read_results(path: str | Path, key: dict) -> dict:
         for r in ratings.values():
             if isinstance(r, bool) or not isinstance(r, int) or not 1 <= r <= 10:
                 raise UserError(f"{path}: pair {pair['pair']}: rating {r!r} is not 1-10")
+        if any(b["pair"] == pair["pair"] for b in answers):
+            raise UserError(f"{path}: pair {pair['pair']} answered twice (edited by hand?)")
         answers.append({"pair": pair["pair"], "ratings": dict(ratings),
                         "original": a.get("original")})
     order = data.get("order")
