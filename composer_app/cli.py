@@ -22,6 +22,7 @@ SCORE_OUTPUTS = ("midi", "musicxml", "project")
 
 SUBCOMMANDS = (
     "export", "info", "harmonize", "continue", "render", "devices", "train", "evaluate", "bench",
+    "listening-test",
 )
 
 
@@ -112,6 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--only", help="comma-separated benchmark names")
     s.add_argument("--runs", type=_positive, help="timed runs per benchmark")
     s.add_argument("--json", help="write results as a JSON list to this path")
+
+    s = sub.add_parser("listening-test", help="blind listening test: make a kit, score answers")
+    lt = s.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    m = lt.add_parser("make", help="write a kit of blinded clips, its page and its sealed key")
+    m.add_argument("out_dir", metavar="OUT_DIR", help="a new (or empty) folder")
+    m.add_argument("--pairs", type=int, help="pairs (passages), default 12")
+    m.add_argument("--seconds", type=float, help="longest clip in seconds, default 12")
+    m.add_argument("--source", nargs="+", metavar="test-chorales|FILE",
+                   help="test-chorales (default) or files holding a melody with its harmony")
+    m.add_argument("--systems", help="comma-separated: shipped,network-alone (default both)")
+    m.add_argument("--repeats", type=int, help="pairs heard a second time (consistency), default 0")
+    m.add_argument("--seed", type=_seed, help="picks the passages and harmonizations")
+    m.add_argument("--soundfont")
+    m.add_argument("--sample-rate", type=int)
+    m = lt.add_parser("score", help="unblind listeners' answers and report")
+    m.add_argument("out_dir", metavar="OUT_DIR", help="the folder `make` wrote")
+    m.add_argument("results", metavar="RESULTS.json", nargs="+")
+    m.add_argument("--json", help="also write the report to this JSON file")
     return p
 
 
@@ -126,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(message)s")
     if args.command is None:
         return _open_gui([])
-    handler = globals()[f"_cmd_{args.command}"]
+    handler = globals()[f"_cmd_{args.command.replace('-', '_')}"]
     try:
         return handler(args) or 0
     except UserError as exc:
@@ -334,6 +353,16 @@ def _cmd_bench(args) -> int:
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
     run_benchmarks(only=only, runs=args.runs, json_path=args.json)
     return 0
+
+
+def _cmd_listening_test(args) -> int:
+    from composer_app.listening import commands
+
+    if args.action == "make":
+        from composer_app.training.listening import SYSTEMS, make_pairs
+
+        return commands.make_cli(args, make_pairs, SYSTEMS)
+    return commands.score_cli(args)
 
 
 def _progress_printer(label: str):

@@ -47,6 +47,8 @@ FORBIDDEN = {  # package -> (top-level names it must not import, files allowed a
     # benches run the app (Qt) in subprocesses
     "bench": ({"PySide6", "torch", "music21", "sklearn", "composer_app.training",
                "composer_app.ui"}, {}),
+    "listening": ({"PySide6", "torch", "music21", "sklearn", "composer_app.ml",
+                   "composer_app.training", "composer_app.ui"}, {}),
 }
 
 

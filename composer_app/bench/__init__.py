@@ -27,6 +27,7 @@ BENCH_MODULES = (
     "composer_app.bench.harmonizer",
     "composer_app.bench.continuer",
     "composer_app.bench.audio",
+    "composer_app.listening.bench",
     "composer_app.bench.ui",
 )
 

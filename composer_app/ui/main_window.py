@@ -44,6 +44,7 @@ from .autosave import Autosaver, Recoverable, find_recoverable, load_recoverable
 from .clip_drag import ClipDragHandle
 from .document import Document
 from .generation import Generation
+from .listening_dialog import open_listening_test
 from .piano_roll import SNAP_TICKS, SNAPS, PianoRoll
 from .settings import Settings
 from .tracks_panel import TracksPanel
@@ -269,6 +270,7 @@ class MainWindow(QMainWindow):
         m.addActions([self.act_play, self.act_stop, self.act_home, self.act_loop,
                       self.act_metronome])
         self.help_menu = mb.addMenu("&Help")
+        self.help_menu.addAction(self._act("&Listening test…", lambda: open_listening_test(self)))
         self.help_menu.addAction(self._act("&About", self._about))
 
     def _make_toolbars(self) -> None:
