@@ -22,7 +22,7 @@ SCORE_OUTPUTS = ("midi", "musicxml", "project")
 
 SUBCOMMANDS = (
     "export", "info", "harmonize", "continue", "render", "devices", "train", "evaluate", "bench",
-    "listening-test",
+    "listening-test", "check",
 )
 
 
@@ -59,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("info", help="print a JSON summary of a file")
     s.add_argument("input")
+
+    s = sub.add_parser("check", help="check the voice leading of four-part writing")
+    s.add_argument("input")
+    s.add_argument("--key", help="the key to judge tendency tones in (default: the file's, "
+                                 "else detected from the soprano)")
+    s.add_argument("--labels", action="store_true",
+                   help="also print the roman numeral and chord symbol of every beat")
+    s.add_argument("--json", help="also write the findings (and labels) to this JSON file")
 
     s = sub.add_parser("harmonize", help="write alto, tenor and bass under a melody (Bach style)")
     s.add_argument("input")
@@ -192,6 +200,40 @@ def _cmd_export(args) -> int:
     _check_output(args.output, SCORE_OUTPUTS)
     score = load_score(args.input)
     save_score(score, args.output)
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from composer_app.music import load_score, parse_key
+    from composer_app.music.atomic import atomic_write_bytes
+    from composer_app.music.harmony_check import check_score, chord_labels
+
+    score = load_score(args.input)
+    key = parse_key(args.key) if args.key else None
+    issues = check_score(score, key)
+    for issue in issues:
+        print(issue.describe())
+    kinds = sorted({i.kind for i in issues})
+    print(f"{len(issues)} finding{'s' * (len(issues) != 1)}"
+          + (f" ({', '.join(f'{sum(i.kind == k for i in issues)} {k}' for k in kinds)})"
+             if issues else ""))
+    labels = chord_labels(score, key) if args.labels or args.json else []
+    if args.labels:
+        bar = None
+        line: list[str] = []
+        for m in labels:
+            if m.bar != bar and line:
+                print(f"bar {bar}: {'  '.join(line)}")
+                line = []
+            bar = m.bar
+            line.append(f"{m.roman} ({m.symbol})")
+        if line:
+            print(f"bar {bar}: {'  '.join(line)}")
+    if args.json:
+        data = {"findings": [i.as_dict() for i in issues],
+                "labels": [{"tick": m.tick, "bar": m.bar, "beat": m.beat, "roman": m.roman,
+                            "symbol": m.symbol} for m in labels]}
+        atomic_write_bytes(args.json, json.dumps(data, indent=1).encode())
     return 0
 
 

@@ -45,12 +45,13 @@ SPACING = "spacing"
 RANGE = "range"
 UNRESOLVED_LEADING_TONE = "unresolved leading tone"
 UNRESOLVED_SEVENTH = "unresolved seventh"
+DOUBLED_LEADING_TONE = "doubled leading tone"
 
 PARALLEL_KINDS = (PARALLEL_FIFTHS, ANTIPARALLEL_FIFTHS, PARALLEL_OCTAVES, ANTIPARALLEL_OCTAVES,
                   OCTAVE_UNISON, PARALLEL_UNISONS)
 MOTION_KINDS = PARALLEL_KINDS + (HIDDEN_FIFTHS, HIDDEN_OCTAVES)
-KINDS = MOTION_KINDS + (CROSSING, OVERLAP, SPACING, RANGE, UNRESOLVED_LEADING_TONE,
-                        UNRESOLVED_SEVENTH)
+KINDS = MOTION_KINDS + (CROSSING, OVERLAP, SPACING, RANGE, DOUBLED_LEADING_TONE,
+                        UNRESOLVED_LEADING_TONE, UNRESOLVED_SEVENTH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +327,9 @@ def check_chords(chords: Sequence[Chord], key: Key | None = None,
     - spacing: more than an octave between soprano and alto or alto and tenor.
     - range: a note outside its voice's range (``ranges``, default
       :data:`~composer_app.music.theory.SATB_RANGES`), reported where the note starts.
-    - with a ``key``: in dominant-to-tonic progressions, leading tones that do not rise
+    - with a ``key``: a leading tone doubled (two voices on it, at a change where one of
+      them moves there) in a dominant-function chord; in dominant-to-tonic progressions,
+      leading tones that do not rise
       to the tonic and V7 sevenths that do not fall by step, in any voice
       (:func:`tendency_tones`; a checker may forgive inner voices, as textbooks do).
     """
@@ -358,6 +361,12 @@ def check_chords(chords: Sequence[Chord], key: Key | None = None,
             if not lo <= chord[v] <= hi and (prev is None or prev[v] != chord[v]):
                 found.append(Finding(RANGE, (v,), i))
     if key is not None:
+        leading = (key.tonic + 11) % 12
+        for i, chord in enumerate(chords):
+            on = [v for v in range(4) if chord[v] >= 0 and chord[v] % 12 == leading]
+            arrived = i == 0 or any(chords[i - 1][v] != chord[v] for v in on)
+            if len(on) >= 2 and arrived and is_dominant_function(chord_label(chord, key), key):
+                found.append(Finding(DOUBLED_LEADING_TONE, tuple(on), i))
         for r in tendency_tones(chords, key):
             if not r.resolved:
                 kind = UNRESOLVED_LEADING_TONE if r.tone == "leading tone" else UNRESOLVED_SEVENTH
