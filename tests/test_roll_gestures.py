@@ -23,7 +23,7 @@ def roll(qtbot, tmp_path, monkeypatch):
     w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
     w.audio.ensure_open = lambda: None
     w._warn = lambda title, text: None  # never block on a dialog
-    w._ask_save = lambda: QMessageBox.Discard
+    w.files.ask_save = lambda: QMessageBox.Discard
     qtbot.addWidget(w)
     w.resize(1200, 800)
     w.show()
