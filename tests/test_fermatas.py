@@ -148,7 +148,7 @@ def window(qtbot, tmp_path, monkeypatch):
     w.audio.ensure_open = lambda: None  # no synth in unit tests
     w._warn = lambda title, text: w.warnings.append(text)
     w.warnings = []
-    w._ask_save = lambda: QMessageBox.Discard
+    w.files.ask_save = lambda: QMessageBox.Discard
     qtbot.addWidget(w)
     w.resize(1200, 800)
     w.show()

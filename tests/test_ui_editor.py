@@ -23,7 +23,7 @@ def window(qtbot, tmp_path, monkeypatch):
     w.audio.ensure_open = lambda: None  # no synth in unit tests
     w._warn = lambda title, text: w.warnings.append(text)
     w.warnings = []
-    w._ask_save = lambda: QMessageBox.Discard  # never block on a dialog
+    w.files.ask_save = lambda: QMessageBox.Discard  # never block on a dialog
     qtbot.addWidget(w)
     w.resize(1200, 800)
     w.show()
@@ -625,10 +625,10 @@ def test_file_new_starts_at_the_start(window):
     roll = window.roll
     QTest.mouseClick(roll.ruler, Qt.LeftButton, Qt.NoModifier, QPoint(int(roll.x_of(1920)), 10))
     roll.set_loop(960, 1920)
-    window._loop_changed(960, 1920)
+    window.transport.loop_changed(960, 1920)
     roll.horizontalScrollBar().setValue(2000)
     roll.set_playhead(20 * 1920)
-    window._update_position()
+    window.transport.update_position()
     assert window.position_display.text().strip() != "1.1.000"
     window.act_new.trigger()
     assert window.doc.notes == {} and roll.playhead == 0

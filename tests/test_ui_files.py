@@ -36,7 +36,7 @@ def make_window(qtbot, tmp_path):
     w.audio.ensure_open = lambda: None
     w.warnings = []
     w._warn = lambda title, text: w.warnings.append(text)
-    w._ask_save = lambda: QMessageBox.Discard
+    w.files.ask_save = lambda: QMessageBox.Discard
     qtbot.addWidget(w)
     return w
 
@@ -136,10 +136,10 @@ def test_unsaved_changes_ask_before_closing(window):
     window.roll.select_all()
     window.roll.delete_selection()
     asked = []
-    window._ask_save = lambda: asked.append(1) or QMessageBox.Cancel
+    window.files.ask_save = lambda: asked.append(1) or QMessageBox.Cancel
     assert not window.close()
     assert asked and len(window.doc.notes) == 48  # still open, still edited
-    window._ask_save = lambda: QMessageBox.Discard
+    window.files.ask_save = lambda: QMessageBox.Discard
     assert window.close()
 
 
@@ -210,7 +210,7 @@ def test_export_wav_runs_off_the_gui_thread(window, tmp_path, qtbot):
     window.doc.load(chorale_like())
     out = tmp_path / "piece.wav"
     messages = []
-    window._wavDone.connect(messages.append)
+    window.files.wavDone.connect(messages.append)
     window.export_wav(str(out))
     qtbot.waitUntil(lambda: bool(messages), timeout=20000)
     assert "Exported audio" in messages[0], messages
@@ -230,7 +230,7 @@ def test_preferences_round_trip(window):
     s = window.settings
     assert (s.get("audio/output"), s.get("editor/snap"), s.get("autosave/interval_s"),
             s.get("compute/device"), s.get("compute/threads")) == ("none", "1/8T", 30, "cpu", 2)
-    window._set_snap(s.get("editor/snap"))
+    window.set_snap(s.get("editor/snap"))
     assert window.roll.snap == 160
 
 
@@ -283,7 +283,7 @@ def test_missing_soundfont_is_a_status_message_and_editing_goes_on(qtbot, tmp_pa
     settings.set("audio/output", "fluidsynth")
     settings.set("audio/soundfont", str(tmp_path / "missing.sf2"))
     w = MainWindow(settings)
-    w._ask_save = lambda: QMessageBox.Discard
+    w.files.ask_save = lambda: QMessageBox.Discard
     qtbot.addWidget(w)
     w.roll.previewPitch.emit(60, 0)  # the first preview opens the synth off the GUI thread
     qtbot.waitUntil(lambda: w.audio.output is not None, timeout=10000)
@@ -436,7 +436,7 @@ def test_silent_play_says_so_every_time_and_preferences_show_it(qtbot, tmp_path,
     settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
     settings.set("audio/output", "none")
     w = MainWindow(settings)
-    w._ask_save = lambda: QMessageBox.Discard
+    w.files.ask_save = lambda: QMessageBox.Discard
     qtbot.addWidget(w)
     w.doc.load(Score(notes=[Note(60, 0, 480)]))
     bar = w.statusBar()

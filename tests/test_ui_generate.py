@@ -51,7 +51,7 @@ def window(qtbot, tmp_path, monkeypatch):
     w.audio.play = lambda score, start_tick=0: w.played.append((score, start_tick))
     w._warn = lambda title, text: w.warnings.append(text)
     w.warnings = []
-    w._ask_save = lambda: QMessageBox.Discard
+    w.files.ask_save = lambda: QMessageBox.Discard
     panel = w.generation.panel
     panel.variations.setValue(2)
     panel.seed.setValue(7)

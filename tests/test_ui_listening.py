@@ -45,7 +45,7 @@ def window(qtbot, tmp_path, monkeypatch):
     w.audio.play = lambda score, start_tick=0: w.played.append((score, start_tick))
     w.warnings = []
     w._warn = lambda title, text: w.warnings.append(text)
-    w._ask_save = lambda: QMessageBox.Discard
+    w.files.ask_save = lambda: QMessageBox.Discard
     w.generation.runner = fake_runner
     w.generation.panel.variations.setValue(3)
     qtbot.addWidget(w)

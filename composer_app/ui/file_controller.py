@@ -1,0 +1,290 @@
+"""New, open, save, export, recent files and recovery, with their dialogs.
+
+One :class:`FileController` per main window. Dialogs start in the folder last used in
+any file dialog (see :meth:`FileController.dialog_dir`); every user-facing error goes
+through the window's ``_warn`` (the one place tests replace, Generation's too), the
+question before dropping unsaved work through :meth:`FileController.ask_save`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox
+
+from composer_app.music import Score, UserError, load_score, save_score, write_midi, write_musicxml
+from composer_app.music.files import READ_SUFFIXES
+from composer_app.music.project import PROJECT_SUFFIX
+
+from .autosave import Recoverable, find_recoverable, load_recoverable
+
+log = logging.getLogger(__name__)
+
+APP_TITLE = "Composer"
+OPEN_FILTER = ("Scores (*.mid *.midi *.musicxml *.xml *.mxl *.composer.json);;"
+               "MIDI (*.mid *.midi);;MusicXML (*.musicxml *.xml *.mxl);;"
+               f"Projects (*{PROJECT_SUFFIX});;All files (*)")
+
+
+class FileController(QObject):
+    wavDone = Signal(str)  # the WAV render's outcome, from its thread
+
+    def __init__(self, window, doc, settings, autosaver, roll, transport):
+        super().__init__(window)
+        self.window = window  # dialogs' parent, its status bar and _warn
+        self.doc, self.settings, self.autosaver = doc, settings, autosaver
+        self.roll, self.transport = roll, transport
+        self.wavDone.connect(lambda m: self._status(m, 8000))
+
+    def _status(self, text: str, ms: int = 0) -> None:
+        self.window.statusBar().showMessage(text, ms)
+
+    def warn(self, title: str, text: str) -> None:
+        self.window._warn(title, text)
+
+    # -- unsaved work -----------------------------------------------------------------
+
+    def ask_save(self) -> QMessageBox.StandardButton:
+        return QMessageBox.question(
+            self.window, APP_TITLE, f"Save changes to {self.doc.display_name}?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current piece."""
+        if not self.doc.modified:
+            return True
+        answer = self.ask_save()
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    # -- new, open --------------------------------------------------------------------
+
+    def new(self) -> None:
+        if self.maybe_save():
+            self.transport.stop()
+            self.doc.load(Score())
+            self.autosaver.remove()
+            self.fresh_view()
+
+    def fresh_view(self) -> None:
+        """A piece just replaced the old one (New, Open): nothing selected, no loop, the
+        playhead (and its display) at the start, the view at the start of the notes."""
+        roll = self.roll
+        roll.set_selection(set())
+        roll.set_loop(0, 0)
+        self.transport.loop_changed(0, 0)
+        roll.set_playhead(0)
+        self.transport.update_position()
+        roll.center_on_notes()
+        roll.horizontalScrollBar().setValue(0)
+
+    def open(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open", self.dialog_dir(open_=True),
+                                              OPEN_FILTER)
+        if path:
+            self.remember_dir(path)
+            self.open_path(path, ask=False)
+
+    def open_path(self, path: str, ask: bool = True) -> bool:
+        """Open ``path``; on failure show why and keep the current piece."""
+        if ask and not self.maybe_save():
+            return False
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            score = load_score(path)
+        except UserError as exc:
+            QApplication.restoreOverrideCursor()
+            self.warn("Cannot open file", str(exc))
+            return False
+        except Exception as exc:  # a reader bug must not cost the user the open piece
+            QApplication.restoreOverrideCursor()
+            log.exception("reading %s failed", path)
+            self.warn("Cannot open file", f"{path}: not readable ({type(exc).__name__}: {exc})")
+            return False
+        QApplication.restoreOverrideCursor()
+        self.transport.stop()
+        self.doc.load(score, str(Path(path).resolve()))
+        self.autosaver.remove()
+        self.settings.add_recent(str(Path(path).resolve()))
+        self.fresh_view()
+        self._status(f"Opened {path} ({len(score.notes)} notes)", 4000)
+        return True
+
+    def fill_recent(self, menu: QMenu) -> None:
+        menu.clear()
+        files = self.settings.recent_files()
+        for path in files:
+            a = menu.addAction(path)
+            a.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        if files:
+            menu.addSeparator()
+            menu.addAction("Clear", self.settings.clear_recent)
+        else:
+            menu.addAction("(none)").setEnabled(False)
+
+    # -- save -------------------------------------------------------------------------
+
+    def save(self) -> bool:
+        path = self.doc.path
+        if path and path.endswith(PROJECT_SUFFIX):
+            return self.save_to(path)
+        return self.save_as()
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save As", self.suggest(PROJECT_SUFFIX),
+                                              f"Projects (*{PROJECT_SUFFIX})")
+        if not path:
+            return False
+        self.remember_dir(path)
+        if not path.endswith(PROJECT_SUFFIX):
+            path = str(Path(path).with_suffix("")) + PROJECT_SUFFIX
+        return self.save_to(path)
+
+    def save_to(self, path: str) -> bool:
+        try:
+            save_score(self.doc.score(), path)
+        except UserError as exc:
+            self.warn("Cannot save", str(exc))
+            return False
+        self.doc.set_path(str(Path(path).resolve()))
+        self.doc.undo_stack.setClean()
+        self.autosaver.remove()
+        self.settings.add_recent(self.doc.path)
+        self._status(f"Saved {path}", 4000)
+        return True
+
+    # -- dialogs' folder and names ----------------------------------------------------
+
+    def suggest(self, suffix: str) -> str:
+        """A path for a Save or Export dialog: the piece's name with ``suffix``."""
+        name = self.doc.display_name
+        for s in dict.fromkeys((PROJECT_SUFFIX, *READ_SUFFIXES)):  # the project's first
+            if name.lower().endswith(s):
+                name = name[: -len(s)]
+        return str(Path(self.dialog_dir()) / (name + suffix))
+
+    def dialog_dir(self, open_: bool = False) -> str:
+        """Where a file dialog starts: Open in the folder last used in any file dialog;
+        Save and Export beside the open piece, else in that folder too. (The home folder
+        only when none was ever used and no piece is open.)"""
+        last = str(self.settings.q.value("files/last_dir") or "")
+        if last and not Path(last).is_dir():
+            last = ""
+        if self.doc.path and not open_:
+            return str(Path(self.doc.path).parent)
+        if last:
+            return last
+        if self.doc.path:
+            return str(Path(self.doc.path).parent)
+        recent = self.settings.recent_files()
+        return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    def remember_dir(self, path: str) -> None:
+        self.settings.set("files/last_dir", str(Path(path).resolve().parent))
+
+    # -- export -----------------------------------------------------------------------
+
+    def _export_path(self, path: str | None, title: str, suffix: str, kind: str) -> str:
+        path = path or QFileDialog.getSaveFileName(self.window, title, self.suggest(suffix),
+                                                   f"{kind} (*{suffix})")[0]
+        if path:
+            self.remember_dir(path)
+        return path
+
+    def export_midi(self, path: str | None = None) -> bool:
+        path = self._export_path(path, "Export MIDI", ".mid", "MIDI")
+        return bool(path) and self._export(lambda: write_midi(self.doc.score(), path), path)
+
+    def export_musicxml(self, path: str | None = None) -> bool:
+        path = self._export_path(path, "Export MusicXML", ".musicxml", "MusicXML")
+        return bool(path) and self._export(lambda: write_musicxml(self.doc.score(), path), path)
+
+    def _export(self, write, path: str) -> bool:
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            write()
+        except UserError as exc:
+            self.warn("Cannot export", str(exc))
+            return False
+        finally:
+            QApplication.restoreOverrideCursor()
+        self._status(f"Exported {path}", 4000)
+        return True
+
+    def export_wav(self, path: str | None = None) -> None:
+        """Render on a thread; :attr:`wavDone` says how it went."""
+        path = self._export_path(path, "Export Audio", ".wav", "WAV audio")
+        if not path:
+            return
+        score = self.doc.score()
+        soundfont = self.settings.get("audio/soundfont") or None
+        self._status(f"Rendering {path}…")
+
+        def work():
+            try:
+                from composer_app.audio.render import render_to_wav
+
+                summary = render_to_wav(score, path, soundfont=soundfont)
+                self.wavDone.emit(f"Exported audio: {summary}")
+            except ImportError:
+                self.wavDone.emit("Audio export is not available in this build")
+            except Exception as exc:  # UserError (no FluidSynth/soundfont) or a bug
+                self.wavDone.emit(f"Audio export failed: {exc}")
+
+        threading.Thread(target=work, name="render-wav", daemon=True).start()
+
+    def clip_source(self) -> tuple[Score, str]:
+        """What the drag handle drags: the selection, else the whole piece."""
+        name = Path(self.suggest("")).name or "clip"
+        if self.roll.selection:
+            score = self.doc.score_of(self.roll.selection)
+            first = min(n.start for n in score.notes)
+            # Start the clip at the bar line before the selection, as DAWs expect.
+            shift = self.doc.base.bar_start(self.doc.base.bar_of(first))
+            score.notes = [n.moved(start=n.start - shift) for n in score.notes]
+            return score, f"{name} selection"
+        return self.doc.score(), name
+
+    # -- recovery ---------------------------------------------------------------------
+
+    def offer_recovery(self, ask=None) -> bool:
+        """Offer the newest autosave left by a crashed session; True when restored."""
+        items = find_recoverable(self.autosaver.folder)
+        if not items:
+            return False
+        item = items[0]
+        ask = ask or self.ask_restore
+        if not ask(item):
+            for it in items:
+                it.discard()
+            return False
+        return self.restore(item, items)
+
+    def ask_restore(self, item: Recoverable) -> bool:
+        answer = QMessageBox.question(
+            self.window, "Recover unsaved work",
+            f"{APP_TITLE} did not close properly. Restore {item.describe()}?",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+        return answer == QMessageBox.Yes
+
+    def restore(self, item: Recoverable, all_items=()) -> bool:
+        try:
+            score = load_recoverable(item)
+        except UserError as exc:
+            self.warn("Cannot restore", str(exc))
+            return False
+        self.doc.load(score, item.original)
+        # Restored work is unsaved work: mark it modified with one undoable step.
+        self.doc.undo_stack.resetClean()
+        for it in (all_items or [item]):
+            it.discard()
+        self.autosaver.save_now(force=True)
+        self.roll.center_on_notes()
+        self._status(f"Restored {item.describe()}", 6000)
+        return True
