@@ -472,8 +472,7 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1,
     melody = score.track_notes(track)
     end = score.end_tick
     sig = score.time_signature_at(max(end - 1, 0))
-    bar_ticks = sig.bar_ticks
-    target_end = score.next_bar_line(end) + bars * bar_ticks
+    target_end = score.bars_after(end, bars)
     if sig.bar_ticks % STEP:
         raise UserError(f"meter {sig} is not a whole number of sixteenths; cannot continue")
 

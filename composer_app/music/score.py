@@ -261,6 +261,27 @@ class Score:
         start = self.bar_start(bar)
         return start if start == tick else self.bar_start(bar + 1)
 
+    def bars_after(self, tick: int, bars: int) -> int:
+        """Where ``bars`` whole bars after ``tick`` end: the bar ``tick`` ends in is filled,
+        then ``bars`` bars follow (meter changes honoured). The one rule for the span
+        Continue fills, asked by the continuer and by the editor."""
+        return self.bar_start(self.bar_of(self.next_bar_line(tick)) + int(bars))
+
+    def voice_tracks(self, melody_track: int | None = None) -> dict[str, int]:
+        """Tracks named Soprano, Alto, Tenor, Bass (the first of each name; the melody's
+        own track never counts as a lower voice): the one voice mapping of the harmonizer
+        and of the editor that fills its result in."""
+        from .theory import VOICE_NAMES
+
+        found: dict[str, int] = {}
+        for i, t in enumerate(self.tracks):
+            name = t.name.strip().lower()
+            for voice in VOICE_NAMES:
+                if name == voice.lower() and voice not in found and \
+                        (i != melody_track or voice == VOICE_NAMES[0]):
+                    found[voice] = i
+        return found
+
     # -- editing helpers -----------------------------------------------------------
 
     def replace_notes(self, notes: Iterable[Note]) -> Score:

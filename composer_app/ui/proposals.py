@@ -126,14 +126,10 @@ def melody_of_selection(doc: Document, ids) -> tuple[int, list[Note]]:
 
 
 def lower_voice_tracks(doc: Document, melody_track: int) -> dict[str, int]:
-    """Existing Alto/Tenor/Bass tracks by name (the melody's own track excluded)."""
-    found: dict[str, int] = {}
-    for i, t in enumerate(doc.base.tracks):
-        name = t.name.strip().lower()
-        for voice in LOWER_VOICES:
-            if name == voice.lower() and voice not in found and i != melody_track:
-                found[voice] = i
-    return found
+    """Existing Alto/Tenor/Bass tracks by name (the melody's own track excluded), as the
+    harmonizer maps them (:meth:`Score.voice_tracks`)."""
+    tracks = doc.base.voice_tracks(melody_track)
+    return {v: tracks[v] for v in LOWER_VOICES if v in tracks}
 
 
 def reharmonize_request(doc: Document, ids, *, variations: int = 1, seed: int | None = None,
@@ -210,7 +206,7 @@ def continue_request(doc: Document, ids, playhead: int, *, bars: int = 4,
 
         sketch.key_signatures = [KeySignature(0, parse_key(key))]
     end = sketch.end_tick
-    target = sketch.next_bar_line(end) + int(bars) * sketch.time_signature_at(max(end - 1, 0)).bar_ticks
+    target = sketch.bars_after(end, int(bars))
     first = min(n.start for n in sketch.notes)
     audition_from = max(doc.base.bar_start(max(doc.base.bar_of(end) - 1, 0)),
                         doc.base.bar_start(doc.base.bar_of(first)))

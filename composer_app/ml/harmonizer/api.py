@@ -355,12 +355,8 @@ def _resolve_key(score: Score, key, melody: list[Note], tick: int) -> Key:
 
 
 def _lower_voice_tracks(score: Score, melody_track: int) -> list[int | None]:
-    names = [t.name.strip().lower() for t in score.tracks]
-    out: list[int | None] = []
-    for voice in VOICE_NAMES[1:]:
-        idx = names.index(voice.lower()) if voice.lower() in names else None
-        out.append(idx if idx != melody_track else None)
-    return out
+    tracks = score.voice_tracks(melody_track)
+    return [tracks.get(voice) for voice in VOICE_NAMES[1:]]
 
 
 def _voice_of(note: Note, score: Score, lower_tracks: list[int | None]) -> int | None:
