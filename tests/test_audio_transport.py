@@ -339,3 +339,18 @@ def test_panic_stops_and_silences_every_channel():
     silenced = {m.channel for m in out.of_type("control_change") if m.control == 120}
     assert silenced == set(range(16))
     t.close()
+
+
+def test_overlapping_notes_of_one_pitch_sound_until_the_later_ends():
+    """Two voices on one channel share a pitch: the synth's one voice for it must not be
+    cut when the shorter note ends (the same rule in playback and the offline render)."""
+    notes = [Note(60, 0, 960, 100, 0), Note(60, 240, 240, 90, 0)]
+    out, _ = _play_to_end(_score(notes, tracks=[Track("A", 0, 0)]))
+    offs = [(t, m.note) for t, m in out.messages if m.type == "note_off"]
+    ons = [(t, m.note) for t, m in out.messages if m.type == "note_on" and m.velocity]
+    assert len(ons) == 2 and len(offs) == 1
+    assert offs[0][0] - ons[0][0] == pytest.approx(0.2, abs=0.05)  # the long note ends, not 0.1
+    sounding = {(0, 60): 2}
+    assert not transport_mod.release(sounding, (0, 60)) and sounding == {(0, 60): 1}
+    assert transport_mod.release(sounding, (0, 60)) and sounding == {}
+    assert not transport_mod.release(sounding, (0, 60))  # a stray note-off sends nothing

@@ -24,7 +24,7 @@ from composer_app.music.gm import DRUM_CHANNEL
 from ._native import load_fluidsynth, write_float
 from .errors import AudioUnavailable
 from .soundfont import resolve_soundfont
-from .transport import CLICK, CLICK_OFF, OFF, ON, audible_tracks, build_events
+from .transport import CLICK, CLICK_OFF, OFF, ON, audible_tracks, build_events, release
 
 __all__ = ["render_score", "render_to_wav", "MAX_TAIL_S", "TARGET_PEAK_DBFS"]
 
@@ -93,12 +93,8 @@ def _render_float(score: Score, soundfont, sample_rate: int, metronome: bool) ->
                 pos = frame
             key = (ch, pitch)
             if kind in (OFF, CLICK_OFF):
-                count = sounding.get(key, 0)
-                if count == 1:
-                    del sounding[key]
+                if release(sounding, key):
                     synth.noteoff(ch, pitch)
-                elif count > 1:
-                    sounding[key] = count - 1
             elif kind in (ON, CLICK):
                 sounding[key] = sounding.get(key, 0) + 1
                 synth.noteon(ch, pitch, vel)

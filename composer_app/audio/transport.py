@@ -44,6 +44,21 @@ _CHECK_EVERY_S = 1.0             # how often a playing output is asked whether i
 Event = tuple  # (seconds, kind, channel, pitch, velocity)
 
 
+def release(sounding: dict[tuple[int, int], int], key: tuple[int, int]) -> bool:
+    """One note of ``key`` (channel, pitch) ends: True when it was the last one sounding,
+    so the synth's note-off is due now. Two overlapping notes of one pitch on one channel
+    are one synth voice; it stops when the later of them ends. The one rule of live
+    playback and offline render."""
+    count = sounding.get(key, 0)
+    if count <= 0:
+        return False
+    if count == 1:
+        del sounding[key]
+        return True
+    sounding[key] = count - 1
+    return False
+
+
 def audible_tracks(score: Score) -> set[int]:
     """Indices of tracks that sound: the soloed ones if any track is soloed, else the unmuted."""
     soloed = {i for i, t in enumerate(score.tracks) if t.solo}
@@ -417,15 +432,8 @@ class Transport:
         self._output.note_on(ch, pitch, vel)
 
     def _note_off(self, ch: int, pitch: int) -> None:
-        key = (ch, pitch)
-        count = self._sounding.get(key, 0)
-        if count <= 0:
-            return
-        if count == 1:
-            del self._sounding[key]
+        if release(self._sounding, (ch, pitch)):
             self._output.note_off(ch, pitch)
-        else:
-            self._sounding[key] = count - 1
 
     def _release_all(self) -> None:
         sounding, self._sounding = self._sounding, {}
