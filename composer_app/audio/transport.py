@@ -10,6 +10,12 @@ scheduler thread (a Qt UI re-emits them as signals).
 Every note the transport starts is counted per (channel, pitch), so ``stop``, ``pause``,
 a loop wrap or an output change release exactly the notes that sound, and two
 overlapping notes of one pitch on one channel do not cut each other short.
+
+Over 500 lines on purpose: :class:`Transport` is one lock, one condition and one
+scheduler thread, and every public method (play, seek, loop, set_score, set_output,
+preview) changes state those guard; kept in one file so its invariants are read together.
+The event list it plays (:func:`build_events`) and the note-counting rule
+(:func:`release`) are module functions the offline render shares.
 """
 
 from __future__ import annotations
