@@ -278,3 +278,26 @@ def test_piece_menu_lists_the_whole_piece_edits(window):
     assert [a.text() for a in sub.actions()] == ["&Transpose Piece…", "&Insert Bars…",
                                                  "&Delete Bars"]
     assert not window.action_registry.clashes()
+
+
+def test_right_click_on_the_ruler_opens_its_menu_and_clear_loop_clears(window, qtbot):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    roll, ruler = window.roll, window.roll.ruler
+    roll.set_loop(0, BAR)
+    window.transport.loop_changed(0, BAR)
+    seen = []
+
+    def choose():
+        popup = QApplication.activePopupWidget()
+        seen.extend(a.text() for a in popup.actions() if a.text())
+        next(a for a in popup.actions() if a.text() == "Clear loop").trigger()
+        popup.close()
+
+    QTimer.singleShot(200, choose)
+    QTest.mouseClick(ruler, Qt.RightButton, Qt.NoModifier, QPoint(int(roll.x_of(BAR + 100)), 20))
+    qtbot.waitUntil(lambda: bool(seen))
+    assert seen == ["Add tempo change here…", "Add meter change at bar 2…",
+                    "Add key change at bar 2…", "Clear loop"]
+    assert roll.loop is None and not window.act_loop.isChecked()
