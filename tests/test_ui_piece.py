@@ -301,3 +301,18 @@ def test_right_click_on_the_ruler_opens_its_menu_and_clear_loop_clears(window, q
     assert seen == ["Add tempo change here…", "Add meter change at bar 2…",
                     "Add key change at bar 2…", "Clear loop"]
     assert roll.loop is None and not window.act_loop.isChecked()
+
+
+def test_scale_rows_follow_a_key_change(window):
+    roll = window.roll
+    window.doc.load(piece(key_signatures=[KeySignature(0, parse_key("C")),
+                                          KeySignature(2 * BAR, parse_key("G"))]))
+    roll.center_on_pitch(65)
+    image = roll.viewport().grab().toImage()
+
+    def row(pitch, tick):
+        return image.pixelColor(int(roll.x_of(tick)), int(roll.y_of(pitch) + roll.key_h / 2)).name()
+
+    # F is in C major's scale (lighter), not in G major's; F# the other way round
+    assert row(65, 1000) == "#fbfbf4" and row(65, 2 * BAR + 1000) == "#ecece7"
+    assert row(66, 1000) == "#e0e0da" and row(66, 2 * BAR + 1000) == "#f0f0e6"
