@@ -299,3 +299,35 @@ def test_off_grid_sketch_and_untitled_key():
         new = res.notes[len(score.notes):]
         assert new and min(n.start for n in new) >= end and max(n.end for n in new) <= target
         assert res.notes[: len(score.notes)] == score.notes
+
+
+@needs_model
+def test_continues_in_the_meter_and_key_in_force_where_the_sketch_ends():
+    """4/4 in C for two bars, then 3/4 in G: the new bars are 3/4 bars, and the
+    continuation is the one of the same tune written in G throughout."""
+    g = Key(7, "major")
+    pcs = [7, 9, 11, 0, 2, 4, 6]
+    notes, t, i = [], 0, 0
+    while t < 2 * 1920 + 2 * 1440:
+        d = 480 if i % 3 else 240
+        notes.append(Note(67 + (pcs[(i * 2) % 7] - 7) % 12, t, d, velocity=90))
+        t += d
+        i += 1
+    meters = [TimeSignature(0, 4, 4), TimeSignature(2 * 1920, 3, 4)]
+    changed = Score(notes=notes, time_signatures=meters,
+                    key_signatures=[KeySignature(0, Key(0, "major")), KeySignature(2 * 1920, g)])
+    in_g = Score(notes=notes, time_signatures=meters, key_signatures=[KeySignature(0, g)])
+    in_c = Score(notes=notes, time_signatures=meters,
+                 key_signatures=[KeySignature(0, Key(0, "major"))])
+    end = changed.end_tick
+    target = end + 2 * 1440
+    res = C.continue_melody(changed, 2, variations=2, seed=5)
+    for r in res:
+        new = r.notes[len(notes):]
+        assert new and min(n.start for n in new) >= end and max(n.end for n in new) <= target
+        assert any(n.end > target - 1440 for n in new)
+        assert r.time_signatures == meters and r.key_signatures == changed.key_signatures
+    assert [r.notes for r in res] == [r.notes for r in C.continue_melody(in_g, 2, variations=2,
+                                                                         seed=5)]
+    assert [r.notes for r in res] != [r.notes for r in C.continue_melody(in_c, 2, variations=2,
+                                                                         seed=5)]

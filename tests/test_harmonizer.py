@@ -290,3 +290,25 @@ def test_evaluate_refuses_an_unreadable_history_before_any_work(tmp_path, capsys
     assert cli_main(["evaluate", "harmonizer", "--history", str(tmp_path / "none.json"),
                      "--card", str(tmp_path / "c.json")]) == 1
     assert "none.json: cannot read the training history" in capsys.readouterr().err
+
+
+def test_a_span_after_a_key_change_is_harmonized_in_the_key_in_force_there():
+    """C major, then G from bar 3: bars 3-6 harmonized alone are harmonized in G (as
+    the same tune written in G throughout), not in C."""
+    from composer_app.music import KeySignature, parse_key
+
+    tune = [(64, 480), (65, 480), (67, 960), (69, 480), (67, 480), (65, 480), (64, 480),
+            (66, 480), (67, 480), (69, 480), (71, 480), (72, 960), (71, 480), (69, 480),
+            (67, 480), (69, 480), (71, 480), (72, 480), (74, 960), (72, 480), (71, 480),
+            (69, 480), (66, 480), (67, 1920)]
+    changed = melody_score(tune)
+    changed.key_signatures = [KeySignature(0, parse_key("C")), KeySignature(3840, parse_key("G"))]
+    in_g, in_c = melody_score(tune), melody_score(tune)
+    in_g.key_signatures = [KeySignature(0, parse_key("G"))]
+    in_c.key_signatures = [KeySignature(0, parse_key("C"))]
+
+    def run(score):
+        return [out.notes for out in harmonize(score, start=3840, variations=2, seed=4)]
+
+    assert run(changed) == run(in_g)
+    assert run(changed) != run(in_c)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QMenu, QMenuBar, QStyle, QWidget
 
 K = QKeySequence.StandardKey
 FILE, EDIT, VIEW, TRANSPORT, HELP = "&File", "&Edit", "&View", "&Transport", "&Help"
+PIECE = "piece"  # Edit > Piece
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,14 @@ WINDOW_ACTIONS = [
     _tool("draw", "Draw", "D", checked=True),
     _tool("erase", "Erase", "E"),
     ListedGroup(EDIT, "tool"),
+    Separator(EDIT),
+    Submenu(EDIT, PIECE, "&Piece"),
+    Action("piece_transpose", "&Transpose Piece…", "piece.transpose", ("Ctrl+Alt+T",), PIECE,
+           tip="Transpose every voice and the key signatures by semitones"),
+    Action("piece_insert_bars", "&Insert Bars…", "piece.insert_bars", ("Ctrl+Alt+I",), PIECE,
+           tip="Insert empty bars before the playhead's bar, across all voices"),
+    Action("piece_delete_bars", "&Delete Bars", "piece.delete_bars", (), PIECE,
+           tip="Delete the bars of the selected notes (or the playhead's bar), all voices"),
 
     # Ctrl+= too (Ctrl++ is Ctrl+Shift+= on most layouts). The row zooms keep off
     # Ctrl+Shift+=: Qt matches that key as Ctrl++ as well ("ambiguous": nothing ran).

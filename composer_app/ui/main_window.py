@@ -38,6 +38,7 @@ from .document import Document
 from .file_controller import APP_TITLE, FileController
 from .generation import Generation
 from .piano_roll import DEFAULT_KEY_H, DEFAULT_PX_PER_TICK, SNAP_TICKS, SNAPS, PianoRoll
+from .piece_commands import PieceController
 from .settings import Settings
 from .tracks_panel import TracksPanel
 from .transport_controller import TransportController
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self.files = FileController(self, self.doc, self.settings, self.autosaver, self.roll,
                                     self.transport)
 
+        self.piece = PieceController(self, self.doc, self.roll)  # Edit > Piece
         self.action_registry = ActionRegistry(self)
         self.action_registry.build()
         self.action_registry.adopt(self.roll.edit_actions, "edit_")

@@ -44,7 +44,7 @@ from .roll_ruler import Ruler
 from .roll_velocity import VelocityLane
 
 KEYBOARD_W = 60
-RULER_H = 26
+RULER_H = 40  # the marks' lane (tempo, meter, key changes), then bar numbers
 VELOCITY_H = 70
 DEFAULT_PX_PER_TICK = 48 / 480  # a quarter note is 48 px
 DEFAULT_KEY_H = 14
@@ -80,6 +80,7 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self._clipboard: list[Note] = []
         self.gesture: Gesture | None = None  # the drag on the canvas under way
         self.scale: frozenset[int] = frozenset()  # pitch classes of the key (lighter rows)
+        self.scales: list[tuple[int, frozenset[int]]] = [(0, self.scale)]
         self.tools = {t.name: t(self) for t in TOOLS}
         self.tool: Tool = self.tools["draw"]
 
@@ -277,6 +278,10 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         if key is None and self.doc.notes:
             key = self.doc.base.key_in_force(0, self.doc.notes.values())
         self.scale = scale_pitch_classes(key, minor_variants=False) if key else frozenset()
+        # (from tick, scale) per key in force: the rows follow key changes
+        self.scales = [(0, self.scale)] + [
+            (k.tick, scale_pitch_classes(k.key, minor_variants=False))
+            for k in self.doc.base.key_signatures if k.tick > 0]
         if self.active_track >= len(self.doc.base.tracks):
             self.set_active_track(0)
         self._update_scrollbars()

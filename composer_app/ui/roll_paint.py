@@ -67,16 +67,26 @@ def paint_canvas(p: QPainter, rect: QRect, roll: PianoRoll) -> None:
 
 
 def paint_rows(p: QPainter, rect: QRect, roll: PianoRoll) -> None:
-    # Rows of the key's scale are lighter; black-key rows a shade darker than white.
+    """Rows of the key in force are lighter (each key change from its tick on);
+    black-key rows a shade darker than white."""
     p.fillRect(rect, QColor("#ecece7"))
+    scales = roll.scales
+    for i, (tick, scale) in enumerate(scales):
+        x0 = max(rect.left(), roll.x_of(tick)) if i else rect.left()
+        x1 = min(rect.right() + 1, roll.x_of(scales[i + 1][0])) if i + 1 < len(scales) \
+            else rect.right() + 1
+        if x1 > x0:
+            _paint_rows_in(p, rect, roll, x0, x1 - x0, scale)
+
+
+def _paint_rows_in(p: QPainter, rect: QRect, roll: PianoRoll, x0: float, w: float,
+                   scale: frozenset[int]) -> None:
     top, bottom = roll.pitch_at(rect.top()), roll.pitch_at(rect.bottom())
     colors = {(False, False): QColor("#ecece7"), (False, True): QColor("#e0e0da"),
               (True, False): QColor("#fbfbf4"), (True, True): QColor("#f0f0e6")}
-    scale = roll.scale
     if not scale:  # no key: plain white/black rows
         colors[(False, False)] = colors[(True, False)]
         colors[(False, True)] = colors[(True, True)]
-    x0, w = rect.left(), rect.width()
     c_line, f_line = QColor("#b8b8b0"), QColor("#d4d4cc")
     for pitch in range(bottom, top + 1):
         y = roll.y_of(pitch)

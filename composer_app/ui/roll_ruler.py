@@ -1,5 +1,11 @@
-"""The ruler over the roll: bar numbers; a click moves the playhead, a drag sets the loop
-(right click clears it)."""
+"""The ruler over the roll: bar numbers; a click moves the playhead, a drag sets the loop.
+
+Its top lane shows the tempo, meter and key changes after bar 1 as small labelled marks
+(bar 1's are the toolbar's fields): drag a mark to move it (meters and keys land on bar
+lines), double-click it to change it, right-click for Add tempo/meter/key change here,
+Edit, Delete and Clear loop. Each edit is one undo step (``cmd.edit_meta``); the
+arithmetic is :mod:`.piece_edits`.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,80 @@ import math
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QMenu,
+    QSpinBox,
+    QWidget,
+)
 
+from composer_app.music.theory import key_names, parse_key
+
+from . import commands as cmd
+from . import piece_edits as pe
+from .document import ScoreMeta
 from .roll_paint import PLAYHEAD, grid_lines
 
 if TYPE_CHECKING:
     from .piano_roll import PianoRoll
 
 MIN_BAR_GAP = 34  # px between numbered bars
+MARK_H = 14  # the marks' lane at the top
+MARK_COLORS = {pe.TEMPO: QColor("#b0451e"), pe.METER: QColor("#2d6a9f"),
+               pe.KEY: QColor("#4d7f2a")}
+
+
+class MarkDialog(QDialog):
+    """The small editor of one tempo, meter or key change."""
+
+    def __init__(self, parent, kind: str, value, bar: int):
+        super().__init__(parent)
+        self.kind = kind
+        self.setWindowTitle(f"{pe.NAMES[kind].capitalize()} change at bar {bar}")
+        form = QFormLayout(self)
+        if kind == pe.TEMPO:
+            self.bpm = QDoubleSpinBox()
+            self.bpm.setRange(20, 300)
+            self.bpm.setDecimals(1)
+            self.bpm.setSuffix(" bpm")
+            self.bpm.setValue(float(value))
+            form.addRow("Tempo", self.bpm)
+        elif kind == pe.METER:
+            self.num = QSpinBox()
+            self.num.setRange(1, 32)
+            self.num.setValue(value[0])
+            self.den = QComboBox()
+            self.den.addItems(["2", "4", "8", "16"])
+            self.den.setCurrentText(str(value[1]))
+            form.addRow("Beats", self.num)
+            form.addRow("Beat unit", self.den)
+        else:
+            self.key = QComboBox()
+            self.key.addItems(key_names())
+            self.key.setCurrentText(value.name)
+            form.addRow("Key", self.key)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def value(self):
+        if self.kind == pe.TEMPO:
+            return self.bpm.value()
+        if self.kind == pe.METER:
+            return (self.num.value(), int(self.den.currentText()))
+        return parse_key(self.key.currentText())
+
+
+def ask_mark(parent, kind: str, value, bar: int):
+    """The new value of a change (bpm, (num, den) or Key), or None when cancelled."""
+    dialog = MarkDialog(parent, kind, value, bar)
+    return dialog.value() if dialog.exec() == QDialog.Accepted else None
 
 
 class Ruler(QWidget):
@@ -26,6 +97,136 @@ class Ruler(QWidget):
         self.roll = roll
         self._press_tick: int | None = None
         self._dragging = False
+        self._mark_drag: tuple[str, int] | None = None  # (kind, tick) being dragged
+        self._mark_to: int | None = None  # where it would land
+        self.ask = ask_mark  # (parent, kind, value, bar) -> value or None; tests replace it
+
+    # -- the marks ------------------------------------------------------------------------
+
+    def meta(self) -> ScoreMeta:
+        return ScoreMeta.of(self.roll.doc.base)
+
+    def mark_rects(self) -> list[tuple[QRectF, str, int, str]]:
+        """(rect, kind, tick, label) of each change after bar 1, meters then keys then
+        tempos at one tick, side by side."""
+        base = self.roll.doc.base
+        fm = QFontMetrics(self._font())
+        at: dict[int, list] = {}
+        for kind in pe.KINDS:
+            for m in getattr(base, pe.FIELD[kind]):
+                if m.tick > 0:
+                    at.setdefault(m.tick, []).append((kind, m))
+        out = []
+        right = -1e9  # a label never covers the one before: it moves right of it
+        for tick, items in sorted(at.items()):
+            x = max(self.roll.x_of(tick), right + 1)
+            for kind, m in items:
+                text = pe.label(m)
+                w = fm.horizontalAdvance(text) + 6
+                out.append((QRectF(x, 0, w, MARK_H), kind, tick, text))
+                x += w + 1
+                right = x - 1
+        return out
+
+    def mark_under(self, x: float, y: float) -> tuple[str, int] | None:
+        if y > MARK_H:
+            return None
+        for rect, kind, tick, _ in reversed(self.mark_rects()):  # the one drawn on top
+            if rect.left() - 2 <= x <= rect.right():
+                return kind, tick
+        return None
+
+    def _font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPixelSize(10)
+        return font
+
+    def add_mark(self, kind: str, tick: int) -> None:
+        """Ask for the value of a new change at ``tick`` (meters and keys: its bar line)
+        and add it as one undo step."""
+        meta = self.meta()
+        if kind != pe.TEMPO:
+            tick = pe.bar_line_at(meta, tick)
+        base = self.roll.doc.base
+        current = {pe.TEMPO: base.tempo_at(tick),
+                   pe.METER: (base.time_signature_at(tick).numerator,
+                              base.time_signature_at(tick).denominator),
+                   pe.KEY: base.key_in_force(tick, self.roll.doc.notes.values())}[kind]
+        value = self.ask(self, kind, current, base.bar_of(tick) + 1)
+        if value is None:
+            return
+        if tick <= 0:
+            self.roll.message.emit("Bar 1's tempo, meter and key are the toolbar's fields")
+            return
+        cmd.edit_meta(self.roll.doc, f"Add {pe.NAMES[kind]} change",
+                      lambda m: pe.set_mark(m, kind, tick, value))
+
+    def edit_mark(self, kind: str, tick: int) -> None:
+        mark = pe.mark_at(self.meta(), kind, tick)
+        if mark is None:
+            return
+        value = self.ask(self, kind, pe.value_of(mark), self.roll.doc.base.bar_of(tick) + 1)
+        if value is not None:
+            cmd.edit_meta(self.roll.doc, f"Change {pe.NAMES[kind]}",
+                          lambda m: pe.set_mark(m, kind, tick, value))
+
+    def delete_mark(self, kind: str, tick: int) -> None:
+        if tick > 0:
+            cmd.edit_meta(self.roll.doc, f"Delete {pe.NAMES[kind]} change",
+                          lambda m: pe.delete_mark(m, kind, tick))
+
+    def move_mark(self, kind: str, old: int, new: int) -> None:
+        if new != old:
+            cmd.edit_meta(self.roll.doc, f"Move {pe.NAMES[kind]} change",
+                          lambda m: pe.move_mark(m, kind, old, new))
+
+    def context_menu(self, x: float, y: float) -> QMenu:
+        """The right-click menu at (x, y): add a change here; on a mark, edit or delete
+        it; clear the loop."""
+        menu = QMenu(self)
+        tick = max(0, int(self.roll.tick_at(x)))
+        snapped = max(0, self.roll.snap_round(tick))
+        hit = self.mark_under(x, y)
+        if hit is not None:
+            name = pe.NAMES[hit[0]]
+            menu.addAction(f"Edit {name} change…", lambda: self.edit_mark(*hit))
+            menu.addAction(f"Delete {name} change", lambda: self.delete_mark(*hit))
+            menu.addSeparator()
+        bar_tick = pe.bar_line_at(self.meta(), tick)
+        bar = self.roll.doc.base.bar_of(tick) + 1
+        a = menu.addAction("Add tempo change here…", lambda: self.add_mark(pe.TEMPO, snapped))
+        a.setEnabled(snapped > 0)
+        for kind in (pe.METER, pe.KEY):
+            a = menu.addAction(f"Add {pe.NAMES[kind]} change at bar {bar}…",
+                               lambda k=kind: self.add_mark(k, bar_tick))
+            a.setEnabled(bar_tick > 0)
+        menu.addSeparator()
+        a = menu.addAction("Clear loop", self._clear_loop)
+        a.setEnabled(self.roll.loop is not None)
+        return menu
+
+    def _clear_loop(self) -> None:
+        self.roll.set_loop(0, 0)
+        self.roll.loopChanged.emit(0, 0)
+
+    def _paint_marks(self, p: QPainter) -> None:
+        p.setFont(self._font())
+        for rect, kind, tick, text in self.mark_rects():
+            if self._mark_drag == (kind, tick) and self._mark_to is not None:
+                rect = rect.translated(self.roll.x_of(self._mark_to) - self.roll.x_of(tick), 0)
+            if rect.right() < 0 or rect.left() > self.width():
+                continue
+            color = MARK_COLORS[kind]
+            p.setPen(Qt.NoPen)
+            p.setBrush(color)
+            p.drawRoundedRect(rect, 2, 2)
+            p.setPen(QColor("white"))
+            p.drawText(rect, Qt.AlignCenter, text)
+            p.setPen(color)
+            at = int(self.roll.x_of(self._mark_to if self._mark_drag == (kind, tick)
+                                    and self._mark_to is not None else tick))
+            p.drawLine(int(rect.left()), int(rect.bottom()), at, int(rect.bottom()) + 3)
+            p.drawLine(at, int(rect.bottom()) + 3, at, self.height())
 
     def paintEvent(self, event) -> None:  # noqa: N802
         roll = self.roll
@@ -40,6 +241,7 @@ class Ruler(QWidget):
         font = QFont(self.font())
         font.setPixelSize(11)
         p.setFont(font)
+        text_y = MARK_H + 12
         score = roll.doc.base
         bar_px = score.time_signature_at(0).bar_ticks * roll.px_per_tick
         every = max(1, math.ceil(MIN_BAR_GAP / max(bar_px, 1e-6)))
@@ -48,12 +250,13 @@ class Ruler(QWidget):
             if level == 0:
                 bar = score.bar_of(tick)
                 p.setPen(QColor("#555550"))
-                p.drawLine(x, h // 3 if bar % every else 0, x, h)
+                p.drawLine(x, MARK_H + (h - MARK_H) // 3 if bar % every else MARK_H, x, h)
                 if bar % every == 0:
-                    p.drawText(x + 3, 12, str(bar + 1))
+                    p.drawText(x + 3, text_y, str(bar + 1))
             elif level == 1:
                 p.setPen(QColor("#9a9a94"))
                 p.drawLine(x, h - 7, x, h)
+        self._paint_marks(p)
         x = roll.x_of(roll.playhead)
         p.setPen(Qt.NoPen)
         p.setBrush(PLAYHEAD)
@@ -69,14 +272,38 @@ class Ruler(QWidget):
         return max(0, self.roll.snap_round(tick))
 
     def mousePressEvent(self, e) -> None:  # noqa: N802
+        x, y = e.position().x(), e.position().y()
         if e.button() == Qt.RightButton:
-            self.roll.set_loop(0, 0)
-            self.roll.loopChanged.emit(0, 0)
+            menu = self.context_menu(x, y)
+            menu.exec(e.globalPosition().toPoint())
+            menu.deleteLater()
+            return
+        if e.button() != Qt.LeftButton:
+            return
+        hit = self.mark_under(x, y)
+        if hit is not None:
+            self._mark_drag, self._mark_to = hit, None
             return
         self._press_tick = self._tick(e)
         self._dragging = False
 
+    def mouseDoubleClickEvent(self, e) -> None:  # noqa: N802
+        hit = self.mark_under(e.position().x(), e.position().y())
+        if hit is not None and e.button() == Qt.LeftButton:
+            self._mark_drag = self._mark_to = None
+            self.edit_mark(*hit)
+        else:
+            self.mousePressEvent(e)
+
     def mouseMoveEvent(self, e) -> None:  # noqa: N802
+        if self._mark_drag is not None:
+            kind, old = self._mark_drag
+            tick = self.roll.tick_at(e.position().x())
+            to = pe.move_target(self.meta(), kind, old, tick, self.roll.snap_round)
+            if to != old or self._mark_to is not None:
+                self._mark_to = to
+                self.update()
+            return
         if self._press_tick is None:
             return
         tick = self._tick(e)
@@ -86,6 +313,13 @@ class Ruler(QWidget):
             self.roll.set_loop(a, b)
 
     def mouseReleaseEvent(self, e) -> None:  # noqa: N802
+        if self._mark_drag is not None:
+            (kind, old), to = self._mark_drag, self._mark_to
+            self._mark_drag = self._mark_to = None
+            if to is not None:
+                self.move_mark(kind, old, to)
+            self.update()
+            return
         if self._press_tick is None:
             return
         if self._dragging and self.roll.loop:
