@@ -11,6 +11,11 @@ as written: leading silence stays, nothing is shifted. Ticks are rescaled to PPQ
 
 Writing gives a type 1 file: a conductor track (tempo, time signature, key signature)
 then one named track per voice on its own channel with its program change.
+
+Meta text (title, track names, markers, lyrics, text) is written as UTF-8, as DAWs write
+it, and read as UTF-8, falling back to Latin-1 for older files whose bytes are not UTF-8.
+mido itself reads and writes these bytes as Latin-1 (a lossless byte-for-character map),
+so the conversion is done on the strings here, never through mido's process-wide charset.
 """
 
 from __future__ import annotations
@@ -101,9 +106,10 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
                     except KeyError_:
                         pass
                 elif msg.type == "track_name":
-                    track_name = track_name or msg.name.strip()
+                    name = text_from_midi(msg.name).strip()
+                    track_name = track_name or name
                     if ti == 0 and not title:
-                        title = msg.name.strip()
+                        title = name
                 continue
             if msg.type == "program_change":
                 programs[msg.channel] = msg.program
@@ -178,7 +184,7 @@ def midi_file(score: Score, tracks: list[int] | None = None) -> mido.MidiFile:
     conductor = mido.MidiTrack()
     events: list[tuple[int, int, mido.MetaMessage]] = []
     if score.title:
-        conductor.append(mido.MetaMessage("track_name", name=score.title, time=0))
+        conductor.append(mido.MetaMessage("track_name", name=text_to_midi(score.title), time=0))
     for t in score.tempos or [TempoChange(0, 120.0)]:
         events.append((t.tick, 0, mido.MetaMessage("set_tempo", tempo=min(t.us_per_quarter, 0xFFFFFF))))
     for ts in score.time_signatures or [TimeSignature(0)]:
@@ -196,7 +202,7 @@ def midi_file(score: Score, tracks: list[int] | None = None) -> mido.MidiFile:
         info = score.tracks[index]
         channel = info.channel & 0x0F
         track = mido.MidiTrack()
-        track.append(mido.MetaMessage("track_name", name=info.name, time=0))
+        track.append(mido.MetaMessage("track_name", name=text_to_midi(info.name), time=0))
         track.append(mido.Message("program_change", channel=channel, program=info.program & 0x7F, time=0))
         timed: list[tuple[int, int, mido.Message]] = []
         for n in score.notes:
@@ -212,6 +218,19 @@ def midi_file(score: Score, tracks: list[int] | None = None) -> mido.MidiFile:
         track.append(mido.MetaMessage("end_of_track", time=0))
         mid.tracks.append(track)
     return mid
+
+
+def text_to_midi(text: str) -> str:
+    """``text`` as the string whose Latin-1 bytes (what mido writes) are its UTF-8."""
+    return text.encode("utf-8", "replace").decode("latin-1")
+
+
+def text_from_midi(raw: str) -> str:
+    """Meta text mido read as Latin-1: its bytes as UTF-8 when they are, else Latin-1."""
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:  # not UTF-8 (an older file's Latin-1), or not mido's Latin-1
+        return raw
 
 
 def _short(exc: Exception) -> str:
