@@ -1,4 +1,13 @@
-"""MusicXML read and write through music21, imported lazily (it is slow to import)."""
+"""MusicXML read and write through music21, imported lazily (it is slow to import).
+
+Percussion: MusicXML writes a drum note as ``<unpitched>`` (a staff position) that names
+its sound through ``<instrument id>`` → ``<midi-unpitched>`` (1-based GM key) in the part
+list. music21 keeps only the staff position, so before parsing we rewrite each unpitched
+note as the pitch of the GM note it plays (its instrument's, else the part's one drum
+sound, else its staff position read as a pitch); the part becomes a track on the GM
+percussion channel. Writing does the reverse: a track on that channel is a percussion
+part whose notes name one ``<midi-instrument>`` per drum sound.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +15,14 @@ import bisect
 import math
 import os
 import tempfile
+import xml.etree.ElementTree as ET
+import zipfile
 from fractions import Fraction
 from pathlib import Path
 
 from .atomic import atomic_write_bytes
 from .errors import FileFormatError, UserError
-from .gm import melodic_channel
+from .gm import DRUM_CHANNEL, drum_name, melodic_channel
 from .score import PPQ, KeySignature, Note, Score, TempoChange, TimeSignature, Track
 from .theory import Key
 from .validate import clamp_bpm, countable_meter, validate_score
@@ -28,7 +39,13 @@ def read_musicxml(path: str | os.PathLike) -> Score:
     from music21 import converter
 
     try:
-        stream = converter.parse(str(path), format="musicxml", forceSource=True)
+        drums = _with_drum_pitches(_xml_bytes(path))
+        with tempfile.TemporaryDirectory() as tmp:
+            source = path
+            if drums is not None:
+                source = Path(tmp) / "drums.musicxml"
+                source.write_bytes(drums)
+            stream = converter.parse(str(source), format="musicxml", forceSource=True)
     except Exception as exc:  # music21 raises many unrelated types for bad input
         raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
     score = score_from_music21(stream)
@@ -36,9 +53,92 @@ def read_musicxml(path: str | os.PathLike) -> Score:
     return validate_score(score, str(path))
 
 
+# A .mxl member larger than this is not looked into for drum sounds (music21 still reads it).
+MAX_XML_BYTES = 256 * 1024 * 1024
+
+
+def _xml_bytes(path: Path) -> bytes | None:
+    """The MusicXML document of ``path`` (the root file of a .mxl), or None."""
+    if not zipfile.is_zipfile(path):
+        return path.read_bytes()
+    with zipfile.ZipFile(path) as zf:
+        names = [i for i in zf.infolist() if not i.filename.startswith("META-INF/")
+                 and i.filename.lower().endswith((".xml", ".musicxml"))]
+        try:
+            container = ET.fromstring(zf.read("META-INF/container.xml"))
+            root = container.find(".//{*}rootfile")
+            if root is None:
+                root = container.find(".//rootfile")
+            wanted = root.get("full-path") if root is not None else None
+            names = [i for i in names if i.filename == wanted] or names
+        except (KeyError, ET.ParseError):
+            pass
+        if not names or names[0].file_size > MAX_XML_BYTES:
+            return None
+        return zf.read(names[0])
+
+
+_SHARP_STEPS = ["C", "C", "D", "D", "E", "F", "F", "G", "G", "A", "A", "B"]
+_STEP_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def _with_drum_pitches(data: bytes | None) -> bytes | None:
+    """``data`` with every unpitched note written as the pitch of its GM drum note, and
+    each such part's first ``<midi-instrument>`` a snare drum (so music21 gives the part
+    a percussion instrument); None when there is nothing to rewrite."""
+    if not data or b"unpitched" not in data:
+        return None
+    root = ET.fromstring(data)
+    if root.tag != "score-partwise":
+        return None
+    score_parts = {sp.get("id"): sp for sp in root.iter("score-part")}
+    for part in root.iter("part"):
+        score_part = score_parts.get(part.get("id"))
+        sounds: dict[str | None, int] = {}
+        if score_part is not None:
+            for mi in score_part.iter("midi-instrument"):
+                text = (mi.findtext("midi-unpitched") or "").strip()
+                if text.isdigit() and 1 <= int(text) <= 128:
+                    sounds[mi.get("id")] = int(text) - 1
+        only = next(iter(set(sounds.values()))) if len(set(sounds.values())) == 1 else None
+        first = None  # whether the part has unpitched notes
+        for note_el in part.iter("note"):
+            unpitched = note_el.find("unpitched")
+            if unpitched is None:
+                continue
+            inst = note_el.find("instrument")
+            gm = sounds.get(inst.get("id")) if inst is not None else None
+            if gm is None:
+                gm = only
+            if gm is None:  # no sound named: the staff position as a pitch
+                step = (unpitched.findtext("display-step") or "E").strip().upper()
+                octave = (unpitched.findtext("display-octave") or "4").strip()
+                octave_n = int(octave) if octave.lstrip("-").isdigit() else 4
+                gm = min(max(12 * (octave_n + 1) + _STEP_PC.get(step, 4), 0), 127)
+            first = gm if first is None else first
+            index = list(note_el).index(unpitched)
+            note_el.remove(unpitched)
+            pitch = ET.Element("pitch")
+            ET.SubElement(pitch, "step").text = _SHARP_STEPS[gm % 12]
+            if gm % 12 in (1, 3, 6, 8, 10):
+                ET.SubElement(pitch, "alter").text = "1"
+            ET.SubElement(pitch, "octave").text = str(gm // 12 - 1)
+            note_el.insert(index, pitch)
+        if first is not None and score_part is not None:
+            # The part's first MIDI instrument becomes a snare drum (GM 38, 1-based 39),
+            # which music21 reads as a percussion instrument: the mark of a drum part.
+            mi = score_part.find("midi-instrument")
+            mark = ET.Element("midi-instrument", id=f"{part.get('id')}-drums")
+            ET.SubElement(mark, "midi-channel").text = str(DRUM_CHANNEL + 1)
+            ET.SubElement(mark, "midi-unpitched").text = "39"
+            children = list(score_part)
+            score_part.insert(children.index(mi) if mi is not None else len(children), mark)
+    return ET.tostring(root, encoding="utf-8")
+
+
 def score_from_music21(stream) -> Score:
     """Convert a music21 Score/Part/Stream to our :class:`Score`."""
-    from music21 import chord, key, meter, tempo
+    from music21 import chord, instrument, key, meter, note, percussion, tempo
     from music21 import stream as m21stream
 
     parts = list(stream.parts) if hasattr(stream, "parts") and len(stream.parts) else [stream]
@@ -82,8 +182,12 @@ def score_from_music21(stream) -> Score:
         instr = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
         if instr is not None and instr.midiProgram is not None and 0 <= instr.midiProgram <= 127:
             program = int(instr.midiProgram)
-        score.tracks.append(Track(name=str(name), channel=melodic_channel(index),
-                                  program=program))
+        drums = isinstance(instr, instrument.UnpitchedPercussion) or (
+            instr is not None and instr.midiChannel == DRUM_CHANNEL)
+        if drums:
+            program = 0
+        score.tracks.append(Track(name=str(name), program=program,
+                                  channel=DRUM_CHANNEL if drums else melodic_channel(index)))
         is_stream = isinstance(part, m21stream.Stream)
         fermatas = _fermata_ticks(part.flatten() if is_stream else part, ticks)
         flat = part.stripTies(inPlace=False).flatten() if is_stream else part
@@ -94,9 +198,7 @@ def score_from_music21(stream) -> Score:
                 continue  # grace notes carry no time
             velocity = el.volume.velocity if el.volume.velocity is not None else 80
             velocity = min(max(int(velocity), 1), 127)
-            pitches = el.pitches if isinstance(el, chord.Chord) else [el.pitch]
-            for p in pitches:
-                midi = int(p.midi)
+            for midi in _midi_numbers(el, chord, note, percussion):
                 score.notes.append(Note(midi, start, duration, velocity, index,
                                         fermata=_has_fermata(fermatas, midi, start, duration)))
     if not score.tracks:
@@ -117,18 +219,29 @@ def _fermata_ticks(flat, ticks) -> dict[int, list[int]]:
     expressions, but a fermata on a tied note is written (and placed by music21 itself
     on export) on the last one, the note where the phrase ends.
     """
-    from music21 import chord, expressions
+    from music21 import chord, expressions, note, percussion
 
     found: dict[int, list[int]] = {}
     for el in flat.notes:
         if not any(isinstance(e, expressions.Fermata) for e in getattr(el, "expressions", ())):
             continue
-        pitches = el.pitches if isinstance(el, chord.Chord) else [el.pitch]
-        for p in pitches:
-            found.setdefault(int(p.midi), []).append(ticks(el.offset))
+        for midi in _midi_numbers(el, chord, note, percussion):
+            found.setdefault(midi, []).append(ticks(el.offset))
     for onsets in found.values():
         onsets.sort()
     return found
+
+
+def _midi_numbers(el, chord, note, percussion) -> list[int]:
+    """The MIDI numbers a note, chord or (percussion) chord sounds; an unpitched note
+    that was not rewritten as its drum sound sounds its staff position."""
+    if isinstance(el, chord.Chord):
+        return [int(p.midi) for p in el.pitches]
+    if isinstance(el, percussion.PercussionChord):
+        return [m for member in el.notes for m in _midi_numbers(member, chord, note, percussion)]
+    if isinstance(el, note.Unpitched):
+        return [int(el.displayPitch().midi)]
+    return [int(el.pitch.midi)]
 
 
 def _has_fermata(fermatas: dict[int, list[int]], pitch: int, start: int, duration: int) -> bool:
@@ -169,6 +282,7 @@ def score_to_music21(score: Score):
         metadata,
         meter,
         note,
+        percussion,
         stream,
         tempo,
     )
@@ -185,11 +299,16 @@ def score_to_music21(score: Score):
         info = score.tracks[index]
         part = stream.Part(id=f"P{index + 1}")
         part.partName = info.name
-        inst = instrument.instrumentFromMidiProgram(info.program) if info.program else instrument.Piano()
-        inst.midiProgram = info.program
+        drums = info.channel == DRUM_CHANNEL
+        if drums:
+            inst = instrument.UnpitchedPercussion()
+        else:
+            inst = (instrument.instrumentFromMidiProgram(info.program) if info.program
+                    else instrument.Piano())
+            inst.midiProgram = info.program
         inst.midiChannel = info.channel
         part.insert(0, inst)
-        voice_clef = clefs.get(info.name.strip().lower())
+        voice_clef = clef.PercussionClef if drums else clefs.get(info.name.strip().lower())
         if voice_clef is not None:
             part.insert(0, voice_clef())
         for ts in score.time_signatures:
@@ -207,7 +326,10 @@ def score_to_music21(score: Score):
             if n.track == index:
                 groups.setdefault((n.start, n.duration), []).append(n)
         for (start, duration), notes in sorted(groups.items()):
-            if len(notes) == 1:
+            if drums:
+                members = [_drum_note(n.pitch, note) for n in notes]
+                el = members[0] if len(members) == 1 else percussion.PercussionChord(members)
+            elif len(notes) == 1:
                 el = note.Note(notes[0].pitch)
             else:
                 el = chord.Chord([n.pitch for n in notes])
@@ -221,6 +343,74 @@ def score_to_music21(score: Score):
     return m21
 
 
+# Where a drum sound sits on a five-line percussion staff, as drum notation commonly
+# places it (kick in the bottom space, snare on the third space, cymbals above); other
+# sounds sit at their pitch's letter. Only the look: the sound travels in <instrument>.
+_DRUM_DISPLAY = {
+    35: ("E", 4), 36: ("F", 4), 37: ("C", 5), 38: ("C", 5), 39: ("D", 5), 40: ("C", 5),
+    41: ("A", 4), 42: ("G", 5), 43: ("A", 4), 44: ("D", 4), 45: ("B", 4), 46: ("G", 5),
+    47: ("D", 5), 48: ("E", 5), 49: ("A", 5), 50: ("F", 5), 51: ("F", 5), 52: ("A", 5),
+    53: ("F", 5), 54: ("E", 5), 55: ("A", 5), 56: ("E", 5), 57: ("A", 5), 59: ("F", 5),
+}
+# The colour that marks a drum note in music21's output until _name_drum_sounds
+# replaces it by the <instrument> of its sound (music21 writes no per-note instrument).
+_DRUM_MARK = "#D0D0"
+
+
+def _drum_note(gm: int, note):
+    step, octave = _DRUM_DISPLAY.get(gm, (_SHARP_STEPS[gm % 12], gm // 12 - 1))
+    el = note.Unpitched()
+    el.displayStep, el.displayOctave = step, min(max(octave, 0), 9)
+    el.style.color = f"{_DRUM_MARK}{gm:02X}"
+    return el
+
+
+def _name_drum_sounds(data: bytes) -> bytes:
+    """music21's MusicXML with each marked drum note naming its GM sound: one
+    score-instrument and midi-instrument (channel 10, midi-unpitched) per sound used."""
+    if _DRUM_MARK.encode() not in data.upper():
+        return data
+    head, at, _rest = data.partition(b"<score-partwise")
+    root = ET.fromstring(data)
+    score_parts = {sp.get("id"): sp for sp in root.iter("score-part")}
+    for part in root.iter("part"):
+        pid = part.get("id")
+        used: list[int] = []
+        for note_el in part.iter("note"):
+            color = (note_el.get("color") or "").upper()
+            if not color.startswith(_DRUM_MARK) or note_el.find("unpitched") is None:
+                continue
+            gm = int(color[len(_DRUM_MARK):], 16)
+            for el in note_el.iter():
+                if (el.get("color") or "").upper() == color:
+                    del el.attrib["color"]
+            if gm not in used:
+                used.append(gm)
+            children = list(note_el)
+            after = max(i for i, c in enumerate(children) if c.tag in ("duration", "tie",
+                                                                          "unpitched", "chord"))
+            note_el.insert(after + 1, ET.Element("instrument", id=f"{pid}-X{gm}"))
+        score_part = score_parts.get(pid)
+        if not used or score_part is None:
+            continue
+        for old in score_part.findall("score-instrument") + score_part.findall("midi-instrument"):
+            score_part.remove(old)
+        children = list(score_part)
+        at_ = max((i for i, c in enumerate(children)
+                   if c.tag in ("part-name", "part-name-display", "part-abbreviation",
+                                "part-abbreviation-display", "group")), default=-1) + 1
+        for gm in reversed(sorted(used)):
+            mi = ET.Element("midi-instrument", id=f"{pid}-X{gm}")
+            ET.SubElement(mi, "midi-channel").text = str(DRUM_CHANNEL + 1)
+            ET.SubElement(mi, "midi-unpitched").text = str(gm + 1)
+            score_part.insert(at_, mi)
+        for gm in reversed(sorted(used)):
+            si = ET.Element("score-instrument", id=f"{pid}-X{gm}")
+            ET.SubElement(si, "instrument-name").text = drum_name(gm)
+            score_part.insert(at_, si)
+    return head + ET.tostring(root, encoding="unicode").encode("utf-8")
+
+
 def write_musicxml(score: Score, path: str | os.PathLike) -> None:
     """Write MusicXML atomically (music21 writes a temp file that we then move in)."""
     path = Path(path)
@@ -231,7 +421,7 @@ def write_musicxml(score: Score, path: str | os.PathLike) -> None:
             written = m21.write("musicxml", fp=str(out), makeNotation=True)
         except Exception as exc:
             raise UserError(f"{path}: cannot be written as MusicXML ({_short(exc)})") from None
-        data = Path(written).read_bytes()
+        data = _name_drum_sounds(Path(written).read_bytes())
     atomic_write_bytes(path, data)
 
 
