@@ -12,6 +12,7 @@ part whose notes name one ``<midi-instrument>`` per drum sound.
 from __future__ import annotations
 
 import bisect
+import logging
 import math
 import os
 import tempfile
@@ -23,11 +24,14 @@ from pathlib import Path
 from .atomic import atomic_write_bytes
 from .errors import FileFormatError, UserError
 from .gm import DRUM_CHANNEL, drum_name, melodic_channel
+from .notation import DEFAULT_GRID, notation_copy
 from .score import PPQ, KeySignature, Note, Score, TempoChange, TimeSignature, Track
 from .theory import Key
 from .validate import clamp_bpm, countable_meter, validate_score
 
 __all__ = ["read_musicxml", "write_musicxml", "score_to_music21", "score_from_music21"]
+
+log = logging.getLogger(__name__)
 
 
 def read_musicxml(path: str | os.PathLike) -> Score:
@@ -411,18 +415,42 @@ def _name_drum_sounds(data: bytes) -> bytes:
     return head + ET.tostring(root, encoding="unicode").encode("utf-8")
 
 
-def write_musicxml(score: Score, path: str | os.PathLike) -> None:
-    """Write MusicXML atomically (music21 writes a temp file that we then move in)."""
+def write_musicxml(score: Score, path: str | os.PathLike, grid: int = DEFAULT_GRID,
+                   triplets: bool = True) -> list[str]:
+    """Write MusicXML atomically (music21 writes a temp file that we then move in).
+
+    Music off a notatable grid (a performance) is written quantized to ``grid`` (1/16
+    by default; ``triplets`` allows the triplet grid a level up), the notation only: the
+    score is not changed. Returns the notes for the user, one line each (what was
+    quantized), which the CLI prints and the log keeps."""
     path = Path(path)
+    notes: list[str] = []
+    written, quantized = notation_copy(score, grid, triplets)
+    try:
+        data = _musicxml_bytes(written)
+    except Exception as exc:
+        if quantized is not None:
+            raise UserError(f"{path}: cannot be written as MusicXML ({_short(exc)})") from None
+        # Spelled on a fine grid yet music21 could not write it: the notation grid then.
+        written, quantized = notation_copy(score, grid, triplets, force=True)
+        try:
+            data = _musicxml_bytes(written)
+        except Exception as exc2:
+            raise UserError(f"{path}: cannot be written as MusicXML ({_short(exc2)})") from None
+    if quantized is not None:
+        notes.append(f"{path.name}: {quantized}")
+    atomic_write_bytes(path, data)
+    for line in notes:
+        log.info("%s", line)
+    return notes
+
+
+def _musicxml_bytes(score: Score) -> bytes:
     m21 = score_to_music21(score)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "score.musicxml"
-        try:
-            written = m21.write("musicxml", fp=str(out), makeNotation=True)
-        except Exception as exc:
-            raise UserError(f"{path}: cannot be written as MusicXML ({_short(exc)})") from None
-        data = _name_drum_sounds(Path(written).read_bytes())
-    atomic_write_bytes(path, data)
+        written = m21.write("musicxml", fp=str(out), makeNotation=True)
+        return _name_drum_sounds(Path(written).read_bytes())
 
 
 def _short(exc: Exception) -> str:
