@@ -25,7 +25,16 @@ from .atomic import atomic_write_bytes
 from .errors import FileFormatError, UserError
 from .gm import DRUM_CHANNEL, drum_name, melodic_channel
 from .notation import DEFAULT_GRID, notation_copy
-from .score import PPQ, KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from .score import (
+    PPQ,
+    SUSTAIN,
+    KeySignature,
+    Note,
+    Score,
+    TempoChange,
+    TimeSignature,
+    Track,
+)
 from .theory import Key
 from .validate import clamp_bpm, countable_meter, validate_score
 
@@ -421,8 +430,10 @@ def write_musicxml(score: Score, path: str | os.PathLike, grid: int = DEFAULT_GR
 
     Music off a notatable grid (a performance) is written quantized to ``grid`` (1/16
     by default; ``triplets`` allows the triplet grid a level up), the notation only: the
-    score is not changed. Returns the notes for the user, one line each (what was
-    quantized), which the CLI prints and the log keeps."""
+    score is not changed. Controllers, bends and text events are not written (music21's
+    MusicXML here holds notes and the maps). Returns the notes for the user, one line
+    each (what was quantized, what was not written), which the CLI prints and the log
+    keeps."""
     path = Path(path)
     notes: list[str] = []
     written, quantized = notation_copy(score, grid, triplets)
@@ -439,10 +450,37 @@ def write_musicxml(score: Score, path: str | os.PathLike, grid: int = DEFAULT_GR
             raise UserError(f"{path}: cannot be written as MusicXML ({_short(exc2)})") from None
     if quantized is not None:
         notes.append(f"{path.name}: {quantized}")
+    dropped = dropped_events(score)
+    if dropped:
+        notes.append(f"{path.name}: MusicXML here keeps notes only: not written {dropped} "
+                     "(save as MIDI or a project to keep them)")
     atomic_write_bytes(path, data)
     for line in notes:
         log.info("%s", line)
     return notes
+
+
+_EVENT_NAMES = {"pitchwheel": "pitch bend", "aftertouch": "aftertouch",
+                "polytouch": "key aftertouch", "program": "program change", "text": "text",
+                "marker": "marker", "lyrics": "lyric", "cue_marker": "cue point",
+                "copyright": "copyright notice"}
+
+
+def dropped_events(score: Score) -> str:
+    """What of ``score`` a notes-only format does not hold, in words ("" for nothing):
+    "156 sustain pedal, 40 other controller, 3,339 pitch bend, 79 marker events"."""
+    counts: dict[str, int] = {}
+    for e in score.channel_events:
+        if e.kind == "control":
+            name = "sustain pedal" if e.number == SUSTAIN else "other controller"
+        else:
+            name = _EVENT_NAMES[e.kind]
+        counts[name] = counts.get(name, 0) + 1
+    for t in score.text_events:
+        counts[_EVENT_NAMES[t.kind]] = counts.get(_EVENT_NAMES[t.kind], 0) + 1
+    if not counts:
+        return ""
+    return ", ".join(f"{n:,} {name}" for name, n in counts.items()) + " events"
 
 
 def _musicxml_bytes(score: Score) -> bytes:
