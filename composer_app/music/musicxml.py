@@ -202,6 +202,10 @@ def score_from_music21(stream) -> Score:
         score.tracks.append(Track(name=str(name), program=program,
                                   channel=DRUM_CHANNEL if drums else melodic_channel(index)))
         is_stream = isinstance(part, m21stream.Stream)
+        if is_stream and _written_transposed(part, instr):
+            # A B-flat clarinet's part is written a tone above what sounds: the notes
+            # are kept at sounding pitch, as MIDI and the roll have them.
+            part = part.toSoundingPitch(inPlace=False)
         fermatas = _fermata_ticks(part.flatten() if is_stream else part, ticks)
         flat = part.stripTies(inPlace=False).flatten() if is_stream else part
         for el in flat.notes:
@@ -223,6 +227,14 @@ def score_from_music21(stream) -> Score:
     score.key_signatures = _dedupe(score.key_signatures)
     score.sort()
     return score
+
+
+def _written_transposed(part, instr) -> bool:
+    """Whether ``part`` is written at a transposing instrument's written pitch."""
+    if part.atSoundingPitch is True:
+        return False
+    transposition = getattr(instr, "transposition", None)
+    return transposition is not None and transposition.semitones != 0
 
 
 def _fermata_ticks(flat, ticks) -> dict[int, list[int]]:
@@ -352,6 +364,11 @@ def score_to_music21(score: Score):
                 # music21 moves it to the last note when it splits this one at a bar line.
                 el.expressions.append(expressions.Fermata())
             part.insert(Fraction(start, PPQ), el)
+        if getattr(inst, "transposition", None) is not None and inst.transposition.semitones:
+            # Our notes sound; a transposing instrument's part is written transposed
+            # (and says so in <transpose>), so that it reads back at sounding pitch.
+            part.atSoundingPitch = True
+            part.toWrittenPitch(inPlace=True)
         m21.insert(0, part)
     return m21
 
