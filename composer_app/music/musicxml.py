@@ -53,12 +53,10 @@ def read_musicxml(path: str | os.PathLike) -> Score:
 
     try:
         drums = _with_drum_pitches(_xml_bytes(path))
-        with tempfile.TemporaryDirectory() as tmp:
-            source = path
-            if drums is not None:
-                source = Path(tmp) / "drums.musicxml"
-                source.write_bytes(drums)
-            stream = converter.parse(str(source), format="musicxml", forceSource=True)
+        if drums is None:
+            stream = converter.parse(str(path), format="musicxml", forceSource=True)
+        else:
+            stream = converter.parseData(drums.decode("utf-8"), format="musicxml")
     except Exception as exc:  # music21 raises many unrelated types for bad input
         raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
     score = score_from_music21(stream)
