@@ -54,7 +54,7 @@ from .score import (
     TimeSignature,
     Track,
 )
-from .theory import Key, KeyError_, parse_key
+from .theory import KeyError_, key_fifths, parse_key
 from .validate import MAX_BPM, MAX_EVENTS, MAX_NOTES, MIN_BPM, VALID_DENOMINATORS, validate_score
 
 __all__ = ["read_midi", "write_midi", "midi_bytes", "score_from_midifile"]
@@ -109,7 +109,7 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
 
     tempos: dict[int, float] = {}
     meters: dict[int, TimeSignature] = {}
-    keys: dict[int, Key] = {}
+    keys: dict[int, KeySignature] = {}
     title = ""
     # (file track index, channel) -> voice data
     voices: dict[tuple[int, int], dict] = {}
@@ -146,9 +146,12 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
                         meters[tick] = TimeSignature(tick, msg.numerator, msg.denominator)
                 elif kind == "key_signature":
                     try:
-                        keys[tick] = parse_key(msg.key)
+                        key = parse_key(msg.key)
                     except KeyError_:
-                        pass
+                        continue
+                    fifths = key_fifths(msg.key)  # as written: "Gb" stays G-flat
+                    keys[tick] = KeySignature(tick, key,
+                                              None if fifths == key.sharps else fifths)
                 elif kind == "track_name":
                     name = text_from_midi(msg.name).strip()
                     track_name = track_name or name
@@ -262,7 +265,7 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
     score.time_signatures = [meters[t] for t in sorted(meters)] or [TimeSignature(0, 4, 4)]
     if score.time_signatures[0].tick != 0:
         score.time_signatures.insert(0, TimeSignature(0, 4, 4))
-    score.key_signatures = [KeySignature(t, k) for t, k in sorted(keys.items())]
+    score.key_signatures = [keys[t] for t in sorted(keys)]
     score.sort()
     return score
 
@@ -295,7 +298,7 @@ def midi_bytes(score: Score, tracks: list[int] | None = None) -> bytes:
             clocks_per_click=24, notated_32nd_notes_per_beat=8).bytes())))
     for ks in score.key_signatures:
         events.append((ks.tick, 2, bytes(mido.MetaMessage("key_signature",
-                                                          key=ks.key.name).bytes())))
+                                                          key=ks.name).bytes())))
     texts: dict[int, list[TextEvent]] = defaultdict(list)
     for t in score.text_events:
         texts[t.track].append(t)

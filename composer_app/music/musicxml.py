@@ -180,7 +180,10 @@ def score_from_music21(stream) -> Score:
                 k = Key(ks.tonic.pitchClass, "minor" if ks.mode == "minor" else "major")
             else:
                 k = Key((ks.sharps * 7) % 12, "major")
-            score.key_signatures.append(KeySignature(meta_ticks(ks.offset), k))
+            # The signature as written (six flats stay G-flat, not F-sharp).
+            fifths = ks.sharps if isinstance(ks.sharps, int) and -7 <= ks.sharps <= 7 else None
+            score.key_signatures.append(KeySignature(
+                meta_ticks(ks.offset), k, None if fifths == k.sharps else fifths))
         for mm in first.getElementsByClass(tempo.MetronomeMark):
             bpm = mm.getQuarterBPM()
             # No tempo, zero, negative: ignored; absurd ones clamped, as in MIDI files.
@@ -337,7 +340,7 @@ def score_to_music21(score: Score):
         for ts in score.time_signatures:
             part.insert(Fraction(ts.tick, PPQ), meter.TimeSignature(f"{ts.numerator}/{ts.denominator}"))
         for ks in score.key_signatures:
-            tonic = ks.key.name.rstrip("m").replace("b", "-")
+            tonic = ks.name.rstrip("m").replace("b", "-")
             part.insert(Fraction(ks.tick, PPQ), key.Key(tonic, ks.key.mode))
         if index == 0:
             for t in score.tempos:

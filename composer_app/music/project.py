@@ -30,7 +30,9 @@ FORMAT_NAME = "composer-app-project"
 # would with an extra column it does not know. Version 3 adds "channel_events" (rows
 # tick, track, kind, number, value: controllers, bends, aftertouch, later program
 # changes) and "text_events" (rows tick, track, kind, text; track -1 is the whole piece),
-# written only when the piece has some: a piece without them is written as before.
+# written only when the piece has some: a piece without them is written as before; and a
+# fourth key-signature column, the signature as written where it is not the key's usual
+# one (G-flat major's six flats; version 3 too).
 FORMAT_VERSION = 3
 PROJECT_SUFFIX = ".composer.json"
 
@@ -41,9 +43,10 @@ __all__ = ["FORMAT_VERSION", "PROJECT_SUFFIX", "score_to_dict", "score_from_dict
 def score_to_dict(score: Score) -> dict:
     has_fermatas = any(n.fermata for n in score.notes)
     has_events = bool(score.channel_events or score.text_events)
+    spelled = any(k.fifths is not None for k in score.key_signatures)
     data = {
         "format": FORMAT_NAME,
-        "version": 3 if has_events else 2 if has_fermatas else 1,
+        "version": 3 if has_events or spelled else 2 if has_fermatas else 1,
         "title": score.title,
         "ppq": score.ppq,
         "tracks": [
@@ -53,7 +56,10 @@ def score_to_dict(score: Score) -> dict:
         ],
         "tempos": [[t.tick, t.bpm] for t in score.tempos],
         "time_signatures": [[t.tick, t.numerator, t.denominator] for t in score.time_signatures],
-        "key_signatures": [[k.tick, k.key.tonic, k.key.mode] for k in score.key_signatures],
+        # A fourth column, the written signature, only where it is not the usual one.
+        "key_signatures": [[k.tick, k.key.tonic, k.key.mode]
+                           + ([k.fifths] if k.fifths is not None else [])
+                           for k in score.key_signatures],
         # Compact rows: pitch, start, duration, velocity, track, locked[, fermata] (the
         # seventh column only in files with fermatas, i.e. version 2).
         "notes": [
@@ -106,8 +112,7 @@ def score_from_dict(data: dict, where: str = "project") -> Score:
             or [TempoChange(0, 120.0)],
             time_signatures=[TimeSignature(_int(t), _int(n), _int(d))
                              for t, n, d in data["time_signatures"]] or [TimeSignature(0, 4, 4)],
-            key_signatures=[KeySignature(_int(t), Key(_int(pc), str(m)))
-                            for t, pc, m in data["key_signatures"]],
+            key_signatures=[_key_signature(row) for row in data["key_signatures"]],
             ppq=_int(data.get("ppq", 480)),
             title=str(data.get("title", "")),
             channel_events=[ChannelEvent(_int(t), _int(tr), _str(k), _int(n), _int(v))
@@ -133,6 +138,13 @@ def _int(value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
         raise ValueError(f"{value!r} is not a whole number")
     return int(value)
+
+
+def _key_signature(row) -> KeySignature:
+    tick, pc, mode, *rest = row
+    if len(rest) > 1:
+        raise ValueError(f"{row!r} is not a key signature")
+    return KeySignature(_int(tick), Key(_int(pc), str(mode)), _int(rest[0]) if rest else None)
 
 
 def _str(value) -> str:

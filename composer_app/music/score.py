@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
 
-from .theory import Key
+from .theory import Key, spelled_name
 
 PPQ = 480
 DEFAULT_BPM = 120.0
@@ -117,8 +117,18 @@ class TimeSignature:
 
 @dataclass(frozen=True, slots=True)
 class KeySignature:
+    """A key from ``tick``. ``fifths`` is the signature as the file wrote it (sharps > 0,
+    flats < 0) when that is not the key's usual one (G♭ major written with six flats,
+    A♯ minor with seven sharps); None for the usual spelling."""
+
     tick: int
     key: Key
+    fifths: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The key's name as written: "Gb" where the file wrote G♭, else ``key.name``."""
+        return self.key.name if self.fifths is None else spelled_name(self.key, self.fifths)
 
 
 @dataclass(frozen=True, slots=True)

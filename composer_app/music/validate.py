@@ -13,6 +13,7 @@ import math
 
 from .errors import FileFormatError
 from .score import CHANNEL_KINDS, CONDUCTOR, PPQ, TEXT_KINDS, Score
+from .theory import key_from_sharps
 
 __all__ = [
     "MAX_NOTES", "MAX_EVENTS", "MIN_BPM", "MAX_BPM", "MAX_NUMERATOR", "VALID_DENOMINATORS", "MAX_TICK",
@@ -94,6 +95,12 @@ def score_problem(score: Score) -> str | None:
     for ks in score.key_signatures:
         if not _tick_ok(ks.tick):
             return f"bad key change at tick {ks.tick}"
+        if ks.fifths is not None and not (
+                _is_int(ks.fifths) and -7 <= ks.fifths <= 7
+                and key_from_sharps(ks.fifths, ks.key.mode == "minor") == ks.key):
+            count = (f"{abs(ks.fifths)} {'flats' if ks.fifths < 0 else 'sharps'}"
+                     if _is_int(ks.fifths) else repr(ks.fifths))
+            return f"a key signature of {count} at tick {ks.tick} is not {ks.key.name}"
     return _events_problem(score, n_tracks)
 
 
