@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="convert between MIDI, MusicXML and project files")
     s.add_argument("input", help=".mid/.midi/.musicxml/.xml/.mxl/.composer.json")
     s.add_argument("-o", "--output", required=True, help="output: .mid, .musicxml or .composer.json")
+    s.add_argument("--grid", type=int, default=16, choices=(4, 8, 16, 32),
+                   help="MusicXML: the note value unquantized music is notated on "
+                        "(default 16: sixteenths; the piece itself is not changed)")
+    s.add_argument("--straight", action="store_true",
+                   help="MusicXML: quantize to the straight grid only (no triplets)")
 
     s = sub.add_parser("info", help="print a JSON summary of a file")
     s.add_argument("input")
@@ -199,7 +204,7 @@ def _cmd_export(args) -> int:
 
     _check_output(args.output, SCORE_OUTPUTS)
     score = load_score(args.input)
-    save_score(score, args.output)
+    _tell(save_score(score, args.output, grid=args.grid, triplets=not args.straight))
     return 0
 
 
@@ -235,6 +240,12 @@ def _cmd_check(args) -> int:
                             "symbol": m.symbol} for m in labels]}
         atomic_write_bytes(args.json, json.dumps(data, indent=1).encode())
     return 0
+
+
+def _tell(notes: list[str]) -> None:
+    """What a save says the user should know (quantized notation, what a format drops)."""
+    for line in notes:
+        print(f"note: {line}", file=sys.stderr)
 
 
 def _cmd_info(args) -> int:
@@ -321,7 +332,7 @@ def _cmd_harmonize(args) -> int:
                                runtime=Runtime(args.device),
                                progress=_progress_printer("harmonize"))
     for result, path in zip(results, _variation_paths(args.output, len(results))):
-        save_score(result, path)
+        _tell(save_score(result, path))
         print(path)
     return 0
 
@@ -341,7 +352,7 @@ def _cmd_continue(args) -> int:
                               runtime=Runtime(args.device),
                               progress=_progress_printer("continue"))
     for result, path in zip(results, _variation_paths(args.output, len(results))):
-        save_score(result, path)
+        _tell(save_score(result, path))
         print(path)
     return 0
 

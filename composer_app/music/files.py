@@ -8,6 +8,7 @@ from pathlib import Path
 from .errors import UserError
 from .midifile import read_midi, write_midi
 from .musicxml import read_musicxml, write_musicxml
+from .notation import DEFAULT_GRID
 from .project import PROJECT_SUFFIX, read_project, write_project
 from .score import Score
 
@@ -42,15 +43,19 @@ def load_score(path: str | os.PathLike) -> Score:
     )
 
 
-def save_score(score: Score, path: str | os.PathLike) -> None:
-    """Write by extension, atomically. Raises :class:`UserError`."""
+def save_score(score: Score, path: str | os.PathLike, *, grid: int = DEFAULT_GRID,
+               triplets: bool = True) -> list[str]:
+    """Write by extension, atomically. Raises :class:`UserError`. Returns what the user
+    should be told, one line each (MusicXML: how the notation was quantized to ``grid``)."""
     kind = file_kind(path)
     if kind == "midi":
         write_midi(score, path)
+        return []
     elif kind == "musicxml" and not str(path).lower().endswith(".mxl"):
-        write_musicxml(score, path)
+        return write_musicxml(score, path, grid=grid, triplets=triplets)
     elif kind == "project":
         write_project(score, path)
+        return []
     else:
         raise UserError(
             f"{path}: cannot write this file type (use .mid, .musicxml or {PROJECT_SUFFIX})"

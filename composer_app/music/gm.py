@@ -8,7 +8,8 @@ from __future__ import annotations
 
 __all__ = [
     "DRUM_CHANNEL", "MELODIC_CHANNELS", "PROGRAM_NAMES", "CHOIR_AAHS",
-    "HI_WOOD_BLOCK", "LOW_WOOD_BLOCK", "free_melodic_channel", "melodic_channel",
+    "HI_WOOD_BLOCK", "LOW_WOOD_BLOCK", "DRUM_NAMES", "drum_name", "free_melodic_channel",
+    "melodic_channel",
 ]
 
 DRUM_CHANNEL = 9  # channel 10 as musicians count: General MIDI percussion
@@ -59,3 +60,23 @@ PROGRAM_NAMES = [
     "Gunshot",
 ]
 assert len(PROGRAM_NAMES) == 128
+
+
+# General MIDI percussion key map (notes on DRUM_CHANNEL), 35-81.
+DRUM_NAMES = dict(enumerate([
+    "Acoustic Bass Drum", "Bass Drum 1", "Side Stick", "Acoustic Snare", "Hand Clap",
+    "Electric Snare", "Low Floor Tom", "Closed Hi-Hat", "High Floor Tom", "Pedal Hi-Hat",
+    "Low Tom", "Open Hi-Hat", "Low-Mid Tom", "Hi-Mid Tom", "Crash Cymbal 1", "High Tom",
+    "Ride Cymbal 1", "Chinese Cymbal", "Ride Bell", "Tambourine", "Splash Cymbal", "Cowbell",
+    "Crash Cymbal 2", "Vibraslap", "Ride Cymbal 2", "Hi Bongo", "Low Bongo", "Mute Hi Conga",
+    "Open Hi Conga", "Low Conga", "High Timbale", "Low Timbale", "High Agogo", "Low Agogo",
+    "Cabasa", "Maracas", "Short Whistle", "Long Whistle", "Short Guiro", "Long Guiro",
+    "Claves", "Hi Wood Block", "Low Wood Block", "Mute Cuica", "Open Cuica", "Mute Triangle",
+    "Open Triangle",
+], start=35))
+assert DRUM_NAMES[HI_WOOD_BLOCK] == "Hi Wood Block" and DRUM_NAMES[81] == "Open Triangle"
+
+
+def drum_name(note: int) -> str:
+    """The General MIDI name of percussion note ``note`` ("Drum 90" off the map)."""
+    return DRUM_NAMES.get(note, f"Drum {note}")

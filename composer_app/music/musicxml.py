@@ -1,22 +1,46 @@
-"""MusicXML read and write through music21, imported lazily (it is slow to import)."""
+"""MusicXML read and write through music21, imported lazily (it is slow to import).
+
+Percussion: MusicXML writes a drum note as ``<unpitched>`` (a staff position) that names
+its sound through ``<instrument id>`` → ``<midi-unpitched>`` (1-based GM key) in the part
+list. music21 keeps only the staff position, so before parsing we rewrite each unpitched
+note as the pitch of the GM note it plays (its instrument's, else the part's one drum
+sound, else its staff position read as a pitch); the part becomes a track on the GM
+percussion channel. Writing does the reverse: a track on that channel is a percussion
+part whose notes name one ``<midi-instrument>`` per drum sound.
+"""
 
 from __future__ import annotations
 
 import bisect
+import logging
 import math
 import os
 import tempfile
+import xml.etree.ElementTree as ET
+import zipfile
 from fractions import Fraction
 from pathlib import Path
 
 from .atomic import atomic_write_bytes
 from .errors import FileFormatError, UserError
-from .gm import melodic_channel
-from .score import PPQ, KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from .gm import DRUM_CHANNEL, drum_name, melodic_channel
+from .notation import DEFAULT_GRID, notation_copy
+from .score import (
+    PPQ,
+    SUSTAIN,
+    KeySignature,
+    Note,
+    Score,
+    TempoChange,
+    TimeSignature,
+    Track,
+)
 from .theory import Key
 from .validate import clamp_bpm, countable_meter, validate_score
 
 __all__ = ["read_musicxml", "write_musicxml", "score_to_music21", "score_from_music21"]
+
+log = logging.getLogger(__name__)
 
 
 def read_musicxml(path: str | os.PathLike) -> Score:
@@ -28,7 +52,11 @@ def read_musicxml(path: str | os.PathLike) -> Score:
     from music21 import converter
 
     try:
-        stream = converter.parse(str(path), format="musicxml", forceSource=True)
+        drums = _with_drum_pitches(_xml_bytes(path))
+        if drums is None:
+            stream = converter.parse(str(path), format="musicxml", forceSource=True)
+        else:
+            stream = converter.parseData(drums.decode("utf-8"), format="musicxml")
     except Exception as exc:  # music21 raises many unrelated types for bad input
         raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
     score = score_from_music21(stream)
@@ -36,9 +64,92 @@ def read_musicxml(path: str | os.PathLike) -> Score:
     return validate_score(score, str(path))
 
 
+# A .mxl member larger than this is not looked into for drum sounds (music21 still reads it).
+MAX_XML_BYTES = 256 * 1024 * 1024
+
+
+def _xml_bytes(path: Path) -> bytes | None:
+    """The MusicXML document of ``path`` (the root file of a .mxl), or None."""
+    if not zipfile.is_zipfile(path):
+        return path.read_bytes()
+    with zipfile.ZipFile(path) as zf:
+        names = [i for i in zf.infolist() if not i.filename.startswith("META-INF/")
+                 and i.filename.lower().endswith((".xml", ".musicxml"))]
+        try:
+            container = ET.fromstring(zf.read("META-INF/container.xml"))
+            root = container.find(".//{*}rootfile")
+            if root is None:
+                root = container.find(".//rootfile")
+            wanted = root.get("full-path") if root is not None else None
+            names = [i for i in names if i.filename == wanted] or names
+        except (KeyError, ET.ParseError):
+            pass
+        if not names or names[0].file_size > MAX_XML_BYTES:
+            return None
+        return zf.read(names[0])
+
+
+_SHARP_STEPS = ["C", "C", "D", "D", "E", "F", "F", "G", "G", "A", "A", "B"]
+_STEP_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def _with_drum_pitches(data: bytes | None) -> bytes | None:
+    """``data`` with every unpitched note written as the pitch of its GM drum note, and
+    each such part's first ``<midi-instrument>`` a snare drum (so music21 gives the part
+    a percussion instrument); None when there is nothing to rewrite."""
+    if not data or b"unpitched" not in data:
+        return None
+    root = ET.fromstring(data)
+    if root.tag != "score-partwise":
+        return None
+    score_parts = {sp.get("id"): sp for sp in root.iter("score-part")}
+    for part in root.iter("part"):
+        score_part = score_parts.get(part.get("id"))
+        sounds: dict[str | None, int] = {}
+        if score_part is not None:
+            for mi in score_part.iter("midi-instrument"):
+                text = (mi.findtext("midi-unpitched") or "").strip()
+                if text.isdigit() and 1 <= int(text) <= 128:
+                    sounds[mi.get("id")] = int(text) - 1
+        only = next(iter(set(sounds.values()))) if len(set(sounds.values())) == 1 else None
+        first = None  # whether the part has unpitched notes
+        for note_el in part.iter("note"):
+            unpitched = note_el.find("unpitched")
+            if unpitched is None:
+                continue
+            inst = note_el.find("instrument")
+            gm = sounds.get(inst.get("id")) if inst is not None else None
+            if gm is None:
+                gm = only
+            if gm is None:  # no sound named: the staff position as a pitch
+                step = (unpitched.findtext("display-step") or "E").strip().upper()
+                octave = (unpitched.findtext("display-octave") or "4").strip()
+                octave_n = int(octave) if octave.lstrip("-").isdigit() else 4
+                gm = min(max(12 * (octave_n + 1) + _STEP_PC.get(step, 4), 0), 127)
+            first = gm if first is None else first
+            index = list(note_el).index(unpitched)
+            note_el.remove(unpitched)
+            pitch = ET.Element("pitch")
+            ET.SubElement(pitch, "step").text = _SHARP_STEPS[gm % 12]
+            if gm % 12 in (1, 3, 6, 8, 10):
+                ET.SubElement(pitch, "alter").text = "1"
+            ET.SubElement(pitch, "octave").text = str(gm // 12 - 1)
+            note_el.insert(index, pitch)
+        if first is not None and score_part is not None:
+            # The part's first MIDI instrument becomes a snare drum (GM 38, 1-based 39),
+            # which music21 reads as a percussion instrument: the mark of a drum part.
+            mi = score_part.find("midi-instrument")
+            mark = ET.Element("midi-instrument", id=f"{part.get('id')}-drums")
+            ET.SubElement(mark, "midi-channel").text = str(DRUM_CHANNEL + 1)
+            ET.SubElement(mark, "midi-unpitched").text = "39"
+            children = list(score_part)
+            score_part.insert(children.index(mi) if mi is not None else len(children), mark)
+    return ET.tostring(root, encoding="utf-8")
+
+
 def score_from_music21(stream) -> Score:
     """Convert a music21 Score/Part/Stream to our :class:`Score`."""
-    from music21 import chord, key, meter, tempo
+    from music21 import chord, instrument, key, meter, note, percussion, tempo
     from music21 import stream as m21stream
 
     parts = list(stream.parts) if hasattr(stream, "parts") and len(stream.parts) else [stream]
@@ -69,7 +180,10 @@ def score_from_music21(stream) -> Score:
                 k = Key(ks.tonic.pitchClass, "minor" if ks.mode == "minor" else "major")
             else:
                 k = Key((ks.sharps * 7) % 12, "major")
-            score.key_signatures.append(KeySignature(meta_ticks(ks.offset), k))
+            # The signature as written (six flats stay G-flat, not F-sharp).
+            fifths = ks.sharps if isinstance(ks.sharps, int) and -7 <= ks.sharps <= 7 else None
+            score.key_signatures.append(KeySignature(
+                meta_ticks(ks.offset), k, None if fifths == k.sharps else fifths))
         for mm in first.getElementsByClass(tempo.MetronomeMark):
             bpm = mm.getQuarterBPM()
             # No tempo, zero, negative: ignored; absurd ones clamped, as in MIDI files.
@@ -82,9 +196,17 @@ def score_from_music21(stream) -> Score:
         instr = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
         if instr is not None and instr.midiProgram is not None and 0 <= instr.midiProgram <= 127:
             program = int(instr.midiProgram)
-        score.tracks.append(Track(name=str(name), channel=melodic_channel(index),
-                                  program=program))
+        drums = isinstance(instr, instrument.UnpitchedPercussion) or (
+            instr is not None and instr.midiChannel == DRUM_CHANNEL)
+        if drums:
+            program = 0
+        score.tracks.append(Track(name=str(name), program=program,
+                                  channel=DRUM_CHANNEL if drums else melodic_channel(index)))
         is_stream = isinstance(part, m21stream.Stream)
+        if is_stream and _written_transposed(part, instr):
+            # A B-flat clarinet's part is written a tone above what sounds: the notes
+            # are kept at sounding pitch, as MIDI and the roll have them.
+            part = part.toSoundingPitch(inPlace=False)
         fermatas = _fermata_ticks(part.flatten() if is_stream else part, ticks)
         flat = part.stripTies(inPlace=False).flatten() if is_stream else part
         for el in flat.notes:
@@ -94,9 +216,7 @@ def score_from_music21(stream) -> Score:
                 continue  # grace notes carry no time
             velocity = el.volume.velocity if el.volume.velocity is not None else 80
             velocity = min(max(int(velocity), 1), 127)
-            pitches = el.pitches if isinstance(el, chord.Chord) else [el.pitch]
-            for p in pitches:
-                midi = int(p.midi)
+            for midi in _midi_numbers(el, chord, note, percussion):
                 score.notes.append(Note(midi, start, duration, velocity, index,
                                         fermata=_has_fermata(fermatas, midi, start, duration)))
     if not score.tracks:
@@ -110,6 +230,14 @@ def score_from_music21(stream) -> Score:
     return score
 
 
+def _written_transposed(part, instr) -> bool:
+    """Whether ``part`` is written at a transposing instrument's written pitch."""
+    if part.atSoundingPitch is True:
+        return False
+    transposition = getattr(instr, "transposition", None)
+    return transposition is not None and transposition.semitones != 0
+
+
 def _fermata_ticks(flat, ticks) -> dict[int, list[int]]:
     """MIDI pitch -> sorted onset ticks of the written notes that carry a fermata.
 
@@ -117,18 +245,29 @@ def _fermata_ticks(flat, ticks) -> dict[int, list[int]]:
     expressions, but a fermata on a tied note is written (and placed by music21 itself
     on export) on the last one, the note where the phrase ends.
     """
-    from music21 import chord, expressions
+    from music21 import chord, expressions, note, percussion
 
     found: dict[int, list[int]] = {}
     for el in flat.notes:
         if not any(isinstance(e, expressions.Fermata) for e in getattr(el, "expressions", ())):
             continue
-        pitches = el.pitches if isinstance(el, chord.Chord) else [el.pitch]
-        for p in pitches:
-            found.setdefault(int(p.midi), []).append(ticks(el.offset))
+        for midi in _midi_numbers(el, chord, note, percussion):
+            found.setdefault(midi, []).append(ticks(el.offset))
     for onsets in found.values():
         onsets.sort()
     return found
+
+
+def _midi_numbers(el, chord, note, percussion) -> list[int]:
+    """The MIDI numbers a note, chord or (percussion) chord sounds; an unpitched note
+    that was not rewritten as its drum sound sounds its staff position."""
+    if isinstance(el, chord.Chord):
+        return [int(p.midi) for p in el.pitches]
+    if isinstance(el, percussion.PercussionChord):
+        return [m for member in el.notes for m in _midi_numbers(member, chord, note, percussion)]
+    if isinstance(el, note.Unpitched):
+        return [int(el.displayPitch().midi)]
+    return [int(el.pitch.midi)]
 
 
 def _has_fermata(fermatas: dict[int, list[int]], pitch: int, start: int, duration: int) -> bool:
@@ -169,6 +308,7 @@ def score_to_music21(score: Score):
         metadata,
         meter,
         note,
+        percussion,
         stream,
         tempo,
     )
@@ -185,17 +325,22 @@ def score_to_music21(score: Score):
         info = score.tracks[index]
         part = stream.Part(id=f"P{index + 1}")
         part.partName = info.name
-        inst = instrument.instrumentFromMidiProgram(info.program) if info.program else instrument.Piano()
-        inst.midiProgram = info.program
+        drums = info.channel == DRUM_CHANNEL
+        if drums:
+            inst = instrument.UnpitchedPercussion()
+        else:
+            inst = (instrument.instrumentFromMidiProgram(info.program) if info.program
+                    else instrument.Piano())
+            inst.midiProgram = info.program
         inst.midiChannel = info.channel
         part.insert(0, inst)
-        voice_clef = clefs.get(info.name.strip().lower())
+        voice_clef = clef.PercussionClef if drums else clefs.get(info.name.strip().lower())
         if voice_clef is not None:
             part.insert(0, voice_clef())
         for ts in score.time_signatures:
             part.insert(Fraction(ts.tick, PPQ), meter.TimeSignature(f"{ts.numerator}/{ts.denominator}"))
         for ks in score.key_signatures:
-            tonic = ks.key.name.rstrip("m").replace("b", "-")
+            tonic = ks.name.rstrip("m").replace("b", "-")
             part.insert(Fraction(ks.tick, PPQ), key.Key(tonic, ks.key.mode))
         if index == 0:
             for t in score.tempos:
@@ -207,7 +352,10 @@ def score_to_music21(score: Score):
             if n.track == index:
                 groups.setdefault((n.start, n.duration), []).append(n)
         for (start, duration), notes in sorted(groups.items()):
-            if len(notes) == 1:
+            if drums:
+                members = [_drum_note(n.pitch, note) for n in notes]
+                el = members[0] if len(members) == 1 else percussion.PercussionChord(members)
+            elif len(notes) == 1:
                 el = note.Note(notes[0].pitch)
             else:
                 el = chord.Chord([n.pitch for n in notes])
@@ -217,22 +365,148 @@ def score_to_music21(score: Score):
                 # music21 moves it to the last note when it splits this one at a bar line.
                 el.expressions.append(expressions.Fermata())
             part.insert(Fraction(start, PPQ), el)
+        if getattr(inst, "transposition", None) is not None and inst.transposition.semitones:
+            # Our notes sound; a transposing instrument's part is written transposed
+            # (and says so in <transpose>), so that it reads back at sounding pitch.
+            part.atSoundingPitch = True
+            part.toWrittenPitch(inPlace=True)
         m21.insert(0, part)
     return m21
 
 
-def write_musicxml(score: Score, path: str | os.PathLike) -> None:
-    """Write MusicXML atomically (music21 writes a temp file that we then move in)."""
+# Where a drum sound sits on a five-line percussion staff, as drum notation commonly
+# places it (kick in the bottom space, snare on the third space, cymbals above); other
+# sounds sit at their pitch's letter. Only the look: the sound travels in <instrument>.
+_DRUM_DISPLAY = {
+    35: ("E", 4), 36: ("F", 4), 37: ("C", 5), 38: ("C", 5), 39: ("D", 5), 40: ("C", 5),
+    41: ("A", 4), 42: ("G", 5), 43: ("A", 4), 44: ("D", 4), 45: ("B", 4), 46: ("G", 5),
+    47: ("D", 5), 48: ("E", 5), 49: ("A", 5), 50: ("F", 5), 51: ("F", 5), 52: ("A", 5),
+    53: ("F", 5), 54: ("E", 5), 55: ("A", 5), 56: ("E", 5), 57: ("A", 5), 59: ("F", 5),
+}
+# The colour that marks a drum note in music21's output until _name_drum_sounds
+# replaces it by the <instrument> of its sound (music21 writes no per-note instrument).
+_DRUM_MARK = "#D0D0"
+
+
+def _drum_note(gm: int, note):
+    step, octave = _DRUM_DISPLAY.get(gm, (_SHARP_STEPS[gm % 12], gm // 12 - 1))
+    el = note.Unpitched()
+    el.displayStep, el.displayOctave = step, min(max(octave, 0), 9)
+    el.style.color = f"{_DRUM_MARK}{gm:02X}"
+    return el
+
+
+def _name_drum_sounds(data: bytes) -> bytes:
+    """music21's MusicXML with each marked drum note naming its GM sound: one
+    score-instrument and midi-instrument (channel 10, midi-unpitched) per sound used."""
+    if _DRUM_MARK.encode() not in data.upper():
+        return data
+    head, at, _rest = data.partition(b"<score-partwise")
+    root = ET.fromstring(data)
+    score_parts = {sp.get("id"): sp for sp in root.iter("score-part")}
+    for part in root.iter("part"):
+        pid = part.get("id")
+        used: list[int] = []
+        for note_el in part.iter("note"):
+            color = (note_el.get("color") or "").upper()
+            if not color.startswith(_DRUM_MARK) or note_el.find("unpitched") is None:
+                continue
+            gm = int(color[len(_DRUM_MARK):], 16)
+            for el in note_el.iter():
+                if (el.get("color") or "").upper() == color:
+                    del el.attrib["color"]
+            if gm not in used:
+                used.append(gm)
+            children = list(note_el)
+            after = max(i for i, c in enumerate(children) if c.tag in ("duration", "tie",
+                                                                          "unpitched", "chord"))
+            note_el.insert(after + 1, ET.Element("instrument", id=f"{pid}-X{gm}"))
+        score_part = score_parts.get(pid)
+        if not used or score_part is None:
+            continue
+        for old in score_part.findall("score-instrument") + score_part.findall("midi-instrument"):
+            score_part.remove(old)
+        children = list(score_part)
+        at_ = max((i for i, c in enumerate(children)
+                   if c.tag in ("part-name", "part-name-display", "part-abbreviation",
+                                "part-abbreviation-display", "group")), default=-1) + 1
+        for gm in reversed(sorted(used)):
+            mi = ET.Element("midi-instrument", id=f"{pid}-X{gm}")
+            ET.SubElement(mi, "midi-channel").text = str(DRUM_CHANNEL + 1)
+            ET.SubElement(mi, "midi-unpitched").text = str(gm + 1)
+            score_part.insert(at_, mi)
+        for gm in reversed(sorted(used)):
+            si = ET.Element("score-instrument", id=f"{pid}-X{gm}")
+            ET.SubElement(si, "instrument-name").text = drum_name(gm)
+            score_part.insert(at_, si)
+    return head + ET.tostring(root, encoding="unicode").encode("utf-8")
+
+
+def write_musicxml(score: Score, path: str | os.PathLike, grid: int = DEFAULT_GRID,
+                   triplets: bool = True) -> list[str]:
+    """Write MusicXML atomically (music21 writes a temp file that we then move in).
+
+    Music off a notatable grid (a performance) is written quantized to ``grid`` (1/16
+    by default; ``triplets`` allows the triplet grid a level up), the notation only: the
+    score is not changed. Controllers, bends and text events are not written (music21's
+    MusicXML here holds notes and the maps). Returns the notes for the user, one line
+    each (what was quantized, what was not written), which the CLI prints and the log
+    keeps."""
     path = Path(path)
+    notes: list[str] = []
+    written, quantized = notation_copy(score, grid, triplets)
+    try:
+        data = _musicxml_bytes(written)
+    except Exception as exc:
+        if quantized is not None:
+            raise UserError(f"{path}: cannot be written as MusicXML ({_short(exc)})") from None
+        # Spelled on a fine grid yet music21 could not write it: the notation grid then.
+        written, quantized = notation_copy(score, grid, triplets, force=True)
+        try:
+            data = _musicxml_bytes(written)
+        except Exception as exc2:
+            raise UserError(f"{path}: cannot be written as MusicXML ({_short(exc2)})") from None
+    if quantized is not None:
+        notes.append(f"{path.name}: {quantized}")
+    dropped = dropped_events(score)
+    if dropped:
+        notes.append(f"{path.name}: MusicXML here keeps notes only: not written {dropped} "
+                     "(save as MIDI or a project to keep them)")
+    atomic_write_bytes(path, data)
+    for line in notes:
+        log.info("%s", line)
+    return notes
+
+
+_EVENT_NAMES = {"pitchwheel": "pitch bend", "aftertouch": "aftertouch",
+                "polytouch": "key aftertouch", "program": "program change", "text": "text",
+                "marker": "marker", "lyrics": "lyric", "cue_marker": "cue point",
+                "copyright": "copyright notice"}
+
+
+def dropped_events(score: Score) -> str:
+    """What of ``score`` a notes-only format does not hold, in words ("" for nothing):
+    "156 sustain pedal, 40 other controller, 3,339 pitch bend, 79 marker events"."""
+    counts: dict[str, int] = {}
+    for e in score.channel_events:
+        if e.kind == "control":
+            name = "sustain pedal" if e.number == SUSTAIN else "other controller"
+        else:
+            name = _EVENT_NAMES[e.kind]
+        counts[name] = counts.get(name, 0) + 1
+    for t in score.text_events:
+        counts[_EVENT_NAMES[t.kind]] = counts.get(_EVENT_NAMES[t.kind], 0) + 1
+    if not counts:
+        return ""
+    return ", ".join(f"{n:,} {name}" for name, n in counts.items()) + " events"
+
+
+def _musicxml_bytes(score: Score) -> bytes:
     m21 = score_to_music21(score)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "score.musicxml"
-        try:
-            written = m21.write("musicxml", fp=str(out), makeNotation=True)
-        except Exception as exc:
-            raise UserError(f"{path}: cannot be written as MusicXML ({_short(exc)})") from None
-        data = Path(written).read_bytes()
-    atomic_write_bytes(path, data)
+        written = m21.write("musicxml", fp=str(out), makeNotation=True)
+        return _name_drum_sounds(Path(written).read_bytes())
 
 
 def _short(exc: Exception) -> str:

@@ -8,7 +8,16 @@ from pathlib import Path
 
 from .atomic import atomic_write_bytes
 from .errors import FileFormatError, UserError
-from .score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from .score import (
+    ChannelEvent,
+    KeySignature,
+    Note,
+    Score,
+    TempoChange,
+    TextEvent,
+    TimeSignature,
+    Track,
+)
 from .theory import Key
 from .validate import validate_score
 
@@ -18,8 +27,13 @@ FORMAT_NAME = "composer-app-project"
 # a piece without fermatas stays version 1, so older apps still open it, while a piece
 # with fermatas is version 2, which an older app refuses ("written by a newer
 # composer_app") instead of opening it and silently dropping the phrase ends, as it
-# would with an extra column it does not know.
-FORMAT_VERSION = 2
+# would with an extra column it does not know. Version 3 adds "channel_events" (rows
+# tick, track, kind, number, value: controllers, bends, aftertouch, later program
+# changes) and "text_events" (rows tick, track, kind, text; track -1 is the whole piece),
+# written only when the piece has some: a piece without them is written as before; and a
+# fourth key-signature column, the signature as written where it is not the key's usual
+# one (G-flat major's six flats; version 3 too).
+FORMAT_VERSION = 3
 PROJECT_SUFFIX = ".composer.json"
 
 __all__ = ["FORMAT_VERSION", "PROJECT_SUFFIX", "score_to_dict", "score_from_dict",
@@ -28,9 +42,11 @@ __all__ = ["FORMAT_VERSION", "PROJECT_SUFFIX", "score_to_dict", "score_from_dict
 
 def score_to_dict(score: Score) -> dict:
     has_fermatas = any(n.fermata for n in score.notes)
-    return {
+    has_events = bool(score.channel_events or score.text_events)
+    spelled = any(k.fifths is not None for k in score.key_signatures)
+    data = {
         "format": FORMAT_NAME,
-        "version": FORMAT_VERSION if has_fermatas else 1,
+        "version": 3 if has_events or spelled else 2 if has_fermatas else 1,
         "title": score.title,
         "ppq": score.ppq,
         "tracks": [
@@ -40,7 +56,10 @@ def score_to_dict(score: Score) -> dict:
         ],
         "tempos": [[t.tick, t.bpm] for t in score.tempos],
         "time_signatures": [[t.tick, t.numerator, t.denominator] for t in score.time_signatures],
-        "key_signatures": [[k.tick, k.key.tonic, k.key.mode] for k in score.key_signatures],
+        # A fourth column, the written signature, only where it is not the usual one.
+        "key_signatures": [[k.tick, k.key.tonic, k.key.mode]
+                           + ([k.fifths] if k.fifths is not None else [])
+                           for k in score.key_signatures],
         # Compact rows: pitch, start, duration, velocity, track, locked[, fermata] (the
         # seventh column only in files with fermatas, i.e. version 2).
         "notes": [
@@ -48,6 +67,11 @@ def score_to_dict(score: Score) -> dict:
             for n in sorted(score.notes, key=lambda n: (n.start, n.track, n.pitch))
         ],
     }
+    if has_events:  # in their order: events at one tick are sent in it
+        data["channel_events"] = [[e.tick, e.track, e.kind, e.number, e.value]
+                                  for e in score.channel_events]
+        data["text_events"] = [[t.tick, t.track, t.kind, t.text] for t in score.text_events]
+    return data
 
 
 def _note_row(n: Note, with_fermata: bool) -> list[int]:
@@ -88,10 +112,13 @@ def score_from_dict(data: dict, where: str = "project") -> Score:
             or [TempoChange(0, 120.0)],
             time_signatures=[TimeSignature(_int(t), _int(n), _int(d))
                              for t, n, d in data["time_signatures"]] or [TimeSignature(0, 4, 4)],
-            key_signatures=[KeySignature(_int(t), Key(_int(pc), str(m)))
-                            for t, pc, m in data["key_signatures"]],
+            key_signatures=[_key_signature(row) for row in data["key_signatures"]],
             ppq=_int(data.get("ppq", 480)),
             title=str(data.get("title", "")),
+            channel_events=[ChannelEvent(_int(t), _int(tr), _str(k), _int(n), _int(v))
+                            for t, tr, k, n, v in data.get("channel_events", ())],
+            text_events=[TextEvent(_int(t), _str(k), _str(text), _int(tr))
+                         for t, tr, k, text in data.get("text_events", ())],
         )
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise FileFormatError(f"{where}: damaged project file ({exc})") from None
@@ -111,6 +138,19 @@ def _int(value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
         raise ValueError(f"{value!r} is not a whole number")
     return int(value)
+
+
+def _key_signature(row) -> KeySignature:
+    tick, pc, mode, *rest = row
+    if len(rest) > 1:
+        raise ValueError(f"{row!r} is not a key signature")
+    return KeySignature(_int(tick), Key(_int(pc), str(mode)), _int(rest[0]) if rest else None)
+
+
+def _str(value) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not text")
+    return value
 
 
 def project_bytes(score: Score) -> bytes:

@@ -3,16 +3,23 @@
 Time is in integer ticks at ``PPQ`` (480) ticks per quarter note, pitch is a MIDI
 number, velocity 1-127. A ``Score`` holds a flat list of notes; each note names the
 track (voice) it belongs to by index into ``Score.tracks``.
+
+What is not a note and not a conductor map is kept as it was read, so that a file from a
+DAW comes back out with it (issue 13): ``Score.channel_events`` (controllers such as the
+sustain pedal, pitch bends, aftertouch, program changes after a voice has begun) and
+``Score.text_events`` (markers, lyrics, text, cue points, copyright), each in ticks and
+naming its track. Editing notes never moves them: a note moved under the pedal plays
+with the pedal where it was.
 """
 
 from __future__ import annotations
 
 import bisect
-import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
-from .theory import Key
+from .theory import Key, spelled_name
 
 PPQ = 480
 DEFAULT_BPM = 120.0
@@ -24,8 +31,23 @@ __all__ = [
     "TempoChange",
     "TimeSignature",
     "KeySignature",
+    "ChannelEvent",
+    "TextEvent",
+    "CHANNEL_KINDS",
+    "TEXT_KINDS",
+    "CONDUCTOR",
+    "SUSTAIN",
     "Score",
 ]
+
+# ChannelEvent.kind: a controller (number = controller, value 0-127), a pitch bend
+# (value -8192..8191, 0 = none), channel aftertouch (value 0-127), polyphonic aftertouch
+# (number = the key, value 0-127), a program change (number = the program).
+CHANNEL_KINDS = ("control", "pitchwheel", "aftertouch", "polytouch", "program")
+# TextEvent.kind: the MIDI meta events of that name.
+TEXT_KINDS = ("text", "marker", "lyrics", "cue_marker", "copyright")
+CONDUCTOR = -1  # TextEvent.track of text that belongs to the whole piece (markers, ...)
+SUSTAIN = 64  # the sustain pedal's controller number
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +117,43 @@ class TimeSignature:
 
 @dataclass(frozen=True, slots=True)
 class KeySignature:
+    """A key from ``tick``. ``fifths`` is the signature as the file wrote it (sharps > 0,
+    flats < 0) when that is not the key's usual one (G♭ major written with six flats,
+    A♯ minor with seven sharps); None for the usual spelling."""
+
     tick: int
     key: Key
+    fifths: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The key's name as written: "Gb" where the file wrote G♭, else ``key.name``."""
+        return self.key.name if self.fifths is None else spelled_name(self.key, self.fifths)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelEvent:
+    """A channel message of a track other than a note, kept in place (see CHANNEL_KINDS)."""
+
+    tick: int
+    track: int
+    kind: str
+    number: int = 0
+    value: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TextEvent:
+    """Meta text at a tick: a marker, a lyric syllable, text (see TEXT_KINDS); ``track``
+    is the voice it belongs to, or CONDUCTOR for the whole piece."""
+
+    tick: int
+    kind: str
+    text: str
+    track: int = CONDUCTOR
+
+
+_BY_TICK = attrgetter("tick")
 
 
 @dataclass
@@ -110,18 +167,30 @@ class Score:
     key_signatures: list[KeySignature] = field(default_factory=list)
     ppq: int = PPQ
     title: str = ""
+    channel_events: list[ChannelEvent] = field(default_factory=list)
+    text_events: list[TextEvent] = field(default_factory=list)
 
     # -- basic queries -------------------------------------------------------------
 
     def copy(self) -> Score:
-        return copy.deepcopy(self)
+        """An independent copy. Notes, events and map entries are immutable and shared;
+        the lists and the (mutable) tracks are new, so it costs a list copy, not a deep
+        copy of a million objects."""
+        return replace(
+            self, notes=list(self.notes), tracks=[replace(t) for t in self.tracks],
+            tempos=list(self.tempos), time_signatures=list(self.time_signatures),
+            key_signatures=list(self.key_signatures),
+            channel_events=list(self.channel_events), text_events=list(self.text_events))
 
     def sort(self) -> None:
-        """Sort notes by (start, track, pitch) and the maps by tick, in place."""
+        """Sort notes by (start, track, pitch) and the maps and events by tick, in place
+        (events at one tick keep their order: they are sent in it)."""
         self.notes.sort(key=lambda n: (n.start, n.track, n.pitch, n.duration))
-        self.tempos.sort(key=lambda t: t.tick)
-        self.time_signatures.sort(key=lambda t: t.tick)
-        self.key_signatures.sort(key=lambda k: k.tick)
+        self.tempos.sort(key=_BY_TICK)
+        self.time_signatures.sort(key=_BY_TICK)
+        self.key_signatures.sort(key=_BY_TICK)
+        self.channel_events.sort(key=_BY_TICK)
+        self.text_events.sort(key=_BY_TICK)
 
     @property
     def end_tick(self) -> int:
@@ -133,6 +202,9 @@ class Score:
 
     def tracks_with_notes(self) -> list[int]:
         return sorted({n.track for n in self.notes})
+
+    def track_events(self, track: int) -> list[ChannelEvent]:
+        return [e for e in self.channel_events if e.track == track]
 
     def add_track(self, name: str, channel: int, program: int = 0) -> int:
         self.tracks.append(Track(name=name, channel=channel, program=program))

@@ -15,6 +15,8 @@ __all__ = [
     "parse_key",
     "key_names",
     "key_from_sharps",
+    "key_fifths",
+    "spelled_name",
     "scale_pitch_classes",
     "in_scale",
     "transpose",
@@ -130,6 +132,24 @@ def key_from_sharps(sharps: int, minor: bool = False) -> Key:
     if minor:
         return Key((major_pc + 9) % 12, "minor")
     return Key(major_pc, "major")
+
+
+def spelled_name(key: Key, fifths: int) -> str:
+    """``key``'s name spelled with ``fifths`` sharps (flats < 0): "Gb", "A#m"; the usual
+    name when ``fifths`` does not spell this key."""
+    if not -7 <= fifths <= 7 or key_from_sharps(fifths, key.mode == "minor") != key:
+        return key.name
+    names = _MINOR_BY_SHARPS if key.mode == "minor" else _MAJOR_BY_SHARPS
+    return names[fifths + 7] + ("m" if key.mode == "minor" else "")
+
+
+def key_fifths(text: str) -> int | None:
+    """The signature a key name spells ("Gb" -6, "F#" 6, "A#m" 7), None when unknown."""
+    text = (text or "").strip().replace("♭", "b").replace("♯", "#")
+    minor = text.endswith("m")
+    names = _MINOR_BY_SHARPS if minor else _MAJOR_BY_SHARPS
+    name = text[:-1] if minor else text
+    return names.index(name) - 7 if name in names else None
 
 
 def scale_pitch_classes(key: Key, minor_variants: bool = True) -> frozenset[int]:

@@ -12,14 +12,19 @@ from __future__ import annotations
 import math
 
 from .errors import FileFormatError
-from .score import PPQ, Score
+from .score import CHANNEL_KINDS, CONDUCTOR, PPQ, TEXT_KINDS, Score
+from .theory import key_from_sharps
 
 __all__ = [
-    "MAX_NOTES", "MIN_BPM", "MAX_BPM", "MAX_NUMERATOR", "VALID_DENOMINATORS", "MAX_TICK",
-    "clamp_bpm", "countable_meter", "score_problem", "validate_score",
+    "MAX_NOTES", "MAX_EVENTS", "MIN_BPM", "MAX_BPM", "MAX_NUMERATOR", "VALID_DENOMINATORS", "MAX_TICK",
+    "BEND_MIN", "BEND_MAX", "clamp_bpm", "countable_meter", "score_problem", "validate_score",
 ]
 
 MAX_NOTES = 1_000_000
+# Controllers, bends, aftertouch, later program changes, and text, each counted: a
+# controller flood of a million events reads (about 100 MB); beyond two we refuse.
+MAX_EVENTS = 2_000_000
+BEND_MIN, BEND_MAX = -8192, 8191
 MIN_BPM, MAX_BPM = 5.0, 1000.0
 MAX_NUMERATOR = 64
 VALID_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)
@@ -90,6 +95,38 @@ def score_problem(score: Score) -> str | None:
     for ks in score.key_signatures:
         if not _tick_ok(ks.tick):
             return f"bad key change at tick {ks.tick}"
+        if ks.fifths is not None and not (
+                _is_int(ks.fifths) and -7 <= ks.fifths <= 7
+                and key_from_sharps(ks.fifths, ks.key.mode == "minor") == ks.key):
+            count = (f"{abs(ks.fifths)} {'flats' if ks.fifths < 0 else 'sharps'}"
+                     if _is_int(ks.fifths) else repr(ks.fifths))
+            return f"a key signature of {count} at tick {ks.tick} is not {ks.key.name}"
+    return _events_problem(score, n_tracks)
+
+
+def _events_problem(score: Score, n_tracks: int) -> str | None:
+    if len(score.channel_events) > MAX_EVENTS or len(score.text_events) > MAX_EVENTS:
+        return f"more than {MAX_EVENTS:,} controller or text events: too large to edit"
+    for e in score.channel_events:
+        where = f"{e.kind} event at tick {e.tick}"
+        if e.kind not in CHANNEL_KINDS:
+            return f"unknown channel event {e.kind!r} at tick {e.tick}"
+        if not _tick_ok(e.tick):
+            return f"bad {where}: events are at tick 0 or later"
+        if not (_is_int(e.track) and 0 <= e.track < n_tracks):
+            return f"bad {where}: there is no track {e.track + 1 if _is_int(e.track) else e.track}"
+        if not (_is_int(e.number) and 0 <= e.number <= 127):
+            return f"bad {where}: number {e.number} (controllers, keys, programs are 0-127)"
+        low, high = (BEND_MIN, BEND_MAX) if e.kind == "pitchwheel" else (0, 127)
+        if not (_is_int(e.value) and low <= e.value <= high):
+            return f"bad {where}: value {e.value} (it is {low} to {high})"
+    for t in score.text_events:
+        if t.kind not in TEXT_KINDS or not isinstance(t.text, str):
+            return f"bad text event {t.kind!r} at tick {t.tick}"
+        if not _tick_ok(t.tick):
+            return f"bad {t.kind} at tick {t.tick}: events are at tick 0 or later"
+        if not (_is_int(t.track) and (t.track == CONDUCTOR or 0 <= t.track < n_tracks)):
+            return f"bad {t.kind} at tick {t.tick}: there is no track {t.track}"
     return None
 
 
