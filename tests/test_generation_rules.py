@@ -43,3 +43,23 @@ def test_voice_tracks_skip_the_melodys_own_track():
     from composer_app.ml.harmonizer import api
 
     assert api._lower_voice_tracks(score, 0) == [2, 3, 4]  # the harmonizer asks the same
+
+
+def test_a_harmonization_keeps_the_melodys_pedal_lyrics_and_markers():
+    pytest.importorskip("torch")
+    from composer_app.ml.harmonizer import harmonize
+    from composer_app.ml.runtime import Runtime
+    from composer_app.music.score import CONDUCTOR, ChannelEvent, TextEvent
+
+    notes = [Note(p, i * 480, 480, 80, 1) for i, p in enumerate([67, 69, 71, 72, 71, 69, 67, 67])]
+    score = Score(notes=notes, tracks=[Track("Piano", 0), Track("Soprano", 1)],
+                  channel_events=[ChannelEvent(0, 1, "control", 64, 127),
+                                  ChannelEvent(960, 1, "control", 64, 0),
+                                  ChannelEvent(0, 0, "control", 7, 90)],
+                  text_events=[TextEvent(0, "lyric", "Hal", 1), TextEvent(0, "marker", "Verse",
+                                                                         CONDUCTOR)])
+    out = harmonize(score, melody_track=1, seed=1, runtime=Runtime("cpu"))[0]
+    assert [(e.tick, e.track, e.number, e.value) for e in out.channel_events] == \
+        [(0, 0, 64, 127), (960, 0, 64, 0)]  # the soprano's pedal, not the piano's volume
+    assert {(e.kind, e.text, e.track) for e in out.text_events} == \
+        {("lyric", "Hal", 0), ("marker", "Verse", CONDUCTOR)}

@@ -27,6 +27,7 @@ from composer_app.music import (
     UserError,
     parse_key,
 )
+from composer_app.music.score import CONDUCTOR
 from composer_app.music.theory import KeyError_
 
 from .. import grid
@@ -140,6 +141,7 @@ def harmonize(score: Score, melody_track: int | None = None, start: int | None =
     out = sample(model, plan, int(variations), gen, schedule, progress, cancel)
 
     velocity = int(np.median([n.velocity for n in melody]))
+    carried = _carried_events(score, mt)
     results = []
     for b in range(out.shape[0]):
         notes = [n.moved(track=0) for n in melody]
@@ -153,10 +155,23 @@ def harmonize(score: Score, melody_track: int | None = None, start: int | None =
         result = Score(notes=notes, tracks=grid.choir_tracks(),
                        tempos=list(score.tempos), time_signatures=list(score.time_signatures),
                        key_signatures=list(score.key_signatures) or [KeySignature(0, the_key)],
-                       ppq=score.ppq, title=score.title)
+                       ppq=score.ppq, title=score.title, **carried)
         result.sort()
         results.append(result)
     return results
+
+
+def _carried_events(score: Score, melody_track: int) -> dict:
+    """The melody's own non-note events (its pedal, bends, lyrics) on the soprano track,
+    and the piece's markers and text, for the four-voice result."""
+    from dataclasses import replace
+
+    return {
+        "channel_events": [replace(e, track=0) for e in score.channel_events
+                           if e.track == melody_track],
+        "text_events": [replace(e, track=0) if e.track == melody_track else e
+                        for e in score.text_events if e.track in (melody_track, CONDUCTOR)],
+    }
 
 
 def harmonize_melody(score: Score, track: int | None = None, key: str | None = None,
