@@ -20,6 +20,8 @@ log = logging.getLogger("composer_app")
 
 SCORE_OUTPUTS = ("midi", "musicxml", "project")
 
+TUNE_HELP = "ABC books: the tune to read, by its X: number (default the first)"
+
 SUBCOMMANDS = (
     "export", "info", "harmonize", "continue", "render", "devices", "train", "evaluate", "bench",
     "listening-test",
@@ -54,14 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("export", help="convert between MIDI, MusicXML and project files")
-    s.add_argument("input", help=".mid/.midi/.musicxml/.xml/.mxl/.composer.json")
+    s.add_argument("input", help=".mid/.midi/.musicxml/.xml/.mxl/.abc/.composer.json")
+    s.add_argument("--tune", type=_positive, help=TUNE_HELP)
     s.add_argument("-o", "--output", required=True, help="output: .mid, .musicxml or .composer.json")
 
     s = sub.add_parser("info", help="print a JSON summary of a file")
     s.add_argument("input")
+    s.add_argument("--tune", type=_positive, help=TUNE_HELP)
 
     s = sub.add_parser("harmonize", help="write alto, tenor and bass under a melody (Bach style)")
     s.add_argument("input")
+    s.add_argument("--tune", type=_positive, help=TUNE_HELP)
     s.add_argument("-o", "--output", required=True, help="output .mid (OUT-1.mid … with --variations)")
     s.add_argument("--track", type=int, help="melody track number (1-based, as `info` lists them)")
     s.add_argument("--variations", type=int, default=1)
@@ -71,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("continue", help="continue a melody by some bars")
     s.add_argument("input")
+    s.add_argument("--tune", type=_positive, help=TUNE_HELP)
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--bars", type=int, required=True)
     s.add_argument("--variations", type=int, default=1)
@@ -81,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("render", help="render to a WAV file through FluidSynth")
     s.add_argument("input")
+    s.add_argument("--tune", type=_positive, help=TUNE_HELP)
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--soundfont")
     s.add_argument("--sample-rate", type=int, default=44100)
@@ -99,9 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", choices=["harmonizer", "continuer"])
     s.add_argument("--checkpoint", help="weights to evaluate (default: the shipped ones)")
     s.add_argument("--limit", type=int, help="evaluate on at most this many test pieces")
-    s.add_argument("--seeds", type=_positive, help="harmonizer: seeds per soprano (default 2)")
+    s.add_argument("--seeds", type=_positive, help="seeds per piece (harmonizer: default 2; continuer: default 3)")
     s.add_argument("--split", choices=["test", "valid"],
-                   help="harmonizer: the split to measure (valid for decisions; default test)")
+                   help="the split to measure (valid for decisions; default test)")
     s.add_argument("--ablate", action="store_true",
                    help="harmonizer: also measure each rule switched off (validation split)")
     s.add_argument("--card", help="harmonizer: write the model card (JSON) here")
@@ -187,20 +194,36 @@ def _open_gui(argv: list[str]) -> int:
 
 
 def _cmd_export(args) -> int:
-    from composer_app.music import load_score, save_score
+    from composer_app.music import save_score
 
     _check_output(args.output, SCORE_OUTPUTS)
-    score = load_score(args.input)
+    score = _load(args)
     save_score(score, args.output)
     return 0
 
 
 def _cmd_info(args) -> int:
-    from composer_app.music import load_score
-
-    score = load_score(args.input)
+    score = _load(args)
     print(json.dumps(score_summary(score), indent=2))
     return 0
+
+
+def _load(args):
+    """The input file's score; an ABC book without ``--tune`` gives its first tune, and
+    says so."""
+    from composer_app.music import load_score
+    from composer_app.music.files import file_kind
+
+    tune = getattr(args, "tune", None)
+    if tune is None and file_kind(args.input) == "abc":
+        from composer_app.music.abc import abc_tunes
+
+        tunes = abc_tunes(args.input)
+        if len(tunes) > 1:
+            print(f"note: {args.input} holds {len(tunes)} tunes; reading X:{tunes[0].number} "
+                  f"({tunes[0].title or 'untitled'}); choose another with --tune",
+                  file=sys.stderr)
+    return load_score(args.input, tune=tune)
 
 
 def score_summary(score) -> dict:
@@ -265,12 +288,12 @@ def _check_output_folder(output: str) -> None:
 
 
 def _cmd_harmonize(args) -> int:
-    from composer_app.music import load_score, save_score
+    from composer_app.music import save_score
 
     _check_output(args.output, SCORE_OUTPUTS)
     if args.variations < 1 or args.variations > 16:
         raise UserError("--variations must be between 1 and 16")
-    score = load_score(args.input)
+    score = _load(args)
     from composer_app.ml import harmonize_melody
     from composer_app.ml.runtime import Runtime
 
@@ -285,12 +308,12 @@ def _cmd_harmonize(args) -> int:
 
 
 def _cmd_continue(args) -> int:
-    from composer_app.music import load_score, save_score
+    from composer_app.music import save_score
 
     _check_output(args.output, SCORE_OUTPUTS)
     if args.variations < 1 or args.variations > 16:
         raise UserError("--variations must be between 1 and 16")
-    score = load_score(args.input)
+    score = _load(args)
     from composer_app.ml import continue_melody
     from composer_app.ml.runtime import Runtime
 
@@ -305,10 +328,8 @@ def _cmd_continue(args) -> int:
 
 
 def _cmd_render(args) -> int:
-    from composer_app.music import load_score
-
     _check_output(args.output, ("wav",))
-    score = load_score(args.input)
+    score = _load(args)
     from composer_app.audio.render import render_to_wav
 
     info = render_to_wav(score, args.output, soundfont=args.soundfont, sample_rate=args.sample_rate)
