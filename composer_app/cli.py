@@ -23,7 +23,7 @@ SCORE_OUTPUTS = ("midi", "musicxml", "project")
 TUNE_HELP = "ABC books: the tune to read, by its X: number (default the first)"
 
 SUBCOMMANDS = (
-    "export", "info", "harmonize", "continue", "render", "devices", "train", "evaluate", "bench",
+    "export", "info", "harmonize", "continue", "song", "render", "devices", "train", "evaluate", "bench",
     "listening-test",
 )
 
@@ -82,6 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--variations", type=int, default=1)
     s.add_argument("--temperature", type=float, default=1.0)
     s.add_argument("--top-p", type=float, default=0.95)
+    s.add_argument("--seed", type=_seed)
+    s.add_argument("--device", default="auto")
+
+    s = sub.add_parser("song", help="a whole song in a form (ABCBDB, AABA…) from a sketch")
+    s.add_argument("input", help="the sketch: section A")
+    s.add_argument("--tune", type=_positive, help=TUNE_HELP)
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--form", required=True,
+                   help="letters, one per section (ABCBDB, AABA, ABAB, IABABO …)")
+    s.add_argument("--section-bars", type=int, default=8, help="bars per section (default 8)")
+    s.add_argument("--relate", help="letters seeded by a relative, e.g. C=A (a second verse)")
+    s.add_argument("--vary", action="store_true",
+                   help="a repeated section keeps its first half and continues the rest anew")
+    s.add_argument("--reharmonize", action="store_true", help="then alto, tenor and bass")
     s.add_argument("--seed", type=_seed)
     s.add_argument("--device", default="auto")
 
@@ -324,6 +338,35 @@ def _cmd_continue(args) -> int:
     for result, path in zip(results, _variation_paths(args.output, len(results))):
         save_score(result, path)
         print(path)
+    return 0
+
+
+def _cmd_song(args) -> int:
+    from composer_app.music import save_score
+
+    _check_output(args.output, SCORE_OUTPUTS)
+    from composer_app.ml.song import check_form
+
+    check_form(args.form, args.section_bars)  # before reading anything
+    related = {}
+    for pair in (args.relate or "").split(","):
+        if pair.strip():
+            letter, sep, relative = pair.strip().partition("=")
+            if not sep or len(letter) != 1 or len(relative) != 1:
+                raise UserError(f"--relate {pair.strip()!r}: give LETTER=RELATIVE, e.g. C=A")
+            related[letter] = relative
+    score = _load(args)
+    from composer_app.ml.runtime import Runtime
+    from composer_app.ml.song import song_form
+
+    result = song_form(score, args.form, args.section_bars, seed=args.seed, related=related,
+                       vary=args.vary, reharmonize=args.reharmonize,
+                       runtime=Runtime(args.device), progress=_progress_printer("song"))
+    save_score(result, args.output)
+    for mk in result.markers:
+        bar = result.bar_of(mk.tick) + 1
+        print(f"{mk.name}: bars {bar}-{bar + args.section_bars - 1}", file=sys.stderr)
+    print(args.output)
     return 0
 
 

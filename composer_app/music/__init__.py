@@ -5,7 +5,7 @@ from .files import load_score, save_score
 from .midifile import midi_bytes, read_midi, write_midi
 from .musicxml import read_musicxml, write_musicxml
 from .project import read_project, write_project
-from .score import PPQ, KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from .score import PPQ, KeySignature, Marker, Note, Score, TempoChange, TimeSignature, Track
 from .theory import (
     SATB_RANGES,
     VOICE_NAMES,
@@ -18,7 +18,7 @@ from .theory import (
 )
 
 __all__ = [
-    "PPQ", "Note", "Score", "Track", "TempoChange", "TimeSignature", "KeySignature",
+    "PPQ", "Note", "Score", "Track", "TempoChange", "TimeSignature", "KeySignature", "Marker",
     "Key", "parse_key", "detect_key", "in_scale", "scale_pitch_classes", "transpose",
     "SATB_RANGES", "VOICE_NAMES",
     "UserError", "FileFormatError",

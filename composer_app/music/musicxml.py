@@ -12,7 +12,7 @@ from pathlib import Path
 from .atomic import atomic_write_bytes
 from .errors import FileFormatError, UserError
 from .gm import melodic_channel
-from .score import PPQ, KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from .score import PPQ, KeySignature, Marker, Note, Score, TempoChange, TimeSignature, Track
 from .theory import Key
 from .validate import clamp_bpm, countable_meter, validate_score
 
@@ -59,6 +59,11 @@ def score_from_music21(stream) -> Score:
 
     first = parts[0].flatten() if parts else None
     if first is not None:
+        from music21 import expressions
+
+        for mark in first.getElementsByClass(expressions.RehearsalMark):
+            if str(mark.content or "").strip():
+                score.markers.append(Marker(meta_ticks(mark.offset), str(mark.content).strip()))
         for ts in first.getElementsByClass(meter.TimeSignature):
             # Meters that cannot be counted (0/x, x/3, 200/4) are ignored, as in MIDI files.
             if countable_meter(ts.numerator, ts.denominator):
@@ -106,6 +111,7 @@ def score_from_music21(stream) -> Score:
         score.tempos.insert(0, TempoChange(0, 120.0))
     score.time_signatures = _dedupe(score.time_signatures) or [TimeSignature(0, 4, 4)]
     score.key_signatures = _dedupe(score.key_signatures)
+    score.markers.sort(key=lambda m: m.tick)
     score.sort()
     return score
 
@@ -198,6 +204,8 @@ def score_to_music21(score: Score):
             tonic = ks.key.name.rstrip("m").replace("b", "-")
             part.insert(Fraction(ks.tick, PPQ), key.Key(tonic, ks.key.mode))
         if index == 0:
+            for mk in score.markers:  # the song form's sections, as rehearsal marks
+                part.insert(Fraction(mk.tick, PPQ), expressions.RehearsalMark(mk.name))
             for t in score.tempos:
                 part.insert(Fraction(t.tick, PPQ), tempo.MetronomeMark(number=round(t.bpm, 3)))
         # Notes sharing onset and length become a chord; the rest go in as written. A

@@ -99,9 +99,21 @@ class KeySignature:
     key: Key
 
 
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A named place on the ruler (a song's sections: "A", "B", ...), from ``tick`` on."""
+
+    tick: int
+    name: str
+
+
 @dataclass
 class Score:
-    """Notes, tracks and the conductor maps (tempo, meter, key), all in ticks."""
+    """Notes, tracks and the conductor maps (tempo, meter, key), all in ticks.
+
+    ``markers`` name places in the piece (the song form's sections); only MusicXML
+    (rehearsal marks) carries them in a file so far.
+    """
 
     notes: list[Note] = field(default_factory=list)
     tracks: list[Track] = field(default_factory=lambda: [Track()])
@@ -110,6 +122,7 @@ class Score:
     key_signatures: list[KeySignature] = field(default_factory=list)
     ppq: int = PPQ
     title: str = ""
+    markers: list[Marker] = field(default_factory=list)
 
     # -- basic queries -------------------------------------------------------------
 

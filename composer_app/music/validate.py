@@ -90,6 +90,9 @@ def score_problem(score: Score) -> str | None:
     for ks in score.key_signatures:
         if not _tick_ok(ks.tick):
             return f"bad key change at tick {ks.tick}"
+    for mk in getattr(score, "markers", ()):
+        if not _tick_ok(mk.tick) or not isinstance(mk.name, str):
+            return f"bad marker at tick {mk.tick}"
     return None
 
 
