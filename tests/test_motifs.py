@@ -22,7 +22,7 @@ def test_measures_see_exact_bar_repeats_shapes_and_the_ending():
     assert m["shape_reuse"] == pytest.approx(1 / 3)  # (2,2,1) of (2,2,1),(2,1,6),(1,6,1)
     assert m["in_key"] == 1.0 and m["ends_tonic"] == 1.0 and m["ends_stable"] == 1.0
     assert m["distinct_lengths"] == 2 and m["ends_on_bar_line"] == 1.0
-    assert m["pc_entropy"] > 2
+    assert m["pc_entropy"] > 2 and m["n_phrase_ends"] == 0
 
 
 def test_a_note_cut_at_the_bar_line_still_counts_as_a_repeat():
@@ -84,3 +84,12 @@ def test_free_sampling_is_the_network_alone():
     assert len(free) == 2 and all(len(s.notes) > len(score.notes) for s in free)
     with pytest.raises(C.UserError):
         C.continue_melody(score, 2, motifs=MO.Motifs(candidates=0))
+
+
+def test_phrase_ends_inside_a_continuation_are_measured():
+    cont = [(62, 0, 1920), (60, BAR, 1920)]  # D before the phrase end at BAR, then C
+    m = MO.measure([(60, 0, 480)] * 4, [0, BAR], cont, [0, BAR, 2 * BAR], Key(0, "major"),
+                   phrase_ends=[BAR])
+    assert m["n_phrase_ends"] == 1 and m["phrase_ends_stable"] == 0.0
+    m = MO.measure([], [0], cont, [0, BAR, 2 * BAR], Key(7, "major"), phrase_ends=[BAR])
+    assert m["phrase_ends_stable"] == 1.0  # D is G major's fifth

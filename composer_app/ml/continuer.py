@@ -617,13 +617,17 @@ def _rerank(rows: list[list[int]], logprobs: list[float], k: int, score: Score,
     bounds = [end]
     while bounds[-1] < target_end:
         bounds.append(score.next_bar_line(bounds[-1] + 1))
+    base = _first_full_bar(score, first)
+    phrase_ends = [t for t in bounds[1:-1]
+                   if (score.bar_of(t) - base) % rules.phrase_bars == 0]
     best = []
     for v in range(len(rows) // k):
         scored = []
         for c in range(v * k, (v + 1) * k):
             notes = [(p - offset, s, min(d, target_end - s))
                      for p, s, d in decode_tokens(rows[c], end)]
-            m = motif_rules.measure(opening, open_bounds, notes, bounds, key)
+            m = motif_rules.measure(opening, open_bounds, notes, bounds, key,
+                                    phrase_ends=phrase_ends)
             scored.append((motif_rules.score(m, logprobs[c], rules), -c))
         best.append(rows[-max(scored)[1]])
     return best

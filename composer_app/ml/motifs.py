@@ -16,6 +16,8 @@ continuation against its opening (the bars given):
 - ``pc_entropy``: pitch-class entropy in bits (note counts);
 - ``rhythms``: distinct bar rhythms (onsets and lengths in the bar) per bar;
 - ``ends_stable``: the last note is a degree of the tonic triad;
+- ``phrase_ends_stable``: the share of the phrase ends inside the continuation (the bar
+  lines ``phrase_ends``) where the last note begun before it is a tonic-triad degree;
 - ``ends_on_bar_line``: nothing sounds past the continuation's last bar line, which is a
   bar line.
 
@@ -54,6 +56,9 @@ class Motifs:
     on bar repeats restated bars at twice the corpus's rate (44 % of bars against 20 %);
     without that weight, 6 candidates (2+1 copies) and 0.3 per distinct length gave
     29 % (corpus 22 %), shapes 34 % (27 %), distinct lengths 3.73 (3.13), in key 99 %.
+    ``w_phrase_ends`` (validation, 60 melodies, 2 seeds, 4 bars given, 8 continued): the
+    phrase end inside the continuation fell on a tonic-triad degree in 69 % without it,
+    92.5 % with 0.5 (the last note 92.5 %), 100 % with 1.0 (the last note 91 %); corpus 72 %.
     """
 
     candidates: int = 6
@@ -67,6 +72,7 @@ class Motifs:
     w_ends_tonic: float = 0.25
     w_in_key: float = 2.0
     w_distinct_lengths: float = 0.3
+    w_phrase_ends: float = 0.5
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -75,7 +81,8 @@ class Motifs:
 # The network alone: one sample per variation, nothing copied (the first generation).
 FREE_SAMPLING = Motifs(candidates=1, copy_head=0, copy_two=0, w_logprob=0.0,
                        w_bar_repeats=0.0, w_shape_reuse=0.0, w_ends_stable=0.0,
-                       w_ends_tonic=0.0, w_in_key=0.0, w_distinct_lengths=0.0)
+                       w_ends_tonic=0.0, w_in_key=0.0, w_distinct_lengths=0.0,
+                       w_phrase_ends=0.0)
 MOTIFS = Motifs()
 
 
@@ -99,7 +106,7 @@ def shapes(pitches: list[int]) -> list[tuple[int, int, int]]:
 
 
 def measure(opening: Melody, opening_bounds: list[int], cont: Melody, cont_bounds: list[int],
-            key: Key, step: int = 120) -> dict:
+            key: Key, step: int = 120, phrase_ends: list[int] = ()) -> dict:
     """The structure measures of ``cont`` against ``opening`` (see the module doc)."""
     cont = sorted(cont, key=lambda n: n[1])
     open_cells = {c for c in bar_cells(opening, opening_bounds) if c}
@@ -115,8 +122,13 @@ def measure(opening: Melody, opening_bounds: list[int], cont: Melody, cont_bound
     last = cont[-1][0] if cont else None
     triad = {key.tonic % 12, (key.tonic + (3 if key.mode == "minor" else 4)) % 12,
              (key.tonic + 7) % 12}
+    inner = [t for t in phrase_ends if any(s < t for _, s, _ in cont)]
+    closed = sum(max((x for x in cont if x[1] < t), key=lambda x: x[1])[0] % 12 in triad
+                 for t in inner)
     return {
         "notes": n,
+        "phrase_ends_stable": closed / len(inner) if inner else 1.0,
+        "n_phrase_ends": len(inner),
         "in_key": sum(in_scale(p, key) for p, _, _ in cont) / n if n else 1.0,
         "distinct_lengths": len(lengths),
         "shape_reuse": (sum(s in open_shapes for s in cont_shapes) / len(cont_shapes)
@@ -136,6 +148,7 @@ def score(m: dict, logprob: float, rules: Motifs) -> float:
     return (rules.w_logprob * logprob + rules.w_bar_repeats * m["bar_repeats"]
             + rules.w_shape_reuse * m["shape_reuse"] + rules.w_ends_stable * m["ends_stable"]
             + rules.w_ends_tonic * m["ends_tonic"] + rules.w_in_key * m["in_key"]
+            + rules.w_phrase_ends * m["phrase_ends_stable"]
             + rules.w_distinct_lengths * m["distinct_lengths"])
 
 

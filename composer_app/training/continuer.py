@@ -438,6 +438,7 @@ STRUCTURE_MEASURES = (
     ("pc_entropy_bits", "pitch-class entropy (bits)"),
     ("rhythms_per_bar", "rhythm variety (distinct bar rhythms per bar)"),
     ("ends_stable_percent", "ends on a tonic-triad degree"),
+    ("phrase_ends_stable_percent", "phrase ends inside it on a tonic-triad degree"),
     ("ends_on_bar_line_percent", "ends on a bar line"),
     ("restating_two_bars_percent", "continuations restating two or more opening bars"),
 )
@@ -461,6 +462,10 @@ def structure_stats(items: list[dict]) -> dict:
         "pc_entropy_bits": round(sum(m["pc_entropy"] for m in items) / n, 2),
         "rhythms_per_bar": round(sum(m["rhythms"] for m in items) / n, 2),
         "ends_stable_percent": round(100 * sum(m["ends_stable"] for m in items) / n, 1),
+        "phrase_ends_stable_percent": (
+            round(100 * sum(m["phrase_ends_stable"] * m["n_phrase_ends"] for m in items)
+                  / sum(m["n_phrase_ends"] for m in items), 1)
+            if any(m["n_phrase_ends"] for m in items) else None),
         "ends_on_bar_line_percent": round(100 * sum(m["ends_on_bar_line"] for m in items) / n, 1),
         "restating_two_bars_percent": round(100 * sum(m["bar_repeats"] * m["n_bars"] >= 2
                                                       for m in items) / n, 1),
@@ -506,9 +511,11 @@ def evaluate_structure(checkpoint: Path | None = None, split: str = "test",
         open_bounds = [score.bar_start(b) for b in range(prefix_bars + pickup + 1)]
         bounds = [cut + b * sig.bar_ticks for b in range(new_bars + 1)]
 
+        phrase_ends = [t for t in bounds[1:-1] if (score.bar_of(t) - pickup) % 4 == 0]
+
         def measured(notes, opening=opening, open_bounds=open_bounds, bounds=bounds,
-                     key=key):
-            m = MO.measure(opening, open_bounds, notes, bounds, key)
+                     key=key, phrase_ends=phrase_ends):
+            m = MO.measure(opening, open_bounds, notes, bounds, key, phrase_ends=phrase_ends)
             m["n_shapes"] = max(0, len(notes) - 3)
             m["n_bars"] = new_bars
             return m
