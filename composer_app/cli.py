@@ -20,9 +20,11 @@ log = logging.getLogger("composer_app")
 
 SCORE_OUTPUTS = ("midi", "musicxml", "project")
 
+TUNE_HELP = "ABC books: the tune to read, by its X: number (default the first)"
+
 SUBCOMMANDS = (
-    "export", "info", "harmonize", "continue", "render", "devices", "train", "evaluate", "bench",
-    "listening-test", "check",
+    "export", "info", "harmonize", "continue", "song", "render", "devices", "train", "evaluate",
+    "bench", "listening-test", "check",
 )
 
 
@@ -54,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("export", help="convert between MIDI, MusicXML and project files")
-    s.add_argument("input", help=".mid/.midi/.musicxml/.xml/.mxl/.composer.json")
+    s.add_argument("input", help=".mid/.midi/.musicxml/.xml/.mxl/.abc/.composer.json")
+    s.add_argument("--tune", type=_positive, help=TUNE_HELP)
     s.add_argument("-o", "--output", required=True, help="output: .mid, .musicxml or .composer.json")
     s.add_argument("--grid", type=int, default=16, choices=(4, 8, 16, 32),
                    help="MusicXML: the note value unquantized music is notated on "
@@ -64,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("info", help="print a JSON summary of a file")
     s.add_argument("input")
+    s.add_argument("--tune", type=_positive, help=TUNE_HELP)
 
     s = sub.add_parser("check", help="check the voice leading of four-part writing")
     s.add_argument("input")
@@ -75,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("harmonize", help="write alto, tenor and bass under a melody (Bach style)")
     s.add_argument("input")
+    s.add_argument("--tune", type=_positive, help=TUNE_HELP)
     s.add_argument("-o", "--output", required=True, help="output .mid (OUT-1.mid … with --variations)")
     s.add_argument("--track", type=int, help="melody track number (1-based, as `info` lists them)")
     s.add_argument("--variations", type=int, default=1)
@@ -84,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("continue", help="continue a melody by some bars")
     s.add_argument("input")
+    s.add_argument("--tune", type=_positive, help=TUNE_HELP)
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--bars", type=int, required=True)
     s.add_argument("--variations", type=int, default=1)
@@ -92,8 +98,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_seed)
     s.add_argument("--device", default="auto")
 
+    s = sub.add_parser("song", help="a whole song in a form (ABCBDB, AABA…) from a sketch")
+    s.add_argument("input", help="the sketch: section A")
+    s.add_argument("--tune", type=_positive, help=TUNE_HELP)
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--form", required=True,
+                   help="letters, one per section (ABCBDB, AABA, ABAB, IABABO …)")
+    s.add_argument("--section-bars", type=int, default=8, help="bars per section (default 8)")
+    s.add_argument("--relate", help="letters seeded by a relative, e.g. C=A (a second verse)")
+    s.add_argument("--vary", action="store_true",
+                   help="a repeated section keeps its first half and continues the rest anew")
+    s.add_argument("--reharmonize", action="store_true", help="then alto, tenor and bass")
+    s.add_argument("--seed", type=_seed)
+    s.add_argument("--device", default="auto")
+
     s = sub.add_parser("render", help="render to a WAV file through FluidSynth")
     s.add_argument("input")
+    s.add_argument("--tune", type=_positive, help=TUNE_HELP)
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--soundfont")
     s.add_argument("--sample-rate", type=int, default=44100)
@@ -112,9 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", choices=["harmonizer", "continuer"])
     s.add_argument("--checkpoint", help="weights to evaluate (default: the shipped ones)")
     s.add_argument("--limit", type=int, help="evaluate on at most this many test pieces")
-    s.add_argument("--seeds", type=_positive, help="harmonizer: seeds per soprano (default 2)")
+    s.add_argument("--seeds", type=_positive, help="seeds per piece (harmonizer: default 2; continuer: default 3)")
     s.add_argument("--split", choices=["test", "valid"],
-                   help="harmonizer: the split to measure (valid for decisions; default test)")
+                   help="the split to measure (valid for decisions; default test)")
     s.add_argument("--ablate", action="store_true",
                    help="harmonizer: also measure each rule switched off (validation split)")
     s.add_argument("--card", help="harmonizer: write the model card (JSON) here")
@@ -200,10 +221,10 @@ def _open_gui(argv: list[str]) -> int:
 
 
 def _cmd_export(args) -> int:
-    from composer_app.music import load_score, save_score
+    from composer_app.music import save_score
 
     _check_output(args.output, SCORE_OUTPUTS)
-    score = load_score(args.input)
+    score = _load(args)
     _tell(save_score(score, args.output, grid=args.grid, triplets=not args.straight))
     return 0
 
@@ -249,11 +270,27 @@ def _tell(notes: list[str]) -> None:
 
 
 def _cmd_info(args) -> int:
-    from composer_app.music import load_score
-
-    score = load_score(args.input)
+    score = _load(args)
     print(json.dumps(score_summary(score), indent=2))
     return 0
+
+
+def _load(args):
+    """The input file's score; an ABC book without ``--tune`` gives its first tune, and
+    says so."""
+    from composer_app.music import load_score
+    from composer_app.music.files import file_kind
+
+    tune = getattr(args, "tune", None)
+    if tune is None and file_kind(args.input) == "abc":
+        from composer_app.music.abc import abc_tunes
+
+        tunes = abc_tunes(args.input)
+        if len(tunes) > 1:
+            print(f"note: {args.input} holds {len(tunes)} tunes; reading X:{tunes[0].number} "
+                  f"({tunes[0].title or 'untitled'}); choose another with --tune",
+                  file=sys.stderr)
+    return load_score(args.input, tune=tune)
 
 
 def score_summary(score) -> dict:
@@ -318,12 +355,12 @@ def _check_output_folder(output: str) -> None:
 
 
 def _cmd_harmonize(args) -> int:
-    from composer_app.music import load_score, save_score
+    from composer_app.music import save_score
 
     _check_output(args.output, SCORE_OUTPUTS)
     if args.variations < 1 or args.variations > 16:
         raise UserError("--variations must be between 1 and 16")
-    score = load_score(args.input)
+    score = _load(args)
     from composer_app.ml import harmonize_melody
     from composer_app.ml.runtime import Runtime
 
@@ -338,12 +375,12 @@ def _cmd_harmonize(args) -> int:
 
 
 def _cmd_continue(args) -> int:
-    from composer_app.music import load_score, save_score
+    from composer_app.music import save_score
 
     _check_output(args.output, SCORE_OUTPUTS)
     if args.variations < 1 or args.variations > 16:
         raise UserError("--variations must be between 1 and 16")
-    score = load_score(args.input)
+    score = _load(args)
     from composer_app.ml import continue_melody
     from composer_app.ml.runtime import Runtime
 
@@ -357,11 +394,38 @@ def _cmd_continue(args) -> int:
     return 0
 
 
-def _cmd_render(args) -> int:
-    from composer_app.music import load_score
+def _cmd_song(args) -> int:
+    from composer_app.music import save_score
 
+    _check_output(args.output, SCORE_OUTPUTS)
+    from composer_app.ml.song import check_form
+
+    check_form(args.form, args.section_bars)  # before reading anything
+    related = {}
+    for pair in (args.relate or "").split(","):
+        if pair.strip():
+            letter, sep, relative = pair.strip().partition("=")
+            if not sep or len(letter) != 1 or len(relative) != 1:
+                raise UserError(f"--relate {pair.strip()!r}: give LETTER=RELATIVE, e.g. C=A")
+            related[letter] = relative
+    score = _load(args)
+    from composer_app.ml.runtime import Runtime
+    from composer_app.ml.song import song_form
+
+    result = song_form(score, args.form, args.section_bars, seed=args.seed, related=related,
+                       vary=args.vary, reharmonize=args.reharmonize,
+                       runtime=Runtime(args.device), progress=_progress_printer("song"))
+    save_score(result, args.output)
+    for mk in result.markers:
+        bar = result.bar_of(mk.tick) + 1
+        print(f"{mk.text}: bars {bar}-{bar + args.section_bars - 1}", file=sys.stderr)
+    print(args.output)
+    return 0
+
+
+def _cmd_render(args) -> int:
     _check_output(args.output, ("wav",))
-    score = load_score(args.input)
+    score = _load(args)
     from composer_app.audio.render import render_to_wav
 
     info = render_to_wav(score, args.output, soundfont=args.soundfont, sample_rate=args.sample_rate)

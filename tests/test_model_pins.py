@@ -17,6 +17,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from composer_app.ml import continuer as C  # noqa: E402
 from composer_app.ml import grid  # noqa: E402
+from composer_app.ml.motifs import FREE_SAMPLING  # noqa: E402
 from composer_app.ml.runtime import Runtime  # noqa: E402
 from composer_app.music import Key, KeySignature, Note, Score, Track  # noqa: E402
 from composer_app.paths import models_dir  # noqa: E402
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.skipif(not (models_dir() / "harmonizer.pt").is_file()
 
 HARMONIZER_NLL = 0.3682536780834198
 CONTINUER_NLL = 0.46135467290878296
-# continue_melody(MELODY, 2, variations=2, seed=11): the new notes (pitch, start, length)
+# continue_melody(MELODY, 2, variations=2, seed=11, motifs=FREE_SAMPLING): the new notes (pitch, start, length)
 CONTINUATIONS = [
     [(67, 7680, 480), (66, 8160, 480), (64, 8640, 480), (66, 9120, 480), (67, 9600, 1920)],
     [(67, 7680, 480), (64, 8160, 480), (66, 8640, 480), (67, 9120, 480), (69, 9600, 480),
@@ -88,7 +89,8 @@ def test_same_seed_same_notes_for_both_models():
     assert first == again and len(first[0]) > len(MELODY.notes)
 
     runtime = Runtime("cpu")
-    out = C.continue_melody(MELODY, 2, variations=2, seed=11, runtime=runtime)
+    out = C.continue_melody(MELODY, 2, variations=2, seed=11, runtime=runtime,
+                          motifs=FREE_SAMPLING)
     new = [[(n.pitch, n.start, n.duration) for n in s.notes if n.start >= MELODY.end_tick]
            for s in out]
     assert new == CONTINUATIONS

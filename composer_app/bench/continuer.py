@@ -37,5 +37,21 @@ def _continue_4_bars_x4(runs: int):
                                               runtime=runtime), runs, warmup=2)
 
 
+def _song_form_48_bars(runs: int):
+    """ABCBDB, 8 bars a section (the sketch is A; B, C and D generated), on the CPU."""
+    from composer_app.ml.runtime import Runtime
+    from composer_app.ml.song import song_form
+
+    runtime = Runtime("cpu")
+    runtime.continuer()
+    score = eight_bar_melody()
+    seeds = iter(range(10_000))
+    return time_calls("song_form_48_bars",
+                      lambda: song_form(score, "ABCBDB", 8, seed=next(seeds), runtime=runtime),
+                      runs, warmup=1)
+
+
 BENCHES = [Benchmark("continue_4_bars_x4", _continue_4_bars_x4, default_runs=5,
-                     target="≤ 0.1 s")]
+                     target="≤ 0.1 s"),
+           Benchmark("song_form_48_bars", _song_form_48_bars, default_runs=5,
+                     target="≤ 2 s")]

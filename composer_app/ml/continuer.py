@@ -22,7 +22,7 @@ import logging
 import math
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -34,6 +34,7 @@ from composer_app.music import Key, Note, Score, UserError
 
 from . import checkpoint as schema
 from . import grid
+from . import motifs as motif_rules
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -320,8 +321,15 @@ class Continuer:
                  meter: int, mode: int, variations: int, temperature: float, top_p: float,
                  generator: torch.Generator, first_no_hold: bool = True,
                  progress: Callable[[int], None] | None = None,
-                 cancel: Callable[[], bool] | None = None) -> list[list[int]]:
+                 cancel: Callable[[], bool] | None = None,
+                 forced: torch.Tensor | None = None,
+                 logprobs: list | None = None) -> list[list[int]]:
         """New tokens after a primed prefix, one row per variation.
+
+        ``forced`` (variations, new steps), when given, holds a token per step that
+        replaces the sampled one (-1: sample); the copy path restates bars with it. A
+        list ``logprobs`` receives each row's mean log-probability (under the sampling
+        distribution's logits, before top-p) of the tokens it got.
 
         ``prev_tokens`` are the inputs of the prefix steps (BOS first) and ``prev_pos``
         the metric positions (:func:`metric_position`) of the steps they predict; the last prefix input's prediction
@@ -356,6 +364,9 @@ class Continuer:
         out = torch.empty((variations, n_new), dtype=torch.long, device=dev)
         inv_t = 1.0 / temperature
         every = max(1, n_new // 20)
+        total_lp = torch.zeros(variations, device=dev) if logprobs is not None else None
+        if forced is not None:
+            forced = forced.to(dev)
         for i in range(n_new):
             if cancel is not None and cancel():
                 raise ContinuationCancelled("continuation cancelled")
@@ -371,12 +382,19 @@ class Continuer:
             else:
                 logits[:, HOLD].masked_fill_(prev_is_rest, -math.inf)
             tok = _sample_top_p(logits * inv_t, top_p, generator)
+            if forced is not None:
+                tok = torch.where(forced[:, i] >= 0, forced[:, i], tok)
+            if total_lp is not None:
+                lp = torch.log_softmax(logits * inv_t, dim=-1).gather(1, tok[:, None])[:, 0]
+                total_lp += lp.clamp(min=-30.0)
             out[:, i] = tok
             prev = tok
             prev_is_rest = tok == REST
             last = torch.where(tok >= N_SPECIAL, tok, last)
             if progress is not None and (i % every == 0 or i == n_new - 1):
                 progress(int(100 * (i + 1) / n_new))
+        if total_lp is not None:
+            logprobs.extend((total_lp / max(n_new, 1)).tolist())
         return out.tolist()
 
 
@@ -447,7 +465,8 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1,
                     progress: Callable[[int], None] | None = None,
                     cancel: Callable[[], bool] | None = None,
                     checkpoint: str | Path | None = None,
-                    runtime: Runtime | None = None) -> list[Score]:
+                    runtime: Runtime | None = None,
+                    motifs: motif_rules.Motifs | None = None) -> list[Score]:
     """Continue the sketch's top line by ``bars`` whole bars; one score per variation.
 
     The continuation starts where the sketch ends (its last note-off) and stops on a bar
@@ -456,6 +475,10 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1,
     the score where the sketch ends (key detected from the melody when the score names
     none). Every input note comes out unchanged. A four-voice sketch (a chorale) gets
     its lower voices filled by the harmonizer over the new span.
+
+    Each variation is the best of ``motifs.candidates`` samples (some restating opening
+    bars at phrase-parallel places) by :func:`composer_app.ml.motifs.score`; pass
+    ``motifs=motifs.FREE_SAMPLING`` for the network alone (one sample, nothing copied).
 
     ``seed`` makes the output reproducible; ``progress(percent)`` is called as it goes;
     ``cancel()`` returning true raises :class:`ContinuationCancelled`. Problems the user
@@ -501,10 +524,26 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1,
     # No seed: fresh entropy, without touching torch's global generator.
     generator.manual_seed(int(seed) if seed is not None
                           else int.from_bytes(os.urandom(7), "little"))
+    rules = motifs or motif_rules.MOTIFS
+    if not 1 <= rules.candidates <= 64:
+        raise UserError(f"candidates must be between 1 and 64, not {rules.candidates}")
+    plans = _copy_plans(score, first, origin, end, target_end, prefix, rules)
+    k = len(plans)
+    forced = None
+    if any(plans):
+        forced = torch.full((variations * k, n_new), -1, dtype=torch.long)
+        for c, plan in enumerate(plans):
+            for _src, tgt_i, toks in plan:
+                forced[c::k, tgt_i:tgt_i + len(toks)] = torch.tensor(toks)
+    logprobs: list[float] = []
     rows = continuer.generate(prev_tokens, prev_pos, new_pos, meter_id(sig.numerator,
-                              sig.denominator), mode, variations, temperature, top_p,
+                              sig.denominator), mode, variations * k, temperature, top_p,
                               generator, progress=None if polyphonic else progress,
-                              cancel=cancel)
+                              cancel=cancel, forced=forced,
+                              logprobs=logprobs if k > 1 else None)
+    if k > 1:
+        rows = _rerank(rows, logprobs, k, score, melody, first, end, target_end, key,
+                       octave + shift, rules)
     velocity = int(round(sum(n.velocity for n in melody) / len(melody)))
     results = []
     for row in rows:
@@ -513,7 +552,9 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1,
                  velocity=velocity, track=track)
             for p, s, d in decode_tokens(row, end)
         ]
-        out = score.copy()
+        # Notes are frozen: share them, deep-copy only the rest (a deep copy of every
+        # note was 40 % of a 4-variation call).
+        out = replace(score, notes=[]).copy()
         out.notes = list(score.notes) + new_notes
         out.sort()
         results.append(out)
@@ -521,6 +562,74 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1,
         results = _fill_lower_voices(results, score, track, end, target_end, seed, runtime,
                                      progress, cancel)
     return results
+
+
+def _first_full_bar(score: Score, first: int) -> int:
+    bar = score.bar_of(first)
+    return bar if score.bar_start(bar) == first else bar + 1
+
+
+def _copy_plans(score: Score, first: int, origin: int, end: int, target_end: int,
+                prefix: list[int], rules: motif_rules.Motifs) -> list[list]:
+    """Per candidate: ``(source step, target step, tokens)`` of the bars it restates.
+
+    Whole bars of the primed prefix, restated at whole bars of the continuation of the
+    same length (:func:`composer_app.ml.motifs.copy_plans`); a source bar that begins by
+    holding a note restrikes it, so the copy stands on its own.
+    """
+    base = _first_full_bar(score, first)
+
+    def whole(lo: int, hi: int) -> dict[int, tuple[int, int]]:
+        out = {}
+        bar = score.bar_of(lo)
+        while score.bar_start(bar + 1) <= hi:
+            if score.bar_start(bar) >= lo:
+                out[bar - base] = (score.bar_start(bar), score.bar_start(bar + 1))
+            bar += 1
+        return out
+
+    opening, new = whole(max(origin, first), end), whole(end, target_end)
+    plans = []
+    for plan in motif_rules.copy_plans(sorted(opening), sorted(new), rules):
+        steps = []
+        for src, tgt in plan:
+            (s0, s1), (t0, t1) = opening[src], new[tgt]
+            if s1 - s0 != t1 - t0:
+                continue
+            i0 = (s0 - origin) // STEP
+            toks = list(prefix[i0:i0 + (s1 - s0) // STEP])
+            if toks and toks[0] == HOLD:
+                back = [t for t in prefix[:i0] if t != HOLD]
+                toks[0] = back[-1] if back and back[-1] >= N_SPECIAL else REST
+            steps.append((i0, (t0 - end) // STEP, toks))
+        plans.append(steps)
+    return plans
+
+
+def _rerank(rows: list[list[int]], logprobs: list[float], k: int, score: Score,
+            melody: list[Note], first: int, end: int, target_end: int, key: Key,
+            offset: int, rules: motif_rules.Motifs) -> list[list[int]]:
+    """The best of each variation's ``k`` candidate rows by the structure score."""
+    opening = [(n.pitch, n.start, n.duration) for n in melody]
+    open_bounds = [score.bar_start(b) for b in range(score.bar_of(first),
+                                                     score.bar_of(max(end - 1, 0)) + 2)]
+    bounds = [end]
+    while bounds[-1] < target_end:
+        bounds.append(score.next_bar_line(bounds[-1] + 1))
+    base = _first_full_bar(score, first)
+    phrase_ends = [t for t in bounds[1:-1]
+                   if (score.bar_of(t) - base) % rules.phrase_bars == 0]
+    best = []
+    for v in range(len(rows) // k):
+        scored = []
+        for c in range(v * k, (v + 1) * k):
+            notes = [(p - offset, s, min(d, target_end - s))
+                     for p, s, d in decode_tokens(rows[c], end)]
+            m = motif_rules.measure(opening, open_bounds, notes, bounds, key,
+                                    phrase_ends=phrase_ends)
+            scored.append((motif_rules.score(m, logprobs[c], rules), -c))
+        best.append(rows[-max(scored)[1]])
+    return best
 
 
 def metric_positions(score: Score, first: int, ticks: list[int]) -> list[int]:

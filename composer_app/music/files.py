@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .abc import read_abc
 from .errors import UserError
 from .midifile import read_midi, write_midi
 from .musicxml import read_musicxml, write_musicxml
@@ -12,12 +13,12 @@ from .notation import DEFAULT_GRID
 from .project import PROJECT_SUFFIX, read_project, write_project
 from .score import Score
 
-READ_SUFFIXES = (".mid", ".midi", ".musicxml", ".xml", ".mxl", PROJECT_SUFFIX)
+READ_SUFFIXES = (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".abc", PROJECT_SUFFIX)
 WRITE_SUFFIXES = (".mid", ".midi", ".musicxml", ".xml", PROJECT_SUFFIX)
 
 
 def file_kind(path: str | os.PathLike) -> str:
-    """"midi", "musicxml" or "project" from the name; "" when unknown."""
+    """"midi", "musicxml", "abc" or "project" from the name; "" when unknown."""
     name = Path(path).name.lower()
     if name.endswith(PROJECT_SUFFIX):
         return "project"
@@ -26,12 +27,22 @@ def file_kind(path: str | os.PathLike) -> str:
         return "midi"
     if suffix in (".musicxml", ".xml", ".mxl"):
         return "musicxml"
+    if suffix == ".abc":
+        return "abc"
     return ""
 
 
-def load_score(path: str | os.PathLike) -> Score:
-    """Read any supported file. Raises :class:`UserError` with a one-line message."""
+def load_score(path: str | os.PathLike, tune: int | None = None) -> Score:
+    """Read any supported file. Raises :class:`UserError` with a one-line message.
+
+    ``tune`` chooses a tune of an ABC book by its ``X:`` number (the first when None;
+    :func:`composer_app.music.abc.abc_tunes` lists them); other files have no tunes.
+    """
     kind = file_kind(path)
+    if tune is not None and kind != "abc":
+        raise UserError(f"{path}: only ABC files hold numbered tunes (--tune)")
+    if kind == "abc":
+        return read_abc(path, tune)
     if kind == "midi":
         return read_midi(path)
     if kind == "musicxml":
@@ -39,7 +50,8 @@ def load_score(path: str | os.PathLike) -> Score:
     if kind == "project":
         return read_project(path)
     raise UserError(
-        f"{path}: unknown file type (open .mid, .midi, .musicxml, .xml, .mxl or {PROJECT_SUFFIX})"
+        f"{path}: unknown file type (open .mid, .midi, .musicxml, .xml, .mxl, .abc or "
+        f"{PROJECT_SUFFIX})"
     )
 
 

@@ -26,12 +26,14 @@ from .errors import FileFormatError, UserError
 from .gm import DRUM_CHANNEL, drum_name, melodic_channel
 from .notation import DEFAULT_GRID, notation_copy
 from .score import (
+    CONDUCTOR,
     PPQ,
     SUSTAIN,
     KeySignature,
     Note,
     Score,
     TempoChange,
+    TextEvent,
     TimeSignature,
     Track,
 )
@@ -170,6 +172,12 @@ def score_from_music21(stream) -> Score:
 
     first = parts[0].flatten() if parts else None
     if first is not None:
+        from music21 import expressions
+
+        for mark in first.getElementsByClass(expressions.RehearsalMark):
+            if str(mark.content or "").strip():
+                score.text_events.append(TextEvent(meta_ticks(mark.offset), "marker",
+                                                   str(mark.content).strip()))
         for ts in first.getElementsByClass(meter.TimeSignature):
             # Meters that cannot be counted (0/x, x/3, 200/4) are ignored, as in MIDI files.
             if countable_meter(ts.numerator, ts.denominator):
@@ -343,6 +351,8 @@ def score_to_music21(score: Score):
             tonic = ks.name.rstrip("m").replace("b", "-")
             part.insert(Fraction(ks.tick, PPQ), key.Key(tonic, ks.key.mode))
         if index == 0:
+            for mk in score.markers:  # the song form's sections, as rehearsal marks
+                part.insert(Fraction(mk.tick, PPQ), expressions.RehearsalMark(mk.text))
             for t in score.tempos:
                 part.insert(Fraction(t.tick, PPQ), tempo.MetronomeMark(number=round(t.bpm, 3)))
         # Notes sharing onset and length become a chord; the rest go in as written. A
@@ -495,6 +505,8 @@ def dropped_events(score: Score) -> str:
             name = _EVENT_NAMES[e.kind]
         counts[name] = counts.get(name, 0) + 1
     for t in score.text_events:
+        if t.kind == "marker" and t.track == CONDUCTOR and t.tick < score.end_tick:
+            continue  # written, as rehearsal marks (one after the last note has no measure)
         counts[_EVENT_NAMES[t.kind]] = counts.get(_EVENT_NAMES[t.kind], 0) + 1
     if not counts:
         return ""

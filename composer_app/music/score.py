@@ -158,7 +158,11 @@ _BY_TICK = attrgetter("tick")
 
 @dataclass
 class Score:
-    """Notes, tracks and the conductor maps (tempo, meter, key), all in ticks."""
+    """Notes, tracks and the conductor maps (tempo, meter, key), all in ticks.
+
+    ``markers`` name places in the piece (the song form's sections); only MusicXML
+    (rehearsal marks) carries them in a file so far.
+    """
 
     notes: list[Note] = field(default_factory=list)
     tracks: list[Track] = field(default_factory=lambda: [Track()])
@@ -171,6 +175,18 @@ class Score:
     text_events: list[TextEvent] = field(default_factory=list)
 
     # -- basic queries -------------------------------------------------------------
+
+    @property
+    def markers(self) -> list[TextEvent]:
+        """The piece's markers (a song's sections "A", "B", ...; a DAW's markers): the
+        text events of kind "marker", in time order. One store for both."""
+        return sorted((e for e in self.text_events if e.kind == "marker"), key=_BY_TICK)
+
+    def set_markers(self, marks: Iterable[tuple[int, str]]) -> None:
+        """Replace the piece's markers by ``(tick, name)`` pairs (for the whole piece)."""
+        self.text_events = [e for e in self.text_events if e.kind != "marker"] + \
+            [TextEvent(int(t), "marker", str(name)) for t, name in marks]
+        self.text_events.sort(key=_BY_TICK)
 
     def copy(self) -> Score:
         """An independent copy. Notes, events and map entries are immutable and shared;

@@ -298,6 +298,9 @@ def model_card(summary: dict, extra: dict | None = None, checkpoint: dict | None
     if checkpoint is not None:
         card["checkpoint"] = {k: checkpoint[k] for k in ("config", "vocabulary", "sampling",
                                                          "versions")}
+    from composer_app.ml.motifs import MOTIFS
+
+    card["motifs"] = {"rules": MOTIFS.as_dict()}  # `evaluate continuer` measures them
     return {**card, **(extra or {})}
 
 
@@ -427,8 +430,129 @@ def evaluate(checkpoint: Path | None = None, limit: int | None = None, prefix_ba
     return result
 
 
+STRUCTURE_MEASURES = (
+    ("in_key_percent", "notes in key"),
+    ("distinct_lengths_mean", "distinct note lengths"),
+    ("shape_reuse_percent", "4-note interval shapes taken from the opening"),
+    ("bar_repeats_percent", "bars that repeat a bar of the opening exactly"),
+    ("pc_entropy_bits", "pitch-class entropy (bits)"),
+    ("rhythms_per_bar", "rhythm variety (distinct bar rhythms per bar)"),
+    ("ends_stable_percent", "ends on a tonic-triad degree"),
+    ("phrase_ends_stable_percent", "phrase ends inside it on a tonic-triad degree"),
+    ("ends_on_bar_line_percent", "ends on a bar line"),
+    ("restating_two_bars_percent", "continuations restating two or more opening bars"),
+)
+
+
+def structure_stats(items: list[dict]) -> dict:
+    """Pooled structure figures of per-continuation :func:`motifs.measure` results."""
+
+    n = max(len(items), 1)
+    notes = sum(m["notes"] for m in items) or 1
+    shapes = sum(m["n_shapes"] for m in items) or 1
+    bars = sum(m["n_bars"] for m in items) or 1
+    return {
+        "continuations": len(items),
+        "in_key_percent": round(100 * sum(m["in_key"] * m["notes"] for m in items) / notes, 1),
+        "distinct_lengths_mean": round(sum(m["distinct_lengths"] for m in items) / n, 2),
+        "shape_reuse_percent": round(100 * sum(m["shape_reuse"] * m["n_shapes"]
+                                               for m in items) / shapes, 1),
+        "bar_repeats_percent": round(100 * sum(m["bar_repeats"] * m["n_bars"]
+                                               for m in items) / bars, 1),
+        "pc_entropy_bits": round(sum(m["pc_entropy"] for m in items) / n, 2),
+        "rhythms_per_bar": round(sum(m["rhythms"] for m in items) / n, 2),
+        "ends_stable_percent": round(100 * sum(m["ends_stable"] for m in items) / n, 1),
+        "phrase_ends_stable_percent": (
+            round(100 * sum(m["phrase_ends_stable"] * m["n_phrase_ends"] for m in items)
+                  / sum(m["n_phrase_ends"] for m in items), 1)
+            if any(m["n_phrase_ends"] for m in items) else None),
+        "ends_on_bar_line_percent": round(100 * sum(m["ends_on_bar_line"] for m in items) / n, 1),
+        "restating_two_bars_percent": round(100 * sum(m["bar_repeats"] * m["n_bars"] >= 2
+                                                      for m in items) / n, 1),
+    }
+
+
+def evaluate_structure(checkpoint: Path | None = None, split: str = "test",
+                       limit: int | None = None, seeds: int = 3, prefix_bars: int = 4,
+                       new_bars: int = 4, motifs=None, data=None, runtime=None,
+                       quiet: bool = True) -> dict:
+    """Issue 15's table: the first ``prefix_bars`` bars of each melody of ``split`` with at
+    least ``prefix_bars + new_bars`` whole bars, continued by ``new_bars`` with each of
+    ``seeds`` seeds (ours), beside the melody's own next bars (the corpus)."""
+    from composer_app.ml import motifs as MO
+    from composer_app.ml.runtime import Runtime
+
+    if runtime is None:
+        runtime = Runtime("cpu")
+        runtime.apply_threads()
+    path = Path(checkpoint) if checkpoint else C.default_checkpoint()
+    data = data or load_data(TrainConfig(), quiet=quiet)
+    rules = motifs or MO.MOTIFS
+    ours, real = [], []
+    used = 0
+    t0 = time.time()
+    for i, mel in enumerate(data[split]):
+        if limit and used >= limit:
+            break
+        score = melody_score(mel)
+        sig = score.time_signatures[0]
+        pickup = 1 if mel["phase"] else 0
+        if score.bar_of(score.end_tick - 1) < prefix_bars + new_bars + pickup - 1:
+            continue
+        if sig.bar_ticks % C.STEP or C.bar_steps(sig.numerator, sig.denominator) > C.MAX_POS:
+            continue
+        cut = score.bar_start(prefix_bars + pickup)
+        stop = cut + new_bars * sig.bar_ticks
+        if score.end_tick < stop:
+            continue
+        sketch = cut_score(score, cut)
+        key = score.key
+        opening = [(n.pitch, n.start, n.duration) for n in sketch.notes]
+        open_bounds = [score.bar_start(b) for b in range(prefix_bars + pickup + 1)]
+        bounds = [cut + b * sig.bar_ticks for b in range(new_bars + 1)]
+
+        phrase_ends = [t for t in bounds[1:-1] if (score.bar_of(t) - pickup) % 4 == 0]
+
+        def measured(notes, opening=opening, open_bounds=open_bounds, bounds=bounds,
+                     key=key, phrase_ends=phrase_ends):
+            m = MO.measure(opening, open_bounds, notes, bounds, key, phrase_ends=phrase_ends)
+            m["n_shapes"] = max(0, len(notes) - 3)
+            m["n_bars"] = new_bars
+            return m
+
+        real.append(measured([(n.pitch, n.start, min(n.duration, stop - n.start))
+                              for n in score.notes if cut <= n.start < stop]))
+        for k in range(seeds):
+            res = C.continue_melody(sketch, new_bars, seed=1000 * k + i, runtime=runtime,
+                                    checkpoint=path, motifs=rules)[0]
+            ours.append(measured([(n.pitch, n.start, n.duration) for n in res.notes
+                                  if n.start >= cut]))
+        used += 1
+    return {
+        "protocol": f"{split} split: the first {prefix_bars} bars of each melody with at least "
+                    f"{prefix_bars + new_bars} whole bars, continued by {new_bars} bars with "
+                    f"{seeds} seeds (temperature 1.0, top-p 0.95), beside its own next "
+                    f"{new_bars} bars",
+        "split": split, "melodies": used, "seeds": seeds,
+        "motifs": rules.as_dict(),
+        "ours": structure_stats(ours), "corpus": structure_stats(real),
+        "seconds": round(time.time() - t0, 1),
+    }
+
+
+def structure_table(result: dict) -> str:
+    """The table as Markdown (ours beside the corpus)."""
+    lines = ["| measure | ours | the real continuations |", "|---|---|---|"]
+    for key, label in STRUCTURE_MEASURES:
+        lines.append(f"| {label} | {result['ours'][key]} | {result['corpus'][key]} |")
+    return "\n".join(lines)
+
+
 def evaluate_cli(args) -> int:
     result = evaluate(args.checkpoint, args.limit)
+    result["structure"] = evaluate_structure(args.checkpoint, args.split or "test",
+                                             args.limit, args.seeds or 3)
+    print(structure_table(result["structure"]), file=sys.stderr)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
