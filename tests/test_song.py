@@ -96,3 +96,14 @@ def test_cli_song_writes_the_sections(tmp_path, capsys):
                  "0"]) == 1
     assert "1 to 64 bars" in capsys.readouterr().err
     assert load_score(sketch).notes == four_bars().notes  # the sketch untouched
+
+
+def test_the_sections_travel_in_midi_and_project_files(runtime, tmp_path):
+    from composer_app.music import save_score
+
+    song = song_form(four_bars(), "AABA", 4, seed=1, runtime=runtime)
+    for name in ("song.mid", "song.composer.json"):
+        save_score(song, tmp_path / name)
+        back = load_score(tmp_path / name)
+        assert [(m.tick, m.text) for m in back.markers] == [(k * 4 * BAR, x)
+                                                            for k, x in enumerate("AABA")]
