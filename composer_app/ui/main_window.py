@@ -38,6 +38,7 @@ from .document import Document
 from .file_controller import APP_TITLE, FileController
 from .generation import Generation
 from .piano_roll import DEFAULT_KEY_H, DEFAULT_PX_PER_TICK, SNAP_TICKS, SNAPS, PianoRoll
+from .score_controller import ScoreController
 from .settings import Settings
 from .tracks_panel import TracksPanel
 from .transport_controller import TransportController
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self._make_toolbars()
         self._make_docks()
         self.generation.install()
+        self.score = ScoreController(self)  # the Score dock, chord labels, the checker
 
         self.roll.message.connect(lambda m: self.statusBar().showMessage(m, 4000))
         self.roll.selectionChanged.connect(self._selection_changed)
@@ -98,6 +100,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         state = self.settings.q.value("window/state")
+        self._size_docks = state is None  # first start: the Score dock gets its share
         if state is not None:
             self.restoreState(state)  # docks and toolbars: shown, hidden, their sizes
         else:
@@ -146,6 +149,12 @@ class MainWindow(QMainWindow):
 
     def export_wav(self, path: str | None = None) -> None:
         self.files.export_wav(path)
+
+    def export_score_svg(self, path: str | None = None) -> bool:
+        return self.score.export_svg(path)
+
+    def export_score_pdf(self, path: str | None = None) -> bool:
+        return self.score.export_pdf(path)
 
     def clip_source(self):
         return self.files.clip_source()
@@ -260,6 +269,9 @@ class MainWindow(QMainWindow):
         self.tracks_dock = dock
         self.resizeDocks([dock], [360], Qt.Horizontal)
         self.view_menu.addAction(dock.toggleViewAction())
+        # The side docks keep their full height; the Score dock sits under the roll only.
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
 
     def add_panel(self, widget: QWidget, title: str,
                   area: Qt.DockWidgetArea = Qt.RightDockWidgetArea) -> QDockWidget:
@@ -319,6 +331,9 @@ class MainWindow(QMainWindow):
             self._fitted_on_show = True  # once a window manager has framed it, with its frame
             self.fit_to_screen()
             QTimer.singleShot(0, self.fit_to_screen)
+            if self._size_docks:  # once the window has its size
+                QTimer.singleShot(0, lambda: self.resizeDocks(
+                    [self.score.dock], [max(200, int(self.height() * 0.36))], Qt.Vertical))
 
     # -- title, fields ---------------------------------------------------------------
 
@@ -424,6 +439,7 @@ class MainWindow(QMainWindow):
             return
         self.transport.stop()
         self.generation.shutdown()
+        self.score.shutdown()
         self.audio.close()
         self.autosaver.timer.stop()
         self.autosaver.remove()
