@@ -147,3 +147,30 @@ def test_the_reading_runs_on_the_worker_thread_and_the_gui_keeps_going(qtbot, wi
     assert time.perf_counter() - t0 < 0.4
     _wait_engraved(qtbot, window)
     assert seen and threading.get_ident() not in seen
+
+
+def test_the_chord_lane_shows_the_numerals_and_symbols_on_request(qtbot, window, chorale):
+    from composer_app.music.harmony_check import chord_labels
+
+    window.doc.load(chorale)
+    res = _wait_engraved(qtbot, window)
+    lane = window.roll.chord_lane
+    assert [m.roman for m in lane.marks] == [m.roman for m in chord_labels(chorale)]
+    window.roll.set_zoom(0.4)  # room for every label
+    visible = [m.roman for m in lane.marks if -40 <= lane.roll.x_of(m.tick) <= lane.width()]
+    assert [t for _, t in lane.shown()] == visible and len(visible) >= 2
+    svg = "".join(res.engraving.svgs)
+    assert svg.count('class="harm"') == len(lane.marks)  # under the score's staves too
+    window.act_chord_symbols.setChecked(True)
+    assert lane.shown()[0][1] == next(m.symbol for m in lane.marks
+                                      if lane.roll.x_of(m.tick) >= -40)
+    res = _wait_engraved(qtbot, window)
+    assert res.serial > 0 and window.score.analysis.symbols
+    window.act_chord_lane.setChecked(False)
+    assert lane.isHidden()
+
+
+def test_a_piece_not_in_four_parts_has_no_labels_and_says_why(qtbot, window):
+    window.doc.load(Score(notes=[Note(60, 0, 480), Note(64, 480, 480)]))
+    _wait_engraved(qtbot, window)
+    assert window.roll.chord_lane.marks == [] and "four-part" in window.roll.chord_lane.note

@@ -281,6 +281,11 @@ WINDOW_ACTIONS = [
     Action("velocity_lane", "&Velocity Lane", "roll.set_velocity_lane_visible", (), VIEW,
            checkable=True, checked=True, signal="toggled",
            tip="Show the velocity lane under the notes"),
+    Action("chord_lane", "&Chord Labels", "roll.set_chord_lane_visible", (), VIEW,
+           checkable=True, checked=True, signal="toggled",
+           tip="Roman numerals of four-part music under the notes and the score's staves"),
+    Action("chord_symbols", "Chord &Symbols", "set_chord_symbols", (), VIEW, checkable=True,
+           signal="toggled", tip="Chord symbols (F#m, E7/G#) instead of roman numerals"),
     # (the toolbars' and panels' toggles follow, added by the window)
 
     Action("play", "&Play/Pause", "transport.play_pause", ("Space",), TRANSPORT,

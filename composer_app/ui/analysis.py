@@ -94,7 +94,7 @@ def analyse(source: Source, serial: int = 0, *, width: int = 0, show_labels: boo
         res.engraved = True
         t1 = time.perf_counter()
         marked = {nid for ns in res.issue_notes for nid in ns}
-        labels = [_Label(m.tick, m.symbol if symbols else m.roman) for m in res.labels] \
+        labels = [Label(m.tick, m.symbol if symbols else m.roman) for m in res.labels] \
             if show_labels else []
         try:
             eng = engrave(score, source.ids, width_px=width, labels=labels, marked=marked,
@@ -112,7 +112,7 @@ def analyse(source: Source, serial: int = 0, *, width: int = 0, show_labels: boo
 
 
 @dataclass(frozen=True)
-class _Label:
+class Label:
     tick: int
     text: str
 

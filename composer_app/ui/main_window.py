@@ -107,6 +107,10 @@ class MainWindow(QMainWindow):
             self._arrange_for_screen()
         self.act_velocity_lane.setChecked(self.settings.q.value("view/velocity_lane", "true")
                                           not in (False, "false", "0"))
+        for name in ("chord_lane", "chord_symbols"):
+            action = getattr(self, f"act_{name}")
+            on = self.settings.q.value(f"view/{name}", "true" if action.isChecked() else "false")
+            action.setChecked(on not in (False, "false", "0"))
         self.fit_to_screen()
         self._fitted_on_show = False
 
@@ -333,7 +337,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.fit_to_screen)
             if self._size_docks:  # once the window has its size
                 QTimer.singleShot(0, lambda: self.resizeDocks(
-                    [self.score.dock], [max(200, int(self.height() * 0.36))], Qt.Vertical))
+                    [self.score.dock], [max(170, int(self.height() * 0.25))], Qt.Vertical))
 
     # -- title, fields ---------------------------------------------------------------
 
@@ -400,6 +404,13 @@ class MainWindow(QMainWindow):
         self.roll.viewport().update()
         self.roll.setFocus()  # the editing keys act on the roll
 
+    def set_chord_symbols(self, on: bool) -> None:
+        """Chord symbols instead of roman numerals, in the lane and the score."""
+        self.roll.chord_lane.symbols = bool(on)
+        self.roll.chord_lane.update()
+        if hasattr(self, "score"):
+            self.score.set_symbols(bool(on))
+
     def zoom_reset(self) -> None:
         self.roll.set_zoom(DEFAULT_PX_PER_TICK, DEFAULT_KEY_H)
 
@@ -446,5 +457,7 @@ class MainWindow(QMainWindow):
         self.settings.q.setValue("window/geometry", self.saveGeometry())
         self.settings.q.setValue("window/state", self.saveState())
         self.settings.q.setValue("view/velocity_lane", self.act_velocity_lane.isChecked())
+        self.settings.q.setValue("view/chord_lane", self.act_chord_lane.isChecked())
+        self.settings.q.setValue("view/chord_symbols", self.act_chord_symbols.isChecked())
         self.settings.sync()
         event.accept()

@@ -20,7 +20,7 @@ from composer_app.music.atomic import atomic_write_bytes
 from composer_app.music.engrave import engrave, qt_svg
 from composer_app.music.errors import UserError
 
-from .analysis import Analysis, Result, document_source
+from .analysis import Analysis, Label, Result, document_source
 from .score_view import ScoreView
 
 EXPORT_WIDTH_PX = 1000  # Verovio's page for export: A4 proportions
@@ -44,6 +44,7 @@ class ScoreController(QObject):
         window.doc.metaChanged.connect(self.refresh)
         window.generation.resultsShown.connect(lambda *_: self.refresh())
         window.transport.positionChanged.connect(self.view.set_playhead)
+        window.act_chord_lane.toggled.connect(self.set_labels)
         self._visibility(True)
 
     def shutdown(self) -> None:
@@ -73,7 +74,20 @@ class ScoreController(QObject):
             self.analysis.width = self.view.engraved_width = self.view.engrave_width()
             self.analysis.again()
 
+    def set_labels(self, on: bool) -> None:
+        """Chord labels under the score's staves too (View > Chord Labels)."""
+        if self.analysis.show_labels != on:
+            self.analysis.show_labels = on
+            self.analysis.again()
+
+    def set_symbols(self, on: bool) -> None:
+        if self.analysis.symbols != on:
+            self.analysis.symbols = on
+            self.analysis.again()
+
     def _finished(self, res: Result) -> None:
+        self.w.roll.chord_lane.set_marks(res.labels, "" if res.four_part else (
+            "chord labels read four-part writing (soprano, alto, tenor, bass)"))
         self.view.show_result(res)
         self.view.set_playhead(self.w.roll.playhead)
         self.analysed.emit(res)
@@ -107,7 +121,8 @@ class ScoreController(QObject):
         marks = self.analysis.last
         labels = []
         if marks is not None and self.analysis.show_labels:
-            labels = marks.labels
+            labels = [Label(m.tick, m.symbol if self.analysis.symbols else m.roman)
+                      for m in marks.labels]
         return engrave(src.score, src.ids, width_px=EXPORT_WIDTH_PX, labels=labels,
                        page_height_px=EXPORT_HEIGHT_PX).svgs
 
