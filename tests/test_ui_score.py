@@ -174,3 +174,53 @@ def test_a_piece_not_in_four_parts_has_no_labels_and_says_why(qtbot, window):
     window.doc.load(Score(notes=[Note(60, 0, 480), Note(64, 480, 480)]))
     _wait_engraved(qtbot, window)
     assert window.roll.chord_lane.marks == [] and "four-part" in window.roll.chord_lane.note
+
+
+def _exercise() -> Score:
+    """I -> ii in root position, everything rising: parallel fifths (alto-bass) and
+    octaves (soprano-bass), in C major; then I again, voiced well (tests/test_harmony_check)."""
+    from composer_app.music import Key, KeySignature
+
+    chords = [(72, 67, 64, 48), (74, 69, 65, 50)]
+    notes = [Note(p, i * 480, 480, 80, v) for i, ch in enumerate(chords) for v, p in enumerate(ch)]
+    return Score(notes=notes, tracks=[Track(n, i) for i, n in enumerate(
+        ("Soprano", "Alto", "Tenor", "Bass"))], key_signatures=[KeySignature(0, Key(0))])
+
+
+def test_the_checker_lists_the_findings_marks_them_and_a_click_goes_there(qtbot, window):
+    from composer_app.music import voice_leading as vl
+    from composer_app.music.harmony_check import check_score
+
+    piece = _exercise()
+    window.doc.load(piece)
+    res = _wait_engraved(qtbot, window)
+    panel = window.score.checker
+    expected = check_score(piece)
+    assert sorted(i.kind for i in expected) == sorted(
+        [vl.PARALLEL_FIFTHS, vl.PARALLEL_OCTAVES])
+    texts = panel.texts()
+    assert len(texts) == len(expected)
+    for text, issue in zip(texts, expected, strict=True):
+        assert f"bar {issue.bar}, beat {issue.beat}: {issue.kind}" in text
+        assert issue.explanation in text
+    # marked on the roll (one bracket per finding) and in red in the score
+    assert len(window.roll.findings) == len(expected)
+    mei = res.engraving.mei
+    assert mei.count('color="#d0302a"') >= 4
+    # a click on the parallel fifths selects the alto's and bass's notes of both chords
+    k = [i.kind for i in expected].index(vl.PARALLEL_FIFTHS)
+    item = panel.list.item(k)
+    rect = panel.list.visualItemRect(item)
+    from PySide6.QtCore import Qt
+
+    qtbot.mouseClick(panel.list.viewport(), Qt.LeftButton, pos=rect.center())
+    chosen = {(n.track, n.start) for i, n in window.doc.notes.items() if i in window.roll.selection}
+    assert chosen == {(1, 0), (3, 0), (1, 480), (3, 480)}
+    assert window.roll.current_finding == k
+
+
+def test_the_checker_says_it_reads_four_part_writing(qtbot, window):
+    window.doc.load(Score(notes=[Note(60, 0, 480), Note(64, 480, 480)]))
+    _wait_engraved(qtbot, window)
+    assert "reads four-part writing" in window.score.checker.summary.text()
+    assert window.score.checker.texts() == [] and window.roll.findings == []

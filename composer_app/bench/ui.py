@@ -251,6 +251,7 @@ def _score_view(runs: int) -> BenchResult:
         raise RuntimeError(f"score view benchmark failed: {why}")
     return BenchResult("score_view_16_bars", info["samples"], extra={
         "gui_stall_max_ms": round(max(info["stalls"]) * 1000, 1),
+        "gui_stall_median_ms": round(sorted(info["stalls"])[len(info["stalls"]) // 2] * 1000, 1),
         "engrave_median_ms": round(sorted(info["engrave"])[len(info["engrave"]) // 2] * 1000, 1),
         "edit_to_shown_max_s": round(max(info["totals"]), 3),
         "notes": info["notes"],

@@ -77,6 +77,8 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.loop: tuple[int, int] | None = None
         self.ghost_notes: list[Note] = []
         self.replaced_ids: set[int] = set()
+        self.findings: list[tuple[int, int, list[int]]] = []  # the checker's (start, end, ids)
+        self.current_finding = -1
         self.follow_playhead = True
         self._clipboard: list[Note] = []
         self.gesture: Gesture | None = None  # the drag on the canvas under way
@@ -252,6 +254,12 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.ghost_notes = list(notes or [])
         self.replaced_ids = set(replaced or ()) if self.ghost_notes or replaced else set()
         self._repaint_all()
+
+    def set_findings(self, findings, current: int = -1) -> None:
+        """The harmony checker's findings to mark: (start, end, note ids) each."""
+        self.findings = list(findings)
+        self.current_finding = current
+        self.viewport().update()
 
     def show_ticks(self, start: int, end: int) -> None:
         """Scroll so ``start``..``end`` is in view (from its start when it does not fit)."""

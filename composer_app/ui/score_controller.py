@@ -1,8 +1,9 @@
 """The score view, chord labels and harmony checker, kept in step with the piece.
 
 One :class:`ScoreController` per window: it owns the :class:`~.analysis.Analysis`
-(debounced, off the GUI thread), the Score dock (:class:`~.score_view.ScoreView`), and
-hands each reading to whoever shows it; it sends the document (or the variation on
+(debounced, off the GUI thread), the Score dock (:class:`~.score_view.ScoreView`) and the
+Harmony checker dock (:class:`~.checker_panel.CheckerPanel`), and hands each reading to
+whoever shows it (the roll's chord lane and finding marks too); it sends the document (or the variation on
 show) to be read again after every edit, and the playhead to the view; a click on an
 engraved note selects it in the roll. File > Export Score as SVG / PDF are its.
 """
@@ -21,6 +22,7 @@ from composer_app.music.engrave import engrave, qt_svg
 from composer_app.music.errors import UserError
 
 from .analysis import Analysis, Label, Result, document_source
+from .checker_panel import CheckerPanel
 from .score_view import ScoreView
 
 EXPORT_WIDTH_PX = 1000  # Verovio's page for export: A4 proportions
@@ -36,6 +38,13 @@ class ScoreController(QObject):
         self.analysis = Analysis(self)
         self.view = ScoreView()
         self.dock = window.add_panel(self.view, "Score", Qt.BottomDockWidgetArea)
+        self.checker = CheckerPanel()
+        self.checker_dock = window.add_panel(self.checker, "Harmony checker")
+        gen = getattr(window.generation, "dock", None)
+        if gen is not None:  # a tab beside Generation (restoreState may move it)
+            window.tabifyDockWidget(gen, self.checker_dock)
+            gen.raise_()
+        self.checker.findingClicked.connect(self.go_to_finding)
         self.analysis.finished.connect(self._finished)
         self.view.noteClicked.connect(self.select_note)
         self.view.widthChanged.connect(self._width_changed)
@@ -89,10 +98,26 @@ class ScoreController(QObject):
         self.w.roll.chord_lane.set_marks(res.labels, "" if res.four_part else (
             "chord labels read four-part writing (soprano, alto, tenor, bass)"))
         self.view.show_result(res)
+        self.checker.show_result(res)
+        ids = set(self.w.doc.notes)
+        self.w.roll.set_findings([(i.start, i.end, [n for n in ns if n in ids])
+                                  for i, ns in zip(res.issues, res.issue_notes, strict=True)])
         self.view.set_playhead(self.w.roll.playhead)
         self.analysed.emit(res)
 
     # -- going there -----------------------------------------------------------------------
+
+    def go_to_finding(self, index: int) -> None:
+        """Select the notes of checker finding ``index`` and scroll the roll (and the
+        score) there."""
+        res = self.analysis.last
+        if res is None or not 0 <= index < len(res.issues):
+            return
+        issue = res.issues[index]
+        self.w.roll.current_finding = index
+        self.select_notes(res.issue_notes[index])
+        self.w.roll.show_ticks(issue.start, issue.end)
+        self.view.show_tick(issue.start)
 
     def select_note(self, nid: int) -> None:
         self.select_notes([nid])

@@ -119,6 +119,15 @@ class ScoreView(QWidget):
         self.scene.setSceneRect(QRectF(0, 0, width, max(y - PAGE_GAP, 1)))
         self._show_bar()
 
+    def show_tick(self, tick: int) -> None:
+        """Scroll the score to the bar holding ``tick``."""
+        if self.last is None or not self._offsets:
+            return
+        for a, b, page, rect in self.last.bar_rects:
+            if a <= tick < b:
+                self.view.ensureVisible(rect.translated(0, self._offsets[page]), 10, 10)
+                return
+
     def _show_bar(self) -> None:
         result = self.last
         if result is None or not self._offsets:
