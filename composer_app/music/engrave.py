@@ -420,11 +420,19 @@ def _toolkit(width_px: int, scale: int, page_height_px: int | None):
     return tk
 
 
+_TOOLKITS: dict = {}
+
+
 def render_svg_here(mei: str, width_px: int = 1000, scale: int = 40,
                     page_height_px: int | None = None) -> list[str]:
     """Verovio in this process. Its Python binding holds the GIL for a whole call (a
     16-bar chorale: ~100 ms), so a GUI must use :func:`render_svg` (a helper process)."""
-    tk = _toolkit(width_px, scale, page_height_px)
+    key = (width_px, scale, page_height_px, threading.get_ident())
+    tk = _TOOLKITS.get(key)
+    if tk is None:  # a toolkit per layout and thread, kept (its fonts load once)
+        if len(_TOOLKITS) > 8:
+            _TOOLKITS.clear()
+        tk = _TOOLKITS[key] = _toolkit(width_px, scale, page_height_px)
     if not tk.loadData(mei):
         raise EngraveError("Verovio could not read the score it was given")
     pages = tk.getPageCount()
@@ -433,12 +441,14 @@ def render_svg_here(mei: str, width_px: int = 1000, scale: int = 40,
     return [tk.renderToSVG(p) for p in range(1, pages + 1)]
 
 
-class _Helper:
-    """``python -m composer_app.music.engrave``: Verovio in a process of its own, fed one
-    JSON line per job on stdin, answering one JSON line on stdout; started on first use,
-    started again if it dies. Waiting for it releases the GIL."""
+class Helper:
+    """``python -m MODULE``: a job in a process of its own, fed one JSON line per job on
+    stdin, answering one JSON line on stdout (``{"error": ...}`` when it failed); started
+    on first use, started again if it dies. Waiting for it releases the GIL."""
 
-    def __init__(self):
+    def __init__(self, module: str, env: dict | None = None):
+        self.module = module
+        self.extra_env = dict(env or {})
         self.proc = None
         self.lock = threading.Lock()
 
@@ -446,12 +456,13 @@ class _Helper:
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.proc = subprocess.Popen([sys.executable, "-m", "composer_app.music.engrave"],
+        env.update(self.extra_env)
+        self.proc = subprocess.Popen([sys.executable, "-m", self.module],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env, text=True,
                                      encoding="utf-8")
 
-    def render(self, job: dict) -> list[str]:
+    def call(self, job: dict) -> dict:
         with self.lock:
             for attempt in range(2):
                 if self.proc is None or self.proc.poll() is not None:
@@ -466,11 +477,11 @@ class _Helper:
                     answer = json.loads(line)
                     if "error" in answer:
                         raise EngraveError(answer["error"])
-                    return answer["svgs"]
+                    return answer
                 self.close()
                 if attempt:
                     raise EngraveError("Verovio stopped while engraving this score")
-        return []
+        return {}
 
     def close(self):
         if self.proc is not None:
@@ -482,7 +493,7 @@ class _Helper:
             self.proc = None
 
 
-_HELPER = _Helper()
+_HELPER = Helper("composer_app.music.engrave")
 atexit.register(_HELPER.close)
 
 
@@ -493,19 +504,26 @@ def render_svg(mei: str, width_px: int = 1000, scale: int = 40,
     Runs in the helper process (in this one when frozen by PyInstaller)."""
     if getattr(sys, "frozen", False):
         return render_svg_here(mei, width_px, scale, page_height_px)
-    return _HELPER.render({"mei": mei, "width_px": width_px, "scale": scale,
-                           "page_height_px": page_height_px})
+    return _HELPER.call(_job(mei, width_px, scale, page_height_px))["svgs"]
 
 
-def _serve() -> None:
+def _job(mei, width_px, scale, page_height_px) -> dict:
+    return {"mei": mei, "width_px": width_px, "scale": scale, "page_height_px": page_height_px}
+
+
+def _svgs_of(job: dict) -> dict:
+    return {"svgs": render_svg_here(job["mei"], job["width_px"], job["scale"],
+                                    job["page_height_px"])}
+
+
+def serve(answer=_svgs_of) -> None:
+    """A helper's loop: a JSON job per line in, ``answer(job)`` as a JSON line out."""
     for line in sys.stdin:
         try:
-            job = json.loads(line)
-            answer = {"svgs": render_svg_here(job["mei"], job["width_px"], job["scale"],
-                                              job["page_height_px"])}
+            out = answer(json.loads(line))
         except Exception as exc:  # one bad score must not end the helper
-            answer = {"error": str(exc) or type(exc).__name__}
-        sys.stdout.write(json.dumps(answer) + "\n")
+            out = {"error": str(exc) or type(exc).__name__}
+        sys.stdout.write(json.dumps(out) + "\n")
         sys.stdout.flush()
 
 
@@ -554,4 +572,4 @@ def _flat_text(svg: str) -> str:
 
 
 if __name__ == "__main__":
-    _serve()
+    serve()

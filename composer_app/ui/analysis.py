@@ -4,27 +4,29 @@ One :class:`Analysis` per window. ``request(source)`` after every change; after
 :data:`DEBOUNCE_MS` of quiet the newest source goes to :class:`AnalysisWorker` on its own
 thread, which runs :func:`~composer_app.music.harmony_check.chord_labels`,
 :func:`~composer_app.music.harmony_check.check_score` and (when the score view is shown)
-Verovio, parses the SVG pages and finds where each note and bar was engraved. One job
+Verovio, parses and draws the SVG pages and finds where each note and bar was engraved
+(those three in a helper process, :mod:`.engrave_helper`: they hold the GIL). One job
 runs at a time; a source that arrives meanwhile waits, and a newer one replaces it, so
 the GUI never waits for any of it. ``finished`` hands back a :class:`Result`.
 """
 
 from __future__ import annotations
 
+import base64
 import queue
 import threading
 import time
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QByteArray, QObject, QRectF, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QObject, QRectF, QTimer, Signal
+from PySide6.QtGui import QImage
 
 from composer_app.music import Score
-from composer_app.music.engrave import Engraving, engrave, qt_svg
+from composer_app.music.engrave import Engraving, score_to_mei
 from composer_app.music.errors import UserError
 from composer_app.music.harmony_check import ChordMark, Issue, check_score, chord_labels
+
+from .engrave_helper import engrave_pages
 
 DEBOUNCE_MS = 300
 VIEW_SCALE = 34  # Verovio's scale (percent) in the score view
@@ -50,8 +52,8 @@ class Result:
     issue_notes: list[list[int]] = field(default_factory=list)  # our ids, per issue
     four_part: bool = True
     engraving: Engraving | None = None
-    renderers: list[QSvgRenderer] = field(default_factory=list)
     images: list[QImage] = field(default_factory=list)  # each page drawn (device pixels)
+    page_sizes: list[tuple[float, float]] = field(default_factory=list)  # page pixels
     note_rects: dict[int, tuple[int, QRectF]] = field(default_factory=dict)  # id -> (page, rect)
     bar_rects: list[tuple[int, int, int, QRectF]] = field(default_factory=list)
     engrave_error: str = ""
@@ -97,15 +99,17 @@ def analyse(source: Source, serial: int = 0, *, width: int = 0, show_labels: boo
         labels = [Label(m.tick, m.symbol if symbols else m.roman) for m in res.labels] \
             if show_labels else []
         try:
-            eng = engrave(score, source.ids, width_px=width, labels=labels, marked=marked,
-                          scale=VIEW_SCALE)
+            eng = score_to_mei(score, source.ids, labels=labels, marked=marked)
+            got = engrave_pages(eng.mei, width, VIEW_SCALE, eng.note_ids,
+                                [xid for xid, _, _ in eng.bars], dpr)
         except UserError as exc:
             res.engrave_error = str(exc)
         except Exception as exc:  # Verovio's own failures: say so, keep the editor going
             res.engrave_error = f"the score view cannot engrave this ({type(exc).__name__}: {exc})"
         else:
+            eng.svgs = got["svgs"]
             res.engraving = eng
-            _place(res, eng, dpr)
+            _take(res, eng, got, dpr)
         res.engrave_seconds = time.perf_counter() - t1
     res.seconds = time.perf_counter() - t0
     return res
@@ -117,39 +121,24 @@ class Label:
     text: str
 
 
-def _place(res: Result, eng: Engraving, dpr: float = 1.0) -> None:
-    """Parse each page, draw it into an image (here, so the GUI thread only shows it),
-    and find each note's and bar's rectangle (page pixels)."""
-    app = QApplication.instance()
-    bar_of = {xid: (a, b) for xid, a, b in eng.bars}
-    for page, svg in enumerate(eng.svgs):
-        r = QSvgRenderer(QByteArray(qt_svg(svg).encode()))
-        vb, size = r.viewBoxF(), r.defaultSize()
-        sx = size.width() / vb.width() if vb.width() else 1.0
-        sy = size.height() / vb.height() if vb.height() else 1.0
-
-        def place(xid, r=r, sx=sx, sy=sy):
-            rect = r.transformForElement(xid).mapRect(r.boundsOnElement(xid))
-            return QRectF(rect.x() * sx, rect.y() * sy, rect.width() * sx, rect.height() * sy)
-
-        for xid, nid in eng.note_ids.items():
-            if nid not in res.note_rects and r.elementExists(xid):
-                res.note_rects[nid] = (page, place(xid))
-        for xid, (a, b) in bar_of.items():
-            if r.elementExists(xid):
-                res.bar_rects.append((a, b, page, place(xid)))
-        img = QImage(max(1, round(size.width() * dpr)), max(1, round(size.height() * dpr)),
-                     QImage.Format_ARGB32_Premultiplied)
-        img.fill(QColor("white"))
-        painter = QPainter(img)
-        painter.setRenderHint(QPainter.Antialiasing)
-        r.render(painter)
-        painter.end()
+def _take(res: Result, eng: Engraving, got: dict, dpr: float) -> None:
+    """The helper's answer into the result: the pages' images and the note and bar
+    rectangles by our ids and ticks."""
+    for info in got["pages"]:
+        img = info.get("image")
+        if img is None:
+            img = QImage.fromData(base64.b64decode(info["png"]), "PNG")
         img.setDevicePixelRatio(dpr)
         res.images.append(img)
-        if app is not None and r.thread() is not app.thread():
-            r.moveToThread(app.thread())
-        res.renderers.append(r)
+        res.page_sizes.append((info["w"], info["h"]))
+    for xid, (page, x, y, w, h) in got["notes"].items():
+        nid = eng.note_ids[xid]
+        if nid not in res.note_rects:
+            res.note_rects[nid] = (page, QRectF(x, y, w, h))
+    ticks = {xid: (a, b) for xid, a, b in eng.bars}
+    for xid, (page, x, y, w, h) in got["bars"].items():
+        a, b = ticks[xid]
+        res.bar_rects.append((a, b, page, QRectF(x, y, w, h)))
 
 
 @dataclass

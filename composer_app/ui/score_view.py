@@ -107,15 +107,14 @@ class ScoreView(QWidget):
         self._offsets = []
         y = 0.0
         width = 0.0
-        for r, img in zip(result.renderers, result.images, strict=True):
+        for (w, h), img in zip(result.page_sizes, result.images, strict=True):
             item = QGraphicsPixmapItem(QPixmap.fromImage(img))
             item.setTransformationMode(Qt.SmoothTransformation)
             item.setPos(0, y)
             self.scene.addItem(item)
             self._offsets.append(y)
-            size = r.defaultSize()
-            y += size.height() + PAGE_GAP
-            width = max(width, size.width())
+            y += h + PAGE_GAP
+            width = max(width, w)
         self.scene.setSceneRect(QRectF(0, 0, width, max(y - PAGE_GAP, 1)))
         self._show_bar()
 
