@@ -224,3 +224,22 @@ def test_the_checker_says_it_reads_four_part_writing(qtbot, window):
     _wait_engraved(qtbot, window)
     assert "reads four-part writing" in window.score.checker.summary.text()
     assert window.score.checker.texts() == [] and window.roll.findings == []
+
+
+def test_suggest_reharmonizes_the_findings_span_under_the_soprano(qtbot, window):
+    from composer_app.music import voice_leading as vl
+
+    window.doc.load(_exercise())
+    res = _wait_engraved(qtbot, window)
+    asked = []
+    window.generation.reharmonize = lambda: asked.append(set(window.roll.selection)) or True
+    panel = window.score.checker
+    k = [i.kind for i in res.issues].index(vl.PARALLEL_OCTAVES)
+    assert not panel.suggest.isEnabled()
+    panel.list.setCurrentRow(k)
+    panel._clicked(panel.list.item(k))
+    assert panel.suggest.isEnabled()
+    panel.suggest.click()
+    notes = window.doc.notes
+    # the octaves arrive on beat 2: the span is beats 1-2, the soprano's two notes
+    assert asked and {(notes[i].track, notes[i].start) for i in asked[0]} == {(0, 0), (0, 480)}

@@ -45,6 +45,7 @@ class ScoreController(QObject):
             window.tabifyDockWidget(gen, self.checker_dock)
             gen.raise_()
         self.checker.findingClicked.connect(self.go_to_finding)
+        self.checker.suggestAsked.connect(self.suggest)
         self.analysis.finished.connect(self._finished)
         self.view.noteClicked.connect(self.select_note)
         self.view.widthChanged.connect(self._width_changed)
@@ -118,6 +119,35 @@ class ScoreController(QObject):
         self.select_notes(res.issue_notes[index])
         self.w.roll.show_ticks(issue.start, issue.end)
         self.view.show_tick(issue.start)
+
+    def suggest_span(self, index: int) -> tuple[int, int]:
+        """The span Suggest reharmonizes for finding ``index``: from the beat before it
+        (the motion into it) to the end of the beat it is heard in."""
+        issue = self.analysis.last.issues[index]
+        base = self.w.doc.base
+        beat = base.time_signature_at(issue.start).beat_ticks
+        bar0 = base.bar_start(base.bar_of(issue.start))
+        k = (issue.start - bar0) // beat  # the beat it is heard in (0-based)
+        return max(0, bar0 + (k - 1) * beat), max(issue.end, bar0 + (k + 1) * beat)
+
+    def suggest(self, index: int) -> bool:
+        """Checker > Suggest: the soprano's notes in the finding's span selected and
+        reharmonized (Generation shows the result as variations; accepting one is one
+        undo step)."""
+        res = self.analysis.last
+        if res is None or not res.four_part or not 0 <= index < len(res.issues) \
+                or res.source.variation:
+            return False
+        from composer_app.music.harmony_check import four_voices
+
+        start, end = self.suggest_span(index)
+        soprano = four_voices(res.source.score)[0]
+        ids = [i for i, n in self.w.doc.notes.items()
+               if n.track == soprano and n.start < end and n.end > start]
+        if not ids:
+            return False
+        self.w.roll.set_selection(ids)
+        return self.w.generation.reharmonize()
 
     def select_note(self, nid: int) -> None:
         self.select_notes([nid])
