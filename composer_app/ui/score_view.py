@@ -143,7 +143,7 @@ class ScoreView(QWidget):
         if self._bar_item is None:
             self._bar_item = self.scene.addRect(QRectF(), QPen(Qt.NoPen),
                                                 QBrush(QColor(255, 200, 0, 60)))
-            self._bar_item.setZValue(-1)
+            self._bar_item.setZValue(1)  # over the page (opaque paper), translucent
         self._bar_item.setRect(found)
         self._bar_item.show()
         self.view.ensureVisible(found, 10, 10)
