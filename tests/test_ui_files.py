@@ -375,13 +375,16 @@ def test_panels_hide_from_the_view_menu_and_the_layout_comes_back(qtbot, tmp_pat
     w.show()
     qtbot.waitExposed(w)
     toggles = {a.text(): a for a in w.view_menu.actions()}
-    for name in ("Voices", "Generation", "Main", "Transport", "&Velocity Lane"):
+    for name in ("Voices", "Generation", "Harmony checker", "Score", "Main", "Transport",
+                 "&Velocity Lane"):
         assert name in toggles, sorted(toggles)
     width = w.roll.viewport().width()
     toggles["Voices"].trigger()
     toggles["Generation"].trigger()
+    toggles["Harmony checker"].trigger()  # the right-hand dock's other tab
     toggles["&Velocity Lane"].trigger()
     assert not w.tracks_dock.isVisible() and not w.generation.dock.isVisible()
+    assert not w.score.checker_dock.isVisible()
     assert not w.roll.velocity_lane.isVisible()
     assert w.roll.keyboard.height() == w.roll.viewport().height()  # the keys fill the gap
     qtbot.waitUntil(lambda: w.roll.viewport().width() > width + 300, timeout=2000)
@@ -390,6 +393,7 @@ def test_panels_hide_from_the_view_menu_and_the_layout_comes_back(qtbot, tmp_pat
     again.show()
     qtbot.waitExposed(again)
     assert not again.tracks_dock.isVisible() and not again.generation.dock.isVisible()
+    assert not again.score.checker_dock.isVisible() and again.score.dock.isVisible()
     assert not again.roll.velocity_lane.isVisible() and not again.act_velocity_lane.isChecked()
     assert again.main_toolbar.isVisible()
 

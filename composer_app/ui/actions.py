@@ -243,6 +243,10 @@ WINDOW_ACTIONS = [
     Action("export_midi", "Export &MIDI…", "files.export_midi", ("Ctrl+E",), FILE),
     Action("export_xml", "Export Music&XML…", "files.export_musicxml", (), FILE),
     Action("export_wav", "Export &Audio (WAV)…", "files.export_wav", (), FILE),
+    Action("export_svg", "Export Score as S&VG…", "export_score_svg", (), FILE,
+           tip="The score view's engraving as SVG"),
+    Action("export_pdf", "Export Score as &PDF…", "export_score_pdf", (), FILE,
+           tip="The score view's engraving as PDF (A4)"),
     Separator(FILE),
     Action("prefs", "&Preferences…", "preferences", (K.Preferences,), FILE),
     Separator(FILE),
@@ -286,6 +290,11 @@ WINDOW_ACTIONS = [
     Action("velocity_lane", "&Velocity Lane", "roll.set_velocity_lane_visible", (), VIEW,
            checkable=True, checked=True, signal="toggled",
            tip="Show the velocity lane under the notes"),
+    Action("chord_lane", "&Chord Labels", "roll.set_chord_lane_visible", (), VIEW,
+           checkable=True, checked=True, signal="toggled",
+           tip="Roman numerals of four-part music under the notes and the score's staves"),
+    Action("chord_symbols", "Chord &Symbols", "set_chord_symbols", (), VIEW, checkable=True,
+           signal="toggled", tip="Chord symbols (F#m, E7/G#) instead of roman numerals"),
     # (the toolbars' and panels' toggles follow, added by the window)
 
     Action("play", "&Play/Pause", "transport.play_pause", ("Space",), TRANSPORT,

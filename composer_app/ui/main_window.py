@@ -39,6 +39,7 @@ from .file_controller import APP_TITLE, FileController
 from .generation import Generation
 from .piano_roll import DEFAULT_KEY_H, DEFAULT_PX_PER_TICK, SNAP_TICKS, SNAPS, PianoRoll
 from .piece_commands import PieceController
+from .score_controller import ScoreController
 from .settings import Settings
 from .tracks_panel import TracksPanel
 from .transport_controller import TransportController
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self._make_toolbars()
         self._make_docks()
         self.generation.install()
+        self.score = ScoreController(self)  # the Score dock, chord labels, the checker
 
         self.roll.message.connect(lambda m: self.statusBar().showMessage(m, 4000))
         self.roll.selectionChanged.connect(self._selection_changed)
@@ -100,12 +102,17 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         state = self.settings.q.value("window/state")
+        self._size_docks = state is None  # first start: the Score dock gets its share
         if state is not None:
             self.restoreState(state)  # docks and toolbars: shown, hidden, their sizes
         else:
             self._arrange_for_screen()
         self.act_velocity_lane.setChecked(self.settings.q.value("view/velocity_lane", "true")
                                           not in (False, "false", "0"))
+        for name in ("chord_lane", "chord_symbols"):
+            action = getattr(self, f"act_{name}")
+            on = self.settings.q.value(f"view/{name}", "true" if action.isChecked() else "false")
+            action.setChecked(on not in (False, "false", "0"))
         self.fit_to_screen()
         self._fitted_on_show = False
 
@@ -148,6 +155,12 @@ class MainWindow(QMainWindow):
 
     def export_wav(self, path: str | None = None) -> None:
         self.files.export_wav(path)
+
+    def export_score_svg(self, path: str | None = None) -> bool:
+        return self.score.export_svg(path)
+
+    def export_score_pdf(self, path: str | None = None) -> bool:
+        return self.score.export_pdf(path)
 
     def clip_source(self):
         return self.files.clip_source()
@@ -262,6 +275,9 @@ class MainWindow(QMainWindow):
         self.tracks_dock = dock
         self.resizeDocks([dock], [360], Qt.Horizontal)
         self.view_menu.addAction(dock.toggleViewAction())
+        # The side docks keep their full height; the Score dock sits under the roll only.
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
 
     def add_panel(self, widget: QWidget, title: str,
                   area: Qt.DockWidgetArea = Qt.RightDockWidgetArea) -> QDockWidget:
@@ -321,6 +337,9 @@ class MainWindow(QMainWindow):
             self._fitted_on_show = True  # once a window manager has framed it, with its frame
             self.fit_to_screen()
             QTimer.singleShot(0, self.fit_to_screen)
+            if self._size_docks:  # once the window has its size
+                QTimer.singleShot(0, lambda: self.resizeDocks(
+                    [self.score.dock], [max(170, int(self.height() * 0.25))], Qt.Vertical))
 
     # -- title, fields ---------------------------------------------------------------
 
@@ -387,6 +406,13 @@ class MainWindow(QMainWindow):
         self.roll.viewport().update()
         self.roll.setFocus()  # the editing keys act on the roll
 
+    def set_chord_symbols(self, on: bool) -> None:
+        """Chord symbols instead of roman numerals, in the lane and the score."""
+        self.roll.chord_lane.symbols = bool(on)
+        self.roll.chord_lane.update()
+        if hasattr(self, "score"):
+            self.score.set_symbols(bool(on))
+
     def zoom_reset(self) -> None:
         self.roll.set_zoom(DEFAULT_PX_PER_TICK, DEFAULT_KEY_H)
 
@@ -426,11 +452,14 @@ class MainWindow(QMainWindow):
             return
         self.transport.stop()
         self.generation.shutdown()
+        self.score.shutdown()
         self.audio.close()
         self.autosaver.timer.stop()
         self.autosaver.remove()
         self.settings.q.setValue("window/geometry", self.saveGeometry())
         self.settings.q.setValue("window/state", self.saveState())
         self.settings.q.setValue("view/velocity_lane", self.act_velocity_lane.isChecked())
+        self.settings.q.setValue("view/chord_lane", self.act_chord_lane.isChecked())
+        self.settings.q.setValue("view/chord_symbols", self.act_chord_symbols.isChecked())
         self.settings.sync()
         event.accept()

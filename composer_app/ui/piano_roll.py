@@ -30,6 +30,7 @@ from . import commands as cmd
 from . import roll_edits as edits
 from . import roll_paint
 from .document import Document
+from .roll_chords import CHORD_H, ChordLane
 from .roll_commands import EDIT_ACTIONS, RollCommands  # noqa: F401
 from .roll_edits import SNAP_TICKS, SNAPS, resized  # noqa: F401  (the roll's names)
 from .roll_gestures import TOOLS, DrawGesture, Gesture, RollEvent, Tool
@@ -76,6 +77,8 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.loop: tuple[int, int] | None = None
         self.ghost_notes: list[Note] = []
         self.replaced_ids: set[int] = set()
+        self.findings: list[tuple[int, int, list[int]]] = []  # the checker's (start, end, ids)
+        self.current_finding = -1
         self.follow_playhead = True
         self._clipboard: list[Note] = []
         self.gesture: Gesture | None = None  # the drag on the canvas under way
@@ -87,10 +90,11 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.setFocusPolicy(Qt.StrongFocus)
         self.viewport().setMouseTracking(True)
         self.viewport().setAttribute(Qt.WA_OpaquePaintEvent)
-        self.setViewportMargins(KEYBOARD_W, RULER_H, 0, VELOCITY_H)
         self.keyboard = Keyboard(self)
         self.ruler = Ruler(self)
         self.velocity_lane = VelocityLane(self)
+        self.chord_lane = ChordLane(self)
+        self._set_margins()
         self.horizontalScrollBar().valueChanged.connect(self._scrolled)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.horizontalScrollBar().setSingleStep(24)
@@ -252,6 +256,12 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.replaced_ids = set(replaced or ()) if self.ghost_notes or replaced else set()
         self._repaint_all()
 
+    def set_findings(self, findings, current: int = -1) -> None:
+        """The harmony checker's findings to mark: (start, end, note ids) each."""
+        self.findings = list(findings)
+        self.current_finding = current
+        self.viewport().update()
+
     def show_ticks(self, start: int, end: int) -> None:
         """Scroll so ``start``..``end`` is in view (from its start when it does not fit)."""
         t0, t1 = self.visible_ticks()
@@ -291,17 +301,34 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.keyboard.update()
         self.ruler.update()
         self.velocity_lane.update()
+        self.chord_lane.update()
 
     def _repaint_all(self) -> None:
         self.viewport().update()
         self.keyboard.update()
         self.ruler.update()
         self.velocity_lane.update()
+        self.chord_lane.update()
+
+    def _lane_heights(self) -> tuple[int, int]:
+        return (CHORD_H if not self.chord_lane.isHidden() else 0,
+                VELOCITY_H if not self.velocity_lane.isHidden() else 0)
+
+    def _set_margins(self) -> None:
+        self.setViewportMargins(KEYBOARD_W, RULER_H, 0, sum(self._lane_heights()))
 
     def set_velocity_lane_visible(self, on: bool) -> None:
         """Show or hide the velocity lane (hidden, the notes get its height)."""
         self.velocity_lane.setVisible(on)
-        self.setViewportMargins(KEYBOARD_W, RULER_H, 0, VELOCITY_H if on else 0)
+        self._lanes_changed()
+
+    def set_chord_lane_visible(self, on: bool) -> None:
+        """Show or hide the chord labels lane (between the notes and the velocities)."""
+        self.chord_lane.setVisible(on)
+        self._lanes_changed()
+
+    def _lanes_changed(self) -> None:
+        self._set_margins()
         self._place_side_widgets()
         self._update_scrollbars()
         self._repaint_all()
@@ -314,7 +341,10 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         vp = self.viewport().geometry()
         self.keyboard.setGeometry(vp.left() - KEYBOARD_W, vp.top(), KEYBOARD_W, vp.height())
         self.ruler.setGeometry(vp.left(), vp.top() - RULER_H, vp.width(), RULER_H)
-        self.velocity_lane.setGeometry(vp.left(), vp.bottom() + 1, vp.width(), VELOCITY_H)
+        chord_h, vel_h = self._lane_heights()
+        self.chord_lane.setGeometry(vp.left(), vp.bottom() + 1, vp.width(), CHORD_H)
+        self.velocity_lane.setGeometry(vp.left(), vp.bottom() + 1 + chord_h, vp.width(),
+                                       VELOCITY_H)
         self._update_scrollbars()
 
     # -- hit testing and events -----------------------------------------------------

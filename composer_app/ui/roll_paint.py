@@ -61,6 +61,7 @@ def paint_canvas(p: QPainter, rect: QRect, roll: PianoRoll) -> None:
     paint_rows(p, rect, roll)
     paint_grid(p, rect, roll)
     paint_notes(p, rect, roll)
+    paint_findings(p, rect, roll)
     if roll.gesture is not None:
         roll.gesture.paint_overlay(p)
     paint_playhead(p, rect, roll)
@@ -189,6 +190,36 @@ def paint_notes(p: QPainter, rect: QRect, roll: PianoRoll) -> None:
     drag = g.offsets if moving else (0, 0, 0)
     signs = roll_marks.fermata_notes(roll, rect, moving, *drag, hidden=hidden)
     roll_marks.paint_fermatas(p, [roll.note_rect(n) for n in signs], kh)
+
+
+FINDING = QColor(214, 48, 42)  # the harmony checker's marks (and the score's notes)
+
+
+def paint_findings(p: QPainter, rect: QRect, roll: PianoRoll) -> None:
+    """The harmony checker's findings: each involved note outlined, and a bracket at the
+    finding's tick from its highest note to its lowest (the current one thicker)."""
+    if not roll.findings:
+        return
+    t0, t1 = roll.tick_at(rect.left() - 4), roll.tick_at(rect.right() + 4)
+    notes = roll.doc.notes
+    p.save()
+    p.setBrush(Qt.NoBrush)
+    for k, (start, end, ids) in enumerate(roll.findings):
+        if end < t0 or start > t1:
+            continue
+        found = [notes[i] for i in ids if i in notes]
+        if not found:
+            continue
+        current = k == roll.current_finding
+        p.setPen(QPen(FINDING, 2.5 if current else 1.5))
+        for n in found:
+            p.drawRoundedRect(roll.note_rect(n).adjusted(-2, -2, 2, 2), 3, 3)
+        x = roll.x_of(start) - 4
+        top = min(roll.y_of(n.pitch) for n in found)
+        bottom = max(roll.y_of(n.pitch) for n in found) + roll.key_h
+        p.drawPolyline([QPointF(x + 4, top), QPointF(x, top), QPointF(x, bottom),
+                        QPointF(x + 4, bottom)])
+    p.restore()
 
 
 def paint_playhead(p: QPainter, rect: QRect, roll: PianoRoll) -> None:

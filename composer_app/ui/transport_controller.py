@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QStyle
 
@@ -22,6 +22,8 @@ LIVE_UPDATE_MS = 120  # edits reach a running playback after this pause
 
 
 class TransportController(QObject):
+    positionChanged = Signal(int)  # the playhead's tick, whoever moved it
+
     def __init__(self, window, audio, roll, doc):
         super().__init__(window)
         self.window = window  # for its style (icons)
@@ -136,6 +138,7 @@ class TransportController(QObject):
     def update_position(self) -> None:
         bar, beat, tick = self.doc.base.tick_to_bar_beat(self.roll.playhead)
         self.position_display.setText(f"{bar:3d}.{beat}.{tick:03d}")
+        self.positionChanged.emit(self.roll.playhead)
 
     def playhead_set_by_user(self, tick: int) -> None:
         self.update_position()
