@@ -155,7 +155,9 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         height = self.viewport().height()
         if self.y_of(hi) >= 0 and self.y_of(lo) + self.key_h <= height:
             return  # already visible
-        self.center_on_pitch((lo + hi) // 2)
+        # the middle of the rows from hi's top to lo's bottom, in the middle of the view
+        top, bottom = (127 - hi) * self.key_h, (128 - lo) * self.key_h
+        self.verticalScrollBar().setValue(int((top + bottom - height) / 2))
 
     def center_on_notes(self) -> None:
         if not self.doc.notes:
