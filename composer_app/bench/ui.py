@@ -240,15 +240,7 @@ w.doc.undo_stack.setClean()
 
 
 def _score_view(runs: int) -> BenchResult:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run([sys.executable, "-c", _SCORE_SCRIPT, tmp, str(max(runs, 1))],
-                             env=_env(tmp, offscreen=True), capture_output=True, text=True,
-                             timeout=300)
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-    info = json.loads(lines[-1]) if lines else {}
-    if out.returncode != 0 or "samples" not in info:
-        why = info.get("error") or out.stderr.strip()[-800:]
-        raise RuntimeError(f"score view benchmark failed: {why}")
+    info = _app_run(_SCORE_SCRIPT, "samples", "score view", 300, str(max(runs, 1)))
     return BenchResult("score_view_16_bars", info["samples"], extra={
         "gui_stall_max_ms": round(max(info["stalls"]) * 1000, 1),
         "gui_stall_median_ms": round(sorted(info["stalls"])[len(info["stalls"]) // 2] * 1000, 1),
@@ -306,17 +298,22 @@ def _paint(runs: int) -> BenchResult:
     })
 
 
-def _stall_run(runs: int, *extra: str) -> dict:
+def _app_run(script: str, needs: str, what: str, timeout: int, *args: str) -> dict:
+    """Run a bench script in a fresh offscreen app process; its last JSON line."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run([sys.executable, "-c", _STALL_SCRIPT, tmp, str(runs), *extra],
+        out = subprocess.run([sys.executable, "-c", script, tmp, *args],
                              env=_env(tmp, offscreen=True), capture_output=True, text=True,
-                             timeout=600)
+                             timeout=timeout)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     info = json.loads(lines[-1]) if lines else {}
-    if out.returncode != 0 or "runs" not in info:
+    if out.returncode != 0 or needs not in info:
         why = info.get("error") or out.stderr.strip()[-800:]
-        raise RuntimeError(f"stall benchmark failed: {why}")
+        raise RuntimeError(f"{what} benchmark failed: {why}")
     return info
+
+
+def _stall_run(runs: int, *extra: str) -> dict:
+    return _app_run(_STALL_SCRIPT, "runs", "stall", 600, str(runs), *extra)
 
 
 def _stall(runs: int) -> BenchResult:
