@@ -1,7 +1,7 @@
 """Motivic structure of a continuation: the measures and the rerank rules (issue 15).
 
 Pure Python (no torch): the evaluation (``training/continuer.py``) and the sampler
-(``ml/continuer.py``) measure with the same functions.
+(``ml/continuer/``) measure with the same functions.
 
 A melody here is ``(pitch, start, duration)`` tuples in ticks, and a list of bar lines
 (``bounds``: the start of each bar, then the end of the last). The measures of a
