@@ -458,7 +458,7 @@ def _cmd_evaluate(args) -> int:
     if args.model == "harmonizer":
         from composer_app.training.harmonizer import evaluate_cli
     else:
-        from composer_app.training.continuer import evaluate_cli
+        from composer_app.training.continuer_eval import evaluate_cli
     return evaluate_cli(args)
 
 

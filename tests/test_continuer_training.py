@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 
 from composer_app.ml import continuer as C  # noqa: E402
 from composer_app.training import continuer as T  # noqa: E402
+from composer_app.training import continuer_eval as TE  # noqa: E402
 from composer_app.training import melodies as M  # noqa: E402
 
 
@@ -88,7 +89,7 @@ def test_app_and_training_agree_on_metric_positions(small_corpus):
         seq = T.melody_sequence(mel)
         if seq is None or mel["phase"] % C.STEP:
             continue
-        score = T.melody_score(mel)
+        score = TE.melody_score(mel)
         first = score.notes[0].start
         ticks = [first + i * C.STEP for i in range(len(seq["pos"]))]
         assert C.metric_positions(score, first, ticks) == seq["pos"], mel["id"]
