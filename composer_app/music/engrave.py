@@ -24,6 +24,7 @@ ids it maps.
 from __future__ import annotations
 
 import atexit
+import html
 import json
 import os
 import re
@@ -33,11 +34,16 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from .errors import UserError
 from .score import PPQ, Note, Score
 from .theory import Key
+
+
+def escape(text: str) -> str:
+    """&, < and > as XML entities (``html.escape`` without quotes; ``xml.sax.saxutils``
+    pulls in urllib and cost the window 20 ms at start-up)."""
+    return html.escape(text, quote=False)
 
 __all__ = ["Engraving", "score_to_mei", "render_svg", "engrave", "qt_svg", "MAX_BARS",
            "EngraveError"]
