@@ -135,24 +135,8 @@ def test_midi_has_no_fermata_and_export_drops_it_quietly(tmp_path):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    pytest.importorskip("pytestqt")
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QMessageBox
-
-    from composer_app.ui.main_window import MainWindow
-    from composer_app.ui.settings import Settings
-
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
-    w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
-    w.audio.ensure_open = lambda: None  # no synth in unit tests
-    w._warn = lambda title, text: w.warnings.append(text)
-    w.warnings = []
-    w.files.ask_save = lambda: QMessageBox.Discard
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
+def window(make_window):
+    w = make_window(size=(1200, 800))
     w.roll.horizontalScrollBar().setValue(0)
     w.roll.center_on_pitch(64)
     return w

@@ -7,27 +7,15 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from composer_app.music import Note, Score, Track  # noqa: E402
 
 
 @pytest.fixture
-def roll(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
-    from composer_app.ui.main_window import MainWindow
-    from composer_app.ui.settings import Settings
-
-    w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
-    w.audio.ensure_open = lambda: None
-    w._warn = lambda title, text: None  # never block on a dialog
-    w.files.ask_save = lambda: QMessageBox.Discard
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
+def roll(make_window):
+    w = make_window(size=(1200, 800))
     w.roll.horizontalScrollBar().setValue(0)
     w.roll.center_on_pitch(60)
     return w.roll

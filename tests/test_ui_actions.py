@@ -6,24 +6,14 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from composer_app.ui import actions  # noqa: E402
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
-    from composer_app.ui.main_window import MainWindow
-    from composer_app.ui.settings import Settings
-
-    w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
-    w.audio.ensure_open = lambda: None
-    w._warn = lambda title, text: None
-    w.files.ask_save = lambda: QMessageBox.Discard
-    qtbot.addWidget(w)
+def window(make_window):
+    w = make_window()
     return w
 
 

@@ -6,25 +6,13 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from composer_app.music import Note, Score  # noqa: E402
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
-    from composer_app.ui.main_window import MainWindow
-    from composer_app.ui.settings import Settings
-
-    w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
-    w.audio.ensure_open = lambda: None
-    w.played = []
-    w.audio.play = lambda score, start_tick=0: w.played.append((score, start_tick))
-    w._warn = lambda title, text: None
-    w.files.ask_save = lambda: QMessageBox.Discard
-    qtbot.addWidget(w)
+def window(make_window):
+    w = make_window(record_play=True)
     return w
 
 
@@ -33,7 +21,7 @@ def test_transport_plays_a_source_and_keeps_the_loop_action_in_step(window):
     other = Score(notes=[Note(72, 0, 480)])
     t.play(lambda: other, 960)
     assert window.played[-1] == (other, 960) and t.timer.isActive()
-    assert window.play_source() is other  # what edits during playback rebuild from
+    assert t.play_source() is other  # what edits during playback rebuild from
     t.stop()
     assert not t.timer.isActive()
     t.loop_changed(0, 1920)

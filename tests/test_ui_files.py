@@ -28,23 +28,9 @@ from composer_app.music import (  # noqa: E402
 )
 
 
-def make_window(qtbot, tmp_path):
-    from composer_app.ui.main_window import MainWindow
-    from composer_app.ui.settings import Settings
-
-    w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
-    w.audio.ensure_open = lambda: None
-    w.warnings = []
-    w._warn = lambda title, text: w.warnings.append(text)
-    w.files.ask_save = lambda: QMessageBox.Discard
-    qtbot.addWidget(w)
-    return w
-
-
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
-    return make_window(qtbot, tmp_path)
+def window(make_window):
+    return make_window()
 
 
 def chorale_like() -> Score:
@@ -143,9 +129,8 @@ def test_unsaved_changes_ask_before_closing(window):
     assert window.close()
 
 
-def test_recovery_after_a_crash_restores_the_autosave(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
-    crashed = make_window(qtbot, tmp_path)
+def test_recovery_after_a_crash_restores_the_autosave(qtbot, tmp_path, monkeypatch, make_window):
+    crashed = make_window()
     crashed.doc.load(chorale_like(), str(tmp_path / "song.mid"))
     crashed.roll.select_all()
     crashed.roll.transpose(2)
@@ -163,7 +148,7 @@ def test_recovery_after_a_crash_restores_the_autosave(qtbot, tmp_path, monkeypat
     crashed.autosaver.project_path = tmp_path / "elsewhere.composer.json"  # keep its file
     crashed.autosaver.meta_path = tmp_path / "elsewhere.json"
 
-    fresh = make_window(qtbot, tmp_path)
+    fresh = make_window()
     offered = []
     assert fresh.offer_recovery(ask=lambda item: offered.append(item) or True)
     assert offered and "song.mid" in offered[0].describe()
@@ -172,7 +157,7 @@ def test_recovery_after_a_crash_restores_the_autosave(qtbot, tmp_path, monkeypat
     assert fresh.doc.path == str(tmp_path / "song.mid")
     # Declined or restored autosaves are not offered again.
     fresh.autosaver.remove()
-    assert not make_window(qtbot, tmp_path).offer_recovery(ask=lambda item: True)
+    assert not make_window().offer_recovery(ask=lambda item: True)
 
 
 def test_clean_close_leaves_no_autosave(window):
@@ -234,13 +219,12 @@ def test_preferences_round_trip(window):
     assert window.roll.snap == 160
 
 
-def test_user_shortcut_overrides_come_from_qsettings(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+def test_user_shortcut_overrides_come_from_qsettings(qtbot, tmp_path, monkeypatch, make_window):
     q = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
     q.setValue("shortcuts/edit_quantize", "Ctrl+Alt+Q")
     q.setValue("shortcuts/tool_erase", "")
     q.sync()
-    w = make_window(qtbot, tmp_path)
+    w = make_window()
     actions = w.named_actions()
     assert actions["edit_quantize"].shortcut().toString() == "Ctrl+Alt+Q"
     assert actions["tool_erase"].shortcut().isEmpty()
@@ -347,13 +331,12 @@ def test_preferences_changed_while_audio_opens_are_not_lost(qtbot, tmp_path):
     assert messages[-1] == "opened none"
 
 
-def test_the_window_fits_the_screen_it_opens_on(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
+def test_the_window_fits_the_screen_it_opens_on(qtbot, tmp_path, monkeypatch, make_window):
     """The default size (1400x860) and a size saved on a bigger screen both shrink to the
     available area, frame included (the offscreen screen here is 800x800)."""
     from PySide6.QtCore import QRect
 
-    w = make_window(qtbot, tmp_path)
+    w = make_window()
     w.show()
     qtbot.waitExposed(w)
     avail = w.screen().availableGeometry()
@@ -361,7 +344,7 @@ def test_the_window_fits_the_screen_it_opens_on(qtbot, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: avail.contains(w.frameGeometry()), timeout=2000)
     w.setGeometry(QRect(500, 300, 2400, 1500))  # as if saved on a big monitor
     w.close()
-    again = make_window(qtbot, tmp_path)
+    again = make_window()
     again.show()
     qtbot.waitExposed(again)
     qtbot.waitUntil(lambda: avail.contains(again.frameGeometry()), timeout=2000)
@@ -369,9 +352,8 @@ def test_the_window_fits_the_screen_it_opens_on(qtbot, tmp_path, monkeypatch):
     assert again.rect().contains(again.statusBar().geometry())
 
 
-def test_panels_hide_from_the_view_menu_and_the_layout_comes_back(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
-    w = make_window(qtbot, tmp_path)
+def test_panels_hide_from_the_view_menu_and_the_layout_comes_back(qtbot, tmp_path, monkeypatch, make_window):
+    w = make_window()
     w.show()
     qtbot.waitExposed(w)
     toggles = {a.text(): a for a in w.view_menu.actions()}
@@ -389,7 +371,7 @@ def test_panels_hide_from_the_view_menu_and_the_layout_comes_back(qtbot, tmp_pat
     assert w.roll.keyboard.height() == w.roll.viewport().height()  # the keys fill the gap
     qtbot.waitUntil(lambda: w.roll.viewport().width() > width + 300, timeout=2000)
     w.close()
-    again = make_window(qtbot, tmp_path)
+    again = make_window()
     again.show()
     qtbot.waitExposed(again)
     assert not again.tracks_dock.isVisible() and not again.generation.dock.isVisible()
@@ -398,10 +380,9 @@ def test_panels_hide_from_the_view_menu_and_the_layout_comes_back(qtbot, tmp_pat
     assert again.main_toolbar.isVisible()
 
 
-def test_file_dialogs_start_in_the_folder_last_used(qtbot, tmp_path, monkeypatch):
+def test_file_dialogs_start_in_the_folder_last_used(qtbot, tmp_path, monkeypatch, make_window):
     """A new piece exported to a folder: the next dialogs (export, open, and in the next
     session) start there, not in the home folder."""
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
     from PySide6.QtWidgets import QFileDialog
 
     folder = tmp_path / "songs"
@@ -419,14 +400,14 @@ def test_file_dialogs_start_in_the_folder_last_used(qtbot, tmp_path, monkeypatch
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(open_dialog))
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_dialog))
-    window = make_window(qtbot, tmp_path)
+    window = make_window()
     window.doc.load(chorale_like())
     assert window.export_midi()
     assert (folder / "tune.mid").is_file()
     window.export_musicxml()
     window.file_open()
     window.close()
-    again = make_window(qtbot, tmp_path)
+    again = make_window()
     again.file_open()
     assert starts[1:] == [str(folder.resolve())] * 3, starts
 

@@ -10,8 +10,6 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from composer_app.music import Key, KeySignature, Note, Score, Track  # noqa: E402
 from composer_app.paths import models_dir  # noqa: E402
@@ -40,27 +38,13 @@ def melody(bars: int = 8) -> Score:
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
-    from composer_app.ui.main_window import MainWindow
-    from composer_app.ui.settings import Settings
-
-    w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
-    w.audio.ensure_open = lambda: None  # no synth in unit tests
-    w.played = []
-    w.audio.play = lambda score, start_tick=0: w.played.append((score, start_tick))
-    w._warn = lambda title, text: w.warnings.append(text)
-    w.warnings = []
-    w.files.ask_save = lambda: QMessageBox.Discard
+def window(make_window):
+    w = make_window(size=(1400, 900), record_play=True)
     panel = w.generation.panel
     panel.variations.setValue(2)
     panel.seed.setValue(7)
     panel.seed_lock.setChecked(True)
     panel.set_device("cpu")
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
     yield w
     w.generation.shutdown()
 

@@ -10,7 +10,6 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from composer_app.listening.session import BlindSession  # noqa: E402
@@ -34,21 +33,10 @@ def fake_runner(job, progress, cancel):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
-    from composer_app.ui.main_window import MainWindow
-    from composer_app.ui.settings import Settings
-
-    w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
-    w.audio.ensure_open = lambda: None
-    w.played = []
-    w.audio.play = lambda score, start_tick=0: w.played.append((score, start_tick))
-    w.warnings = []
-    w._warn = lambda title, text: w.warnings.append(text)
-    w.files.ask_save = lambda: QMessageBox.Discard
+def window(qtbot, make_window):
+    w = make_window(record_play=True)
     w.generation.runner = fake_runner
     w.generation.panel.variations.setValue(3)
-    qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
     yield w

@@ -9,8 +9,6 @@ import pytest
 pytest.importorskip("pytestqt")
 pytest.importorskip("verovio")
 
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from composer_app.music import Note, Score, Track  # noqa: E402
 from composer_app.music.engrave import engrave, score_to_mei  # noqa: E402
@@ -30,20 +28,8 @@ def chorale():
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
-    from composer_app.ui.main_window import MainWindow
-    from composer_app.ui.settings import Settings
-
-    w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
-    w.audio.ensure_open = lambda: None
-    w.audio.play = lambda score, start_tick=0: None
-    w._warn = lambda title, text: None
-    w.files.ask_save = lambda: QMessageBox.Discard
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
+def window(make_window):
+    w = make_window(size=(1400, 900), record_play=True)
     yield w
     w.score.shutdown()
 

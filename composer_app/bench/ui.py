@@ -91,7 +91,7 @@ from composer_app.ui.settings import Settings
 w = MainWindow(Settings(QSettings(os.path.join(sys.argv[1], "s.ini"), QSettings.IniFormat)))
 w.audio.ensure_open = lambda: None
 errors = []
-w._warn = lambda title, text: errors.append(text)
+w.warn = lambda title, text: errors.append(text)
 w.show()
 app.processEvents()
 w.doc.load(eight_bar_melody())

@@ -2,7 +2,7 @@
 
 One :class:`FileController` per main window. Dialogs start in the folder last used in
 any file dialog (see :meth:`FileController.dialog_dir`); every user-facing error goes
-through the window's ``_warn`` (the one place tests replace, Generation's too), the
+through the window's ``warn`` (the one place tests replace, Generation's too), the
 question before dropping unsaved work through :meth:`FileController.ask_save`.
 """
 
@@ -34,7 +34,7 @@ class FileController(QObject):
 
     def __init__(self, window, doc, settings, autosaver, roll, transport):
         super().__init__(window)
-        self.window = window  # dialogs' parent, its status bar and _warn
+        self.window = window  # dialogs' parent, its status bar and warn
         self.doc, self.settings, self.autosaver = doc, settings, autosaver
         self.roll, self.transport = roll, transport
         self.wavDone.connect(lambda m: self._status(m, 8000))
@@ -43,7 +43,7 @@ class FileController(QObject):
         self.window.statusBar().showMessage(text, ms)
 
     def warn(self, title: str, text: str) -> None:
-        self.window._warn(title, text)
+        self.window.warn(title, text)
 
     # -- unsaved work -----------------------------------------------------------------
 

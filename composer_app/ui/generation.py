@@ -177,7 +177,7 @@ class Generation(QObject):
             req = proposals.reharmonize_request(self.w.doc, self.w.roll.selection,
                                                 **self._common())
         except UserError as exc:
-            self.w._warn("Reharmonize", str(exc))
+            self.w.warn("Reharmonize", str(exc))
             return False
         return self._submit(req)
 
@@ -190,7 +190,7 @@ class Generation(QObject):
                 self.w.doc, self.w.roll.selection, self.w.roll.playhead, bars=p.bars.value(),
                 temperature=p.temperature.value(), top_p=p.top_p.value(), **self._common())
         except UserError as exc:
-            self.w._warn("Continue", str(exc))
+            self.w.warn("Continue", str(exc))
             return False
         return self._submit(req)
 
@@ -266,7 +266,7 @@ class Generation(QObject):
     def _failed(self, job: GenerationJob, message: str) -> None:
         self._idle("failed")
         title = "Reharmonize failed" if job.kind == "harmonize" else "Continue failed"
-        self.w._warn(title, f"{message}\n\nThe piece is unchanged.")
+        self.w.warn(title, f"{message}\n\nThe piece is unchanged.")
 
     def _cancelled(self, job: GenerationJob) -> None:
         self._idle("cancelled")
@@ -355,11 +355,8 @@ class Generation(QObject):
         w.stop()
         start = prop.span[0] if self._job.kind == "harmonize" else self._job.span[0]
         w.roll.set_playhead(start, follow=True)
-        w._update_position()
-        w._show_playing(True)
-        w.play_source = lambda: prop.applied_to(w.doc)
-        w.audio.play(w.play_source(), start_tick=start)
-        w._play_timer.start()
+        w.transport.update_position()
+        w.transport.play(lambda: prop.applied_to(w.doc), start)
 
     def accept(self) -> list[int]:
         """Apply the shown variation as one undo step; returns the new notes' ids."""
@@ -410,10 +407,7 @@ class Generation(QObject):
     def discard(self, quiet: bool = False) -> None:
         had = bool(self._results)
         self._results, self._job, self._index = [], None, 0
-        if self.w.play_source != self.w.doc.score:  # a variation was being heard
-            self.w.play_source = self.w.doc.score
-            if self.w.audio.is_playing:
-                self.w.audio.set_score(self.w.doc.score())
+        self.w.transport.back_to_piece()  # if a variation was being heard
         self._show()
         if had and not quiet:
             self.w.statusBar().showMessage("Variations discarded", 3000)

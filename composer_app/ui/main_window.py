@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
 
     # -- what others call (passed to the controllers) ----------------------------------
 
-    def _warn(self, title: str, text: str) -> None:
+    def warn(self, title: str, text: str) -> None:
         """Every user-facing error goes through here (tests replace it)."""
         QMessageBox.warning(self, title, text)
 
@@ -176,26 +176,6 @@ class MainWindow(QMainWindow):
 
     def stop(self) -> None:
         self.transport.stop()
-
-    # ui/generation.py (another owner's room) plays a variation through these; they
-    # go once it calls transport.play(source, start).
-    @property
-    def play_source(self):
-        return self.transport.play_source
-
-    @play_source.setter
-    def play_source(self, source) -> None:
-        self.transport.play_source = source
-
-    @property
-    def _play_timer(self) -> QTimer:
-        return self.transport.timer
-
-    def _update_position(self) -> None:
-        self.transport.update_position()
-
-    def _show_playing(self, playing: bool) -> None:
-        self.transport.show_playing(playing)
 
     # -- construction ----------------------------------------------------------------
 

@@ -76,6 +76,13 @@ class TransportController(QObject):
         self.audio.play(source(), start_tick=start)
         self.timer.start()
 
+    def back_to_piece(self) -> None:
+        """Play the piece again where a variation (another source) was being heard."""
+        if self.play_source != self.doc.score:
+            self.play_source = self.doc.score
+            if self.audio.is_playing:
+                self.audio.set_score(self.doc.score())
+
     def play_pause(self) -> None:
         if self.audio.is_playing:
             self.audio.pause()
