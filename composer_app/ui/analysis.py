@@ -17,16 +17,17 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QRectF, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from composer_app.music import Score
-from composer_app.music.engrave import Engraving, score_to_mei
-from composer_app.music.errors import UserError
-from composer_app.music.harmony_check import ChordMark, Issue, check_score, chord_labels
 
-from .engrave_helper import engrave_pages
+if TYPE_CHECKING:  # the checker and the engraver load on the analysis thread, not at start-up
+    from composer_app.music.engrave import Engraving
+    from composer_app.music.harmony_check import ChordMark, Issue
+from composer_app.music.errors import UserError
 
 DEBOUNCE_MS = 300
 VIEW_SCALE = 34  # Verovio's scale (percent) in the score view
@@ -83,6 +84,8 @@ def analyse(source: Source, serial: int = 0, *, width: int = 0, show_labels: boo
             symbols: bool = False, dpr: float = 1.0) -> Result:
     """The job itself (the worker runs it; tests and the bench may call it directly).
     ``width`` 0: no engraving."""
+    from composer_app.music.harmony_check import check_score, chord_labels
+
     t0 = time.perf_counter()
     res = Result(serial, source)
     score = source.score
@@ -99,6 +102,10 @@ def analyse(source: Source, serial: int = 0, *, width: int = 0, show_labels: boo
         labels = [Label(m.tick, m.symbol if symbols else m.roman) for m in res.labels] \
             if show_labels else []
         try:
+            from composer_app.music.engrave import score_to_mei
+
+            from .engrave_helper import engrave_pages
+
             eng = score_to_mei(score, source.ids, labels=labels, marked=marked)
             got = engrave_pages(eng.mei, width, VIEW_SCALE, eng.note_ids,
                                 [xid for xid, _, _ in eng.bars], dpr)

@@ -14,11 +14,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QPageSize, QPainter, QPdfWriter
-from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QFileDialog
 
 from composer_app.music.atomic import atomic_write_bytes
-from composer_app.music.engrave import engrave, qt_svg
 from composer_app.music.errors import UserError
 
 from .analysis import Analysis, Label, Result, document_source
@@ -172,6 +170,8 @@ class ScoreController(QObject):
         return path
 
     def _pages(self) -> list[str]:
+        from composer_app.music.engrave import engrave  # on export only, not at start-up
+
         src = self.source()
         marks = self.analysis.last
         labels = []
@@ -218,6 +218,9 @@ class ScoreController(QObject):
 def pdf_bytes(pages: list[str]) -> bytes:
     """SVG pages drawn into an A4 PDF (vector), each scaled to fit its page."""
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+    from PySide6.QtSvg import QSvgRenderer
+
+    from composer_app.music.engrave import qt_svg
 
     buf = QBuffer()
     buf.open(QIODevice.WriteOnly)
