@@ -45,6 +45,14 @@ def test_both_models_put_an_off_grid_line_on_the_same_steps():
     assert tokens[1] == C.pitch_token(60)
 
 
+def test_an_ornament_shorter_than_a_step_never_hides_the_note_it_leads_to():
+    # F#-G 32nds before a quarter E: G's onset rounds onto E's step, and G is higher
+    turn = [(66, 1080, 60), (67, 1140, 60), (64, 1200, 480)]
+    assert grid.note_spans(turn, 16) == [(9, 10, 66), (10, 14, 64)]
+    # two real notes on one step: the highest still wins (the top of a chord)
+    assert grid.note_spans([(60, 0, 480), (64, 0, 480)], 8) == [(0, 4, 64)]
+
+
 def test_a_grid_origin_moves_every_step_alike():
     line = [(60, 300, 240), (62, 540, 120), (64, 660, 480)]
     shifted = [(p, s + 1000, d) for p, s, d in line]
@@ -52,7 +60,8 @@ def test_a_grid_origin_moves_every_step_alike():
     assert C.encode_melody(line, 0, 16 * 120) == C.encode_melody(shifted, 1000, 1000 + 16 * 120)
 
 
-@pytest.mark.parametrize("name", ["bwv66.6", "bwv26.6", "bwv145.5", "bwv2.6"])
+# bwv432 ends a turn with two 32nds, the second landing on the next quarter's step
+@pytest.mark.parametrize("name", ["bwv66.6", "bwv26.6", "bwv145.5", "bwv2.6", "bwv432"])
 def test_the_runtime_grid_of_a_chorale_file_is_the_grid_the_harmonizer_was_trained_on(name):
     """A chorale opened in the app (MusicXML reader → Score → grid) gives the same
     tokens and bar positions as the training corpus the shipped weights learned from."""

@@ -59,21 +59,24 @@ def note_spans(notes: Iterable[tuple[int, int, int]], steps: int,
     ``notes`` are ``(pitch, start_tick, duration_ticks)``; step 0 is at ``origin``.
     Onsets and ends snap to the nearest step (:func:`step_of`); a note lasts at least
     one step and ends where the next onset begins; of notes whose onsets land on one
-    step the highest wins; onsets outside ``0..steps-1`` are dropped. Shared by the
-    harmonizer's rows and the continuer's tokens.
+    step the highest wins, except that a note shorter than the grid (its end snaps to
+    its onset's step: a 32nd-note turn) gives way to a real note there, so an ornament
+    never hides the note it decorates; onsets outside ``0..steps-1`` are dropped.
+    Shared by the harmonizer's rows and the continuer's tokens.
     """
-    onsets: dict[int, tuple[int, int]] = {}
+    onsets: dict[int, tuple[tuple[bool, int], int, int]] = {}
     for pitch, start, duration in notes:
         s = step_of(start, origin)
         if not 0 <= s < steps:
             continue
-        e = min(steps, max(s + 1, step_of(start + duration, origin)))
-        if s not in onsets or pitch > onsets[s][0]:
-            onsets[s] = (pitch, e)
+        end = step_of(start + duration, origin)
+        rank = (end > s, pitch)  # a note of its own step first, then the highest
+        if s not in onsets or rank > onsets[s][0]:
+            onsets[s] = (rank, pitch, min(steps, max(s + 1, end)))
     order = sorted(onsets)
     spans = []
     for i, s in enumerate(order):
-        pitch, e = onsets[s]
+        _, pitch, e = onsets[s]
         if i + 1 < len(order):
             e = min(e, order[i + 1])
         spans.append((s, e, pitch))
