@@ -112,3 +112,36 @@ def test_chorale_voices_get_their_clefs_and_the_tenor_reads_an_octave_down(tmp_p
     assert clefs == [("G", "2", 0), ("G", "2", 0), ("G", "2", -1), ("F", "4", 0)]
     back = read_musicxml(path)
     assert sorted(n.pitch for n in back.notes) == sorted(pitches)  # sounding pitch kept
+
+
+def _bar_lines(score, upto: int) -> list[int]:
+    lines, bar = [], 0
+    while score.bar_start(bar) < upto:
+        lines.append(score.bar_start(bar))
+        bar += 1
+    return lines
+
+
+def test_a_pickup_after_a_meter_change_mid_piece_is_a_bar_of_its_own():
+    # bwv304 turns to 3/4 with a one-beat pickup (its measure 9): every later bar line
+    # of the file must be a bar line of the Score, not one beat early.
+    corpus = pytest.importorskip("music21.corpus")
+    from music21 import stream
+
+    from composer_app.music import load_score
+
+    score = load_score(str(corpus.getWork("bach/bwv304", fileExtensions=("mxl",))))
+    measures = list(corpus.parse("bach/bwv304").parts[0].getElementsByClass(stream.Measure))
+    pad = round(float(measures[0].paddingLeft) * 480)  # an opening pickup's silence
+    written = [pad + round(float(m.offset) * 480) for m in measures]
+    assert set(written) <= set(_bar_lines(score, score.end_tick))
+    assert score.time_signature_at(pad + 32 * 480 + 480).numerator == 3
+
+
+def test_a_bar_split_by_a_repeat_sign_stays_one_bar():
+    # bwv277's 4/4 bar of beats 1-3 | repeat | beat 4 is one bar: no meter change
+    corpus = pytest.importorskip("music21.corpus")
+    from composer_app.music import load_score
+
+    score = load_score(str(corpus.getWork("bach/bwv277", fileExtensions=("mxl",))))
+    assert [(t.numerator, t.denominator) for t in score.time_signatures] == [(4, 4)]

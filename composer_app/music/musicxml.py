@@ -203,6 +203,9 @@ def score_from_music21(stream) -> Score:
             if bpm and math.isfinite(bpm) and bpm > 0:
                 score.tempos.append(TempoChange(meta_ticks(mm.offset), clamp_bpm(bpm)))
 
+    if parts:
+        score.time_signatures.extend(_short_bars(parts[0], ticks))
+
     for index, part in enumerate(parts):
         name = part.partName if isinstance(part.partName, str) and part.partName else f"Part {index + 1}"
         program = 0
@@ -301,6 +304,53 @@ def _pickup_padding(part) -> Fraction:
         return Fraction(0)
     pad = measures[0].paddingLeft or 0
     return Fraction(pad).limit_denominator(960) if pad > 0 else Fraction(0)
+
+
+def _short_bars(part, ticks) -> list[TimeSignature]:
+    """Meters for the short measures inside a piece that no bar line of the meter in
+    force would give: a pickup after a meter change mid-piece (bwv304: one beat, then
+    3/4) becomes a bar of its own length, and the meter comes back after it, as a
+    notation program writes it to MIDI. A bar split in two by a repeat sign (3 + 1
+    beats of a 4/4 bar) is one bar of the meter and is left alone, and so are the
+    first measure (the pickup, :func:`_pickup_padding`) and the last."""
+    from music21 import stream as m21stream
+
+    if not hasattr(part, "getElementsByClass"):
+        return []
+    measures = list(part.getElementsByClass(m21stream.Measure))
+    out: list[TimeSignature] = []
+    meter, run, run_start = None, Fraction(0), None
+    for i, m in enumerate(measures):
+        if m.timeSignature is not None:
+            meter, run, run_start = m.timeSignature, Fraction(0), None
+        if meter is None or i == 0:
+            continue
+        bar = Fraction(meter.barDuration.quarterLength).limit_denominator(960)
+        length = Fraction(m.duration.quarterLength).limit_denominator(960)
+        if length >= bar or i == len(measures) - 1:
+            run, run_start = Fraction(0), None
+            continue
+        if run_start is None:
+            run_start = m.offset
+        run += length
+        if run == bar:  # completed: a bar split by a repeat
+            run, run_start = Fraction(0), None
+            continue
+        following = measures[i + 1]
+        if run + Fraction(following.duration.quarterLength).limit_denominator(960) <= bar \
+                and following.timeSignature is None:
+            continue  # the bar may still be completed by the next measure
+        den = meter.denominator
+        while (run * den / 4).denominator != 1 and den < 64:
+            den *= 2
+        num = int(run * den / 4)
+        if (run * den / 4).denominator == 1 and countable_meter(num, den):
+            out.append(TimeSignature(ticks(run_start), num, den))
+            if following.timeSignature is None:
+                out.append(TimeSignature(ticks(following.offset), meter.numerator,
+                                         meter.denominator))
+        run, run_start = Fraction(0), None
+    return out
 
 
 def _dedupe(items):
