@@ -88,12 +88,17 @@ def test_recording_lands_notes_at_their_ticks_in_the_current_voice_in_one_step(r
     thread.start()
     thread.join()
     qtbot.waitUntil(lambda: 65 in w.record.take.held, timeout=2000)  # queued to the GUI
+    clock.t = 101.5
+    w.record.poll()                             # the take so far is shown, not yet added
+    assert [(n.pitch, n.start, n.end) for n in w.roll.recording_notes] == [
+        (64, 2160, 2400), (65, 2520, 2640)]
+    assert _notes(w) == before
     clock.t = 101.75
     w.act_record.trigger()                      # R again: stop, key 65 still down
     assert not w.record.recording and not w.act_record.isChecked()
     assert not w.audio.transport.metronome and not w.audio.transport.is_playing
     assert w.doc.undo_stack.count() == steps + 1
-    assert w.doc.undo_stack.text(steps) == "Record take 1"
+    assert w.doc.undo_stack.text(steps) == "Record take 1" and not w.roll.recording_notes
     assert _notes(w) == sorted(before + [(64, 2160, 240, 1), (65, 2520, 240, 1)])
     assert {n.velocity for n in w.doc.notes.values() if n.pitch in (64, 65)} == {100, 70}
     # what was played also sounded, in the Alto's channel and program

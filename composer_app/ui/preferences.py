@@ -78,6 +78,9 @@ class PreferencesDialog(QDialog):
         self.audio_state = QLabel(audio_state or "not opened yet")
         self.audio_state.setObjectName("audio_state")
         self.audio_state.setWordWrap(True)
+        # A wrapped label in a form gets one line's height when the dialog is laid out
+        # (Qt's height-for-width): room for two, as "not opened yet (…)" needs.
+        self.audio_state.setMinimumHeight(self.audio_state.fontMetrics().lineSpacing() * 2 + 2)
         self.audio_state.setToolTip("What the app plays through now; OK applies a change")
         form.addRow("Now", self.audio_state)
         form.addRow("Output", self.output)
@@ -145,9 +148,12 @@ class PreferencesDialog(QDialog):
         self.count_in.setSuffix(" bar(s)")
         self.count_in.setSpecialValueText("none")
         self.count_in.setValue(s.get("record/count_in_bars"))
-        self.record_metronome = QCheckBox("Metronome while recording")
+        self.record_metronome = QCheckBox("Metronome")
+        self.record_metronome.setToolTip("The metronome clicks while recording")
         self.record_metronome.setChecked(s.get("record/metronome"))
-        self.quantize_input = QCheckBox("Quantize onsets to the snap grid")
+        self.quantize_input = QCheckBox("Quantize to the snap")
+        self.quantize_input.setToolTip("The onsets played in snap to the grid (the lengths "
+                                       "as played)")
         self.quantize_input.setChecked(s.get("record/quantize"))
         box = QGroupBox("MIDI input (keyboard)")
         form = QFormLayout(box)
@@ -157,8 +163,12 @@ class PreferencesDialog(QDialog):
         form.addRow("Now", self.input_state)
         form.addRow("Input port", self.input_port)
         form.addRow("Count-in", self.count_in)
-        form.addRow("", self.record_metronome)
-        form.addRow("", self.quantize_input)
+        checks = QWidget()
+        row = QHBoxLayout(checks)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.record_metronome)
+        row.addWidget(self.quantize_input)
+        form.addRow("Recording", checks)
         return box
 
     def _browse(self) -> None:

@@ -56,7 +56,6 @@ class RecordController(QObject):
         self.step_entry = False
         self._step = StepCursor()
         self._programs: tuple[object, dict[int, int]] = (None, {})
-        self._saved_metronome = False
         self.indicator = QLabel()
         self.indicator.setObjectName("record_indicator")
         self.indicator.setToolTip("Recording (R stops), count-in, or step entry (N)")
@@ -178,7 +177,6 @@ class RecordController(QObject):
             return
         self.transport = transport
         self.recording = True
-        self._saved_metronome = transport.metronome
         transport.metronome = bool(self.settings.get("record/metronome")) or self.audio.metronome
         self.timer.start()
         voice = self._voice()
@@ -203,6 +201,7 @@ class RecordController(QObject):
             return
         take, self.take = self.take, self.take.next_pass(loop[0], passes)
         self.take.end = loop[1]
+        self.roll.set_recording_notes([])
         self._commit(take.finish())
 
     def _commit(self, notes) -> None:
@@ -223,8 +222,10 @@ class RecordController(QObject):
             if not transport.is_playing:
                 self.stop_record()
                 return
-            _tick, passes, _counting = transport.locate(transport.clock())
+            tick, passes, _counting = transport.locate(transport.clock())
             self._roll_over(passes)
+            if self.take is not None:
+                self.roll.set_recording_notes(self.take.shown(tick))
             self._show_state()
         except Exception as exc:
             log.exception("recording poll failed")
@@ -236,12 +237,13 @@ class RecordController(QObject):
         transport, self.transport = self.transport, None
         was_recording, self.recording = self.recording, False
         self.timer.stop()
+        self.roll.set_recording_notes([])
         if was_recording and take is not None and transport is not None:
             tick, passes, counting = transport.locate(transport.clock())
             if passes > take.passes and take.end is not None:
                 tick = take.end
             self._commit(take.finish(tick))
-            transport.metronome = self._saved_metronome
+            transport.metronome = self.audio.metronome  # as the M toggle says
         self.window.transport.stop()
         if self.takes:
             self.window.statusBar().showMessage(

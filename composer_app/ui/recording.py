@@ -53,6 +53,13 @@ class Take:
             self.release(end if end is not None else self.start, pitch)
         return sorted(self.notes, key=lambda n: (n.start, n.pitch))
 
+    def shown(self, tick: int) -> list[Note]:
+        """What the roll shows while recording: the notes so far, and each key still
+        down as a note up to ``tick``."""
+        end = tick if self.end is None else min(tick, self.end)
+        return self.notes + [Note(pitch, start, end - start, velocity, self.track)
+                             for pitch, (start, velocity) in self.held.items() if end > start]
+
     def next_pass(self, loop_start: int, passes: int) -> Take:
         """The take of the loop's next pass: the keys held across the wrap go on in it
         from the loop start (call before :meth:`finish`)."""
