@@ -83,6 +83,9 @@ def test_recording_lands_notes_at_their_ticks_in_the_current_voice_in_one_step(r
     assert w.audio.transport.metronome           # the metronome clicks while recording
     assert w.record_indicator.text().startswith("● REC")
     _played(port, clock, 64, 100.5, 101.0, velocity=100)   # 0.5 s = 240 ticks at 60 bpm
+    port.feed(mido.Message("control_change", control=64, value=127))  # the pedal sounds
+    assert [(m.channel, m.control, m.value) for m in out.of_type("control_change")] == [
+        (1, 64, 127)]
     clock.t = 101.25
     thread = threading.Thread(target=port.note, args=(65, 70))  # as rtmidi's thread does
     thread.start()

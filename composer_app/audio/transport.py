@@ -467,6 +467,14 @@ class Transport:
             self._ensure_thread()
             self._cond.notify()
 
+    def live_control(self, channel: int, control: int, value: int) -> None:
+        """A controller played in (the sustain pedal) goes to the output now."""
+        with self._cond:
+            try:
+                self._output.control_change(channel, control, value)
+            except AudioUnavailable as exc:
+                self._report_later(exc)
+
     def close(self) -> None:
         """Stop and end the scheduler thread. The output is not closed."""
         self.stop()

@@ -181,6 +181,11 @@ class AudioLink(QObject):
             return
         self._safe(self.transport.live_note, channel, pitch, velocity, program)
 
+    def live_control(self, channel: int, control: int, value: int) -> None:
+        """A controller played in (the sustain pedal) sounds now."""
+        if self.transport is not None:
+            self._safe(self.transport.live_control, channel, control, value)
+
     def stop(self) -> None:
         self._pending = []
         if self.transport is not None:

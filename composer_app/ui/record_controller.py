@@ -123,6 +123,9 @@ class RecordController(QObject):
                     self._record(msg.note, 0, stamp)
                 elif self.step_entry:
                     self._step.release(msg.note)
+            elif msg.type == "control_change":  # the pedal sounds (it is not recorded)
+                voice = self._voice()
+                self.audio.live_control(voice.channel if voice else 0, msg.control, msg.value)
         except Exception as exc:
             log.exception("MIDI input message failed")
             self.window.statusBar().showMessage(f"MIDI input: {exc}", 8000)
