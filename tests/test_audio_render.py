@@ -172,7 +172,7 @@ def test_cli_devices_runs(capsys):
 
     assert main(["devices"]) == 0
     out = capsys.readouterr().out
-    for label in ("FluidSynth", "soundfont:", "MIDI out ports:", "torch device:"):
+    for label in ("FluidSynth", "soundfont:", "MIDI out ports:", "MIDI in ports:", "torch device:"):
         assert label in out
     assert "Traceback" not in out
 

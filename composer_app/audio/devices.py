@@ -12,7 +12,7 @@ import sys
 from ._native import compiled_audio_drivers, fluidsynth_version, library_path, load_fluidsynth
 from .backends import FluidSynthOutput, driver_candidates
 from .errors import AudioUnavailable
-from .ports import list_output_ports
+from .ports import list_input_ports, list_output_ports
 from .soundfont import ENV_VAR, find_soundfont
 
 __all__ = ["devices_report"]
@@ -66,4 +66,6 @@ def devices_report(probe_driver: bool = True) -> str:
         lines.append(f"soundfont:       probe failed ({exc})")
     ports = list_output_ports()
     lines.append(f"MIDI out ports:  {', '.join(ports) if ports else 'none'}")
+    ports = list_input_ports()
+    lines.append(f"MIDI in ports:   {', '.join(ports) if ports else 'none'}")
     return "\n".join(lines)

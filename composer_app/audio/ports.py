@@ -1,12 +1,26 @@
-"""MIDI output ports through mido's rtmidi backend, listed without ever raising."""
+"""MIDI ports through mido's rtmidi backend, listed without ever raising."""
 
 from __future__ import annotations
 
 import logging
 
-__all__ = ["list_output_ports"]
+__all__ = ["list_output_ports", "list_input_ports"]
 
 log = logging.getLogger(__name__)
+
+
+def _names(kind: str) -> list[str]:
+    from ._native import silence_alsa
+
+    silence_alsa()
+    try:
+        import mido
+
+        names = mido.get_output_names() if kind == "output" else mido.get_input_names()
+        return list(dict.fromkeys(names))
+    except Exception as exc:  # rtmidi's SystemError, missing backend, …
+        log.debug("no MIDI %s ports: %s", kind, exc)
+        return []
 
 
 def list_output_ports() -> list[str]:
@@ -15,13 +29,9 @@ def list_output_ports() -> list[str]:
     On Linux without an ALSA sequencer (no ``/dev/snd/seq``), rtmidi raises
     ``SystemError``; that simply means "no ports".
     """
-    from ._native import silence_alsa
+    return _names("output")
 
-    silence_alsa()
-    try:
-        import mido
 
-        return list(dict.fromkeys(mido.get_output_names()))
-    except Exception as exc:  # rtmidi's SystemError, missing backend, …
-        log.debug("no MIDI output ports: %s", exc)
-        return []
+def list_input_ports() -> list[str]:
+    """Names of the MIDI input ports (keyboards), or [] as :func:`list_output_ports`."""
+    return _names("input")

@@ -33,19 +33,21 @@ from composer_app.music.gm import DRUM_CHANNEL, HI_WOOD_BLOCK, LOW_WOOD_BLOCK
 from .backends import Output
 from .errors import AudioUnavailable
 
-__all__ = ["Transport", "build_events", "METRONOME_CHANNEL"]
+__all__ = ["Transport", "build_events", "count_in_events", "METRONOME_CHANNEL"]
 
 log = logging.getLogger(__name__)
 
 # Event kinds; at one instant note-offs go before note-ons so repeated notes re-strike.
 # A click's note-off has its own kind: it releases only a click that was sent, never a
 # note of the user's on the percussion channel.
-OFF, ON, CLICK, CLICK_OFF = 0, 1, 2, 3
+# COUNT is a count-in click: it sounds whether or not the metronome is on.
+OFF, ON, CLICK, CLICK_OFF, COUNT = 0, 1, 2, 3, 4
 METRONOME_CHANNEL = DRUM_CHANNEL
 CLICK_ACCENT, CLICK_BEAT = HI_WOOD_BLOCK, LOW_WOOD_BLOCK
 CLICK_SECONDS = 0.05
 _EPS = 0.0005                    # events this close to due are sent now (seconds)
 _CHECK_EVERY_S = 1.0             # how often a playing output is asked whether it still exists
+HOLD_OPEN_BARS = 500             # a recording's metronome runs this far past its start
 
 Event = tuple  # (seconds, kind, channel, pitch, velocity)
 
@@ -97,6 +99,28 @@ def metronome_clicks(score: Score, end_tick: int) -> list[tuple[int, bool]]:
         bar += 1
 
 
+def count_in_events(score: Score, start_tick: int, bars: int) -> list[Event]:
+    """The count-in before ``start_tick``: ``bars`` bars of clicks (kind COUNT, and their
+    CLICK_OFFs) in the meter and tempo in force there, in seconds *relative to the
+    start* (the first click at minus the count-in's length, the last a beat before 0).
+    The first beat of each bar is accented."""
+    if bars <= 0:
+        return []
+    sig = score.time_signature_at(start_tick)
+    beat_s = sig.beat_ticks * 60.0 / (score.tempo_at(start_tick) * score.ppq)
+    beats = bars * sig.numerator
+    events: list[Event] = []
+    for k in range(beats):
+        t = -(beats - k) * beat_s
+        accent = k % sig.numerator == 0
+        pitch = CLICK_ACCENT if accent else CLICK_BEAT
+        events.append((t, COUNT, METRONOME_CHANNEL, pitch, 110 if accent else 80))
+        events.append((t + min(CLICK_SECONDS, beat_s / 2), CLICK_OFF, METRONOME_CHANNEL,
+                       pitch, 0))
+    events.sort(key=lambda e: (e[0], e[1] != CLICK_OFF))
+    return events
+
+
 def build_events(score: Score, metronome_until: int | None = None) -> list[Event]:
     """Time-sorted (seconds, kind, channel, pitch, velocity) for the audible notes.
 
@@ -134,10 +158,16 @@ class Transport:
     - ``on_error(exc)``: the output failed (e.g. a MIDI port disappeared). Playback has
       already stopped cleanly; choose another output with :meth:`set_output`.
     - ``on_finished()``: playback reached the end of the score (not called on ``stop``).
+
+    ``clock`` is the time source (seconds; ``time.monotonic`` unless a test gives its
+    own). A MIDI input stamps its messages with the same clock, and :meth:`locate`
+    turns a stamp into the score position played at that moment (recording).
     """
 
     def __init__(self, output: Output, on_error: Callable[[Exception], None] | None = None,
-                 on_finished: Callable[[], None] | None = None) -> None:
+                 on_finished: Callable[[], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._output = output
         self.on_error = on_error
         self.on_finished = on_finished
@@ -163,6 +193,16 @@ class Transport:
         self._last_check = 0.0
         self._clicks_until = 0
         self._clicks_sounding: dict[tuple[int, int], int] = {}  # clicks sent, not yet released
+        # A count-in: its clicks (absolute score seconds) and where the music starts;
+        # _count_until is None when no count-in is running.
+        self._count_in: list[Event] = []
+        self._count_idx = 0
+        self._count_until: float | None = None
+        self._hold_open = False        # a recording: the clock runs on past the last event
+        self._hold_until = 0           # ... with the metronome up to this tick
+        self._wraps = 0                # loop wraps since play()
+        self._play_from: float | None = None  # where play() started (seconds), until a seek
+        self._live: dict[tuple[int, int], int] = {}  # notes played in (live_note), sounding
 
     # -- state the UI reads ---------------------------------------------------------
 
@@ -183,12 +223,24 @@ class Transport:
         return self._score
 
     @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
+
+    @property
+    def counting_in(self) -> bool:
+        """True during a count-in (the playhead waits at the start)."""
+        return self._playing and self._count_until is not None
+
+    @property
     def position_seconds(self) -> float:
-        """Playhead in score seconds, computed from the clock now (thread-safe)."""
+        """Playhead in score seconds, computed from the clock now (thread-safe). During a
+        count-in it stays at the start."""
         with self._cond:
             if not self._playing:
                 return self._anchor_pos
-            pos = self._anchor_pos + (time.monotonic() - self._anchor_mono)
+            pos = self._anchor_pos + (self._clock() - self._anchor_mono)
+            if self._count_until is not None and pos < self._count_until:
+                return self._count_until
             if self._loop_armed and self._loop_s and pos > self._loop_s[1]:
                 start, end = self._loop_s  # the wrap is due this instant: show it already
                 pos = start + (pos - end) % (end - start)
@@ -206,14 +258,94 @@ class Transport:
     def loop(self) -> tuple[int, int] | None:
         return self._loop_ticks
 
+    def locate(self, stamp: float) -> tuple[int, int, bool]:
+        """Where the playback was at ``stamp`` (a reading of :attr:`clock`): (tick, loop
+        passes since play, in the count-in). The tempo map is the score's; a stamp from
+        just before a wrap the scheduler has already made belongs to the pass before, one
+        past a wrap not made yet to the pass after. In the count-in the tick is the start."""
+        with self._cond:
+            score = self._score
+            if score is None:
+                return 0, 0, False
+            if not self._playing:
+                return max(0, round(score.seconds_to_tick(self._anchor_pos))), self._wraps, False
+            pos = self._anchor_pos + (stamp - self._anchor_mono)
+            wraps = self._wraps
+            start = self._play_from
+            if start is not None and wraps == 0 and pos < start - _EPS:  # the count-in
+                return max(0, round(score.seconds_to_tick(start))), wraps, True
+            loop = self._loop_s
+            if loop and loop[1] > loop[0]:
+                length = loop[1] - loop[0]
+                if wraps > 0 and pos < loop[0] - _EPS:
+                    pos, wraps = loop[1] - (loop[0] - pos), wraps - 1
+                elif self._loop_armed and pos >= loop[1]:
+                    passes = int((pos - loop[1]) // length) + 1
+                    pos, wraps = loop[0] + (pos - loop[1]) % length, wraps + passes
+            return max(0, round(score.seconds_to_tick(pos))), wraps, False
+
     # -- commands -------------------------------------------------------------------
 
-    def play(self, score: Score, start_tick: int = 0) -> None:
-        """Play ``score`` from ``start_tick``, stopping whatever played before."""
+    def play(self, score: Score, start_tick: int = 0, count_in_bars: int = 0,
+             hold_open: bool = False) -> None:
+        """Play ``score`` from ``start_tick``, stopping whatever played before.
+
+        ``count_in_bars``: that many bars of clicks first (the meter and tempo at the
+        start), the playhead waiting at the start. ``hold_open`` (recording): the clock
+        goes on past the end of the score, the metronome with it, until :meth:`stop`."""
+        start_tick = max(0, int(start_tick))
         with self._cond:
             self._release_all()
+            self._hold_open = hold_open
+            self._hold_until = (score.bar_start(score.bar_of(start_tick) + HOLD_OPEN_BARS)
+                                if hold_open else 0)
+            self._wraps = 0
             self._load(score)
-            self._start_at(score.tick_to_seconds(max(0, int(start_tick))), programs=True)
+            start = score.tick_to_seconds(start_tick)
+            self._play_from = start
+            clicks = count_in_events(score, start_tick, count_in_bars)
+            if not clicks:
+                self._start_at(start, programs=True)
+                return
+            # The music waits at the start (notes held there start when the count-in
+            # ends) while the clock counts in.
+            self._playing, self._paused = True, False
+            self._count_in = [(start + e[0], *e[1:]) for e in clicks]
+            self._count_idx = 0
+            self._count_until = start
+            self._anchor_pos = self._count_in[0][0]
+            self._anchor_mono = self._clock()
+            self._idx = bisect.bisect_left(self._times, start - _EPS)
+            self._arm_loop(start)
+            try:
+                self._send_programs()
+            except AudioUnavailable as exc:
+                self._halt()
+                self._report_later(exc)
+                return
+            self._ensure_thread()
+            self._cond.notify()
+
+    def live_note(self, channel: int, pitch: int, velocity: int,
+                  program: int | None = None) -> None:
+        """A note played in (a MIDI keyboard): on now (``velocity`` 0: off). Played
+        notes are counted like the others, and an edit reaching a running playback
+        does not cut them off; ``stop`` releases them."""
+        key = (channel, pitch)
+        with self._cond:
+            try:
+                if velocity > 0:
+                    if program is not None:
+                        self._output.program_change(channel, program)
+                    self._note_on(channel, pitch, max(1, min(127, int(velocity))))
+                    self._live[key] = self._live.get(key, 0) + 1
+                elif self._live.get(key):
+                    release(self._live, key)
+                    self._note_off(channel, pitch)
+            except AudioUnavailable as exc:
+                self._report_later(exc)
+                return
+            self._ensure_thread()
 
     def resume(self) -> None:
         """Continue after :meth:`pause` (or from the playhead after stop)."""
@@ -252,6 +384,7 @@ class Transport:
             if self._score is None:
                 return
             pos = self._score.tick_to_seconds(max(0, int(tick)))
+            self._play_from = None
             if self._playing:
                 self._release_all()
                 self._start_at(pos)
@@ -269,7 +402,12 @@ class Transport:
             tick = self.position_tick if old is not None else 0
             self._load(score)
             pos = score.tick_to_seconds(tick)
-            if self._playing:
+            if self._playing and self._count_until is not None:  # counting in: go on
+                self._count_until = pos
+                self._idx = bisect.bisect_left(self._times, pos - _EPS)
+                self._arm_loop(pos)
+                self._cond.notify()
+            elif self._playing:
                 self._retarget(pos, programs=old is None or _voicing(old) != _voicing(score))
             else:
                 self._anchor_pos = pos
@@ -325,9 +463,17 @@ class Transport:
             except AudioUnavailable as exc:
                 self._report_later(exc)
                 return
-            heapq.heappush(self._previews, (time.monotonic() + duration_s, channel, pitch))
+            heapq.heappush(self._previews, (self._clock() + duration_s, channel, pitch))
             self._ensure_thread()
             self._cond.notify()
+
+    def live_control(self, channel: int, control: int, value: int) -> None:
+        """A controller played in (the sustain pedal) goes to the output now."""
+        with self._cond:
+            try:
+                self._output.control_change(channel, control, value)
+            except AudioUnavailable as exc:
+                self._report_later(exc)
 
     def close(self) -> None:
         """Stop and end the scheduler thread. The output is not closed."""
@@ -343,7 +489,7 @@ class Transport:
 
     def _load(self, score: Score) -> None:
         self._score = score
-        until = score.end_tick
+        until = max(score.end_tick, self._hold_until)
         if self._loop_ticks:
             until = max(until, self._loop_ticks[1])
         self._events = build_events(score, metronome_until=until)
@@ -403,11 +549,12 @@ class Transport:
         """Go on playing from ``pos`` of the (new) event list without a re-attack: notes
         held there that already sound keep sounding, the others start or stop."""
         self._anchor_pos = pos
-        self._anchor_mono = time.monotonic()
+        self._anchor_mono = self._clock()
+        self._count_until, self._count_in, self._count_idx = None, [], 0
         self._idx = bisect.bisect_left(self._times, pos - _EPS)
         self._arm_loop(pos)
         held, velocity = self._held()
-        previewed = {(ch, pitch) for _due, ch, pitch in self._previews}
+        previewed = {(ch, pitch) for _due, ch, pitch in self._previews} | set(self._live)
         try:
             if programs:
                 self._send_programs()
@@ -428,7 +575,10 @@ class Transport:
 
     def _halt(self) -> None:
         if self._playing:
-            self._anchor_pos = self._anchor_pos + (time.monotonic() - self._anchor_mono)
+            self._anchor_pos = self._anchor_pos + (self._clock() - self._anchor_mono)
+            if self._count_until is not None:
+                self._anchor_pos = max(self._anchor_pos, self._count_until)
+        self._count_until, self._count_in, self._count_idx = None, [], 0
         self._playing = False
         self._release_all()
 
@@ -445,6 +595,7 @@ class Transport:
         sounding, self._sounding = self._sounding, {}
         self._previews.clear()
         self._clicks_sounding.clear()
+        self._live.clear()
         try:
             for ch, pitch in sounding:
                 self._output.note_off(ch, pitch)
@@ -468,10 +619,29 @@ class Transport:
 
     _pending_error: Exception | None = None
 
+    def _send_count_in(self, pos: float) -> None:
+        events = self._count_in
+        while self._count_idx < len(events) and events[self._count_idx][0] <= pos + _EPS:
+            _t, kind, ch, pitch, vel = events[self._count_idx]
+            key = (ch, pitch)
+            if kind == COUNT:
+                self._note_on(ch, pitch, vel)
+                self._clicks_sounding[key] = self._clicks_sounding.get(key, 0) + 1
+            elif self._clicks_sounding.get(key):
+                self._clicks_sounding[key] -= 1
+                self._note_off(ch, pitch)
+            self._count_idx += 1
+
     def _advance(self, now: float) -> bool:
         """Send everything due at ``now``; True when playback just reached the end."""
         while True:
             pos = self._anchor_pos + (now - self._anchor_mono)
+            self._send_count_in(pos)
+            if self._count_until is not None:
+                if pos + _EPS < self._count_until:
+                    return False
+                self._count_until = None  # the count-in is over: the music starts
+                self._chase_notes()
             loop_end = self._loop_s[1] if self._loop_armed and self._loop_s else None
             events, i, n = self._events, self._idx, len(self._events)
             while i < n:
@@ -497,10 +667,11 @@ class Transport:
                 self._release_all()
                 self._anchor_mono += loop_end - self._anchor_pos
                 self._anchor_pos = loop_start
+                self._wraps += 1
                 self._idx = bisect.bisect_left(self._times, loop_start - _EPS)
                 self._chase_notes()  # notes held across the loop start sound again
                 continue  # catch up on anything due since the wrap
-            if i >= n and loop_end is None:
+            if i >= n and loop_end is None and not self._hold_open:
                 self._anchor_pos = min(pos, self._times[-1]) if self._times else 0.0
                 self._playing = False
                 self._release_all()
@@ -511,6 +682,10 @@ class Transport:
         due = self._previews[0][0] if self._previews else None
         if self._playing:
             candidates = []
+            if self._count_idx < len(self._count_in):
+                candidates.append(self._count_in[self._count_idx][0])
+            if self._count_until is not None:
+                candidates.append(self._count_until)
             if self._idx < len(self._events):
                 candidates.append(self._events[self._idx][0])
             if self._loop_armed and self._loop_s:
@@ -539,7 +714,7 @@ class Transport:
             with self._cond:
                 if self._shutdown:
                     return
-                now = time.monotonic()
+                now = self._clock()
                 try:
                     if self._pending_error is not None:
                         exc, self._pending_error = self._pending_error, None
@@ -556,7 +731,7 @@ class Transport:
                     callback = (self.on_error, exc)
                 if callback is None:
                     deadline = self._next_deadline()
-                    now = time.monotonic()
+                    now = self._clock()
                     idle_long = deadline is None or deadline - now > 0.02
                     if self._playing and idle_long and now - self._last_check >= _CHECK_EVERY_S:
                         self._last_check = now

@@ -267,6 +267,10 @@ WINDOW_ACTIONS = [
     _tool("erase", "Erase", "E"),
     ListedGroup(EDIT, "tool"),
     Separator(EDIT),
+    Action("step_entry", "Ste&p Entry (MIDI Keyboard)", "record.set_step_entry", ("N",), EDIT,
+           checkable=True, signal="toggled",
+           tip="Each key played adds a note of the snap length at the playhead (N)"),
+    Separator(EDIT),
     Submenu(EDIT, PIECE, "&Piece"),
     Action("piece_transpose", "&Transpose Piece…", "piece.transpose", ("Ctrl+Alt+T",), PIECE,
            tip="Transpose every voice and the key signatures by semitones"),
@@ -307,6 +311,9 @@ WINDOW_ACTIONS = [
            tip="Loop the ruler range (drag on the ruler to set it)"),
     Action("metronome", "&Metronome", "audio.set_metronome", ("M",), TRANSPORT,
            checkable=True, tip="Metronome (M)"),
+    Action("record", "&Record", "record.toggle_record", ("R",), TRANSPORT, checkable=True,
+           tip="Record from the MIDI keyboard into the current voice: a count-in, then "
+               "one undo step per take (R starts and stops)"),
 
     Action("listening_test", "&Listening test…", "listening_test", (), HELP),
     Action("about", "&About", "about", (), HELP),

@@ -151,15 +151,40 @@ class AudioLink(QObject):
             return f"no sound: {self.silent_reason}"
         return str(getattr(self.output, "description", "audio ready"))
 
-    def play(self, score: Score, start_tick: int = 0) -> None:
+    def play(self, score: Score, start_tick: int = 0, count_in_bars: int = 0,
+             hold_open: bool = False, on_started=None) -> None:
+        """Play ``score`` once the output is open; ``on_started(transport)`` then
+        (recording: its clock places the notes played in). The count-in and
+        ``hold_open`` are :meth:`Transport.play`'s."""
         def go():
             if self.silent_reason:  # every time: a silent Play must never look like a bug
                 self.message.emit(f"No sound: {self.silent_reason} (see Preferences > Audio)")
             if self.transport is None:
                 return
             self._apply_loop()
-            self.transport.play(score, start_tick=start_tick)
+            if count_in_bars or hold_open:
+                self.transport.play(score, start_tick=start_tick, count_in_bars=count_in_bars,
+                                    hold_open=hold_open)
+            else:
+                self.transport.play(score, start_tick=start_tick)
+            if on_started is not None:
+                on_started(self.transport)
         self._when_ready(go)
+
+    def live_note(self, channel: int, pitch: int, velocity: int,
+                  program: int | None = None) -> None:
+        """A note played in sounds now (velocity 0: its release), through the output
+        in use; the first one opens the synth (and is not heard)."""
+        if self.transport is None:
+            if self.output is None:
+                self.ensure_open()
+            return
+        self._safe(self.transport.live_note, channel, pitch, velocity, program)
+
+    def live_control(self, channel: int, control: int, value: int) -> None:
+        """A controller played in (the sustain pedal) sounds now."""
+        if self.transport is not None:
+            self._safe(self.transport.live_control, channel, control, value)
 
     def stop(self) -> None:
         self._pending = []

@@ -39,6 +39,7 @@ from .file_controller import APP_TITLE, FileController
 from .generation import Generation
 from .piano_roll import DEFAULT_KEY_H, DEFAULT_PX_PER_TICK, SNAP_TICKS, SNAPS, PianoRoll
 from .piece_commands import PieceController
+from .record_controller import RecordController
 from .score_controller import ScoreController
 from .settings import Settings
 from .tracks_panel import TracksPanel
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
                                     self.transport)
 
         self.piece = PieceController(self, self.doc, self.roll)  # Edit > Piece
+        self.record = RecordController(self)  # MIDI keyboard: record, step entry
         self.action_registry = ActionRegistry(self)
         self.action_registry.build()
         self.action_registry.adopt(self.roll.edit_actions, "edit_")
@@ -72,6 +74,9 @@ class MainWindow(QMainWindow):
         for a in self.tool_actions.values():
             a.triggered.connect(lambda: self.roll.setFocus())
         self.transport.attach(self.act_play, self.act_loop)
+        self.record.attach(self.act_record, self.act_step_entry)
+        self.act_record.setIcon(_record_icon())
+        self.doc.loaded.connect(self.record.cancel)
         self.generation = Generation(self)  # Continue / Reharmonize (its actions first)
         # Generation sets its actions as act_<name> attributes (ui/generation.py).
         self.action_registry.adopt({k[4:]: v for k, v in vars(self).items()
@@ -115,6 +120,7 @@ class MainWindow(QMainWindow):
             action.setChecked(on not in (False, "false", "0"))
         self.fit_to_screen()
         self._fitted_on_show = False
+        self.record.open_from_settings()  # the MIDI keyboard (none chosen: nothing opens)
 
     def named_actions(self) -> dict:
         """Every action by its stable name (``shortcuts/<name>`` overrides its keys)."""
@@ -209,11 +215,14 @@ class MainWindow(QMainWindow):
         tb = QToolBar("Transport")
         tb.setObjectName("transport_toolbar")
         tb.setIconSize(QSize(18, 18))
-        tb.addActions([self.act_home, self.act_play, self.act_stop, self.act_loop,
-                       self.act_metronome])
+        tb.addActions([self.act_home, self.act_play, self.act_stop, self.act_record,
+                       self.act_loop, self.act_metronome])
         tb.addSeparator()
         self.position_display = self.transport.position_display
         tb.addWidget(self.position_display)
+        self.record_indicator = self.record.indicator
+        tb.addWidget(self.record_indicator).setVisible(False)
+        self.record.stateChanged.connect(self._record_state)
         tb.addSeparator()
         tb.addWidget(QLabel(" Tempo "))
         self.tempo_spin = QDoubleSpinBox()
@@ -396,6 +405,12 @@ class MainWindow(QMainWindow):
     def zoom_reset(self) -> None:
         self.roll.set_zoom(DEFAULT_PX_PER_TICK, DEFAULT_KEY_H)
 
+    def _record_state(self) -> None:
+        """The record indicator (in the transport toolbar) shows only while it has news."""
+        for a in self.transport_toolbar.actions():
+            if self.transport_toolbar.widgetForAction(a) is self.record_indicator:
+                a.setVisible(bool(self.record_indicator.text()))
+
     def _selection_changed(self) -> None:
         n = len(self.roll.selection)
         if n:
@@ -406,9 +421,11 @@ class MainWindow(QMainWindow):
     def preferences(self) -> None:
         from .preferences import PreferencesDialog
 
-        dlg = PreferencesDialog(self.settings, self, audio_state=self.audio.state())
+        dlg = PreferencesDialog(self.settings, self, audio_state=self.audio.state(),
+                                input_state=self.record.state())
         if dlg.exec():
             dlg.save()
+            self.record.open_from_settings()
             self.autosaver.set_interval(self.settings.get("autosave/interval_s"))
             self.set_snap(self.settings.get("editor/snap"))
             self.generation.panel.set_device(self.settings.get("compute/device"))
@@ -430,6 +447,8 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save():
             event.ignore()
             return
+        self.record.cancel()
+        self.record.set_input(None)
         self.transport.stop()
         self.generation.shutdown()
         self.score.shutdown()
@@ -443,3 +462,18 @@ class MainWindow(QMainWindow):
         self.settings.q.setValue("view/chord_symbols", self.act_chord_symbols.isChecked())
         self.settings.sync()
         event.accept()
+
+
+def _record_icon():
+    """A red dot (QStyle has no record icon)."""
+    from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+
+    pix = QPixmap(18, 18)
+    pix.fill(Qt.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.Antialiasing)
+    p.setPen(QColor("#7a1014"))
+    p.setBrush(QColor("#d8262d"))
+    p.drawEllipse(3, 3, 12, 12)
+    p.end()
+    return QIcon(pix)

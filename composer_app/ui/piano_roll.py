@@ -76,6 +76,7 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.playhead = 0
         self.loop: tuple[int, int] | None = None
         self.ghost_notes: list[Note] = []
+        self.recording_notes: list[Note] = []  # the take being recorded (not in the piece yet)
         self.replaced_ids: set[int] = set()
         self.findings: list[tuple[int, int, list[int]]] = []  # the checker's (start, end, ids)
         self.current_finding = -1
@@ -257,6 +258,13 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.ghost_notes = list(notes or [])
         self.replaced_ids = set(replaced or ()) if self.ghost_notes or replaced else set()
         self._repaint_all()
+
+    def set_recording_notes(self, notes) -> None:
+        """The take being played in, drawn outlined in red until it lands in the piece."""
+        notes = list(notes or [])
+        if notes != self.recording_notes:
+            self.recording_notes = notes
+            self.viewport().update()
 
     def set_findings(self, findings, current: int = -1) -> None:
         """The harmony checker's findings to mark: (start, end, note ids) each."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -26,6 +27,7 @@ OUTPUTS = [("fluidsynth", "FluidSynth (built-in synth)"), ("port", "MIDI output 
 DRIVERS = ["", "pulseaudio", "pipewire", "alsa", "jack", "coreaudio", "wasapi", "dsound",
            "sdl2"]
 DEVICES = [("auto", "Automatic"), ("cpu", "CPU"), ("gpu", "GPU (CUDA/MPS)")]
+NO_INPUT = "none"  # the input port entry for "no MIDI keyboard"
 
 
 def _keyed_combo(items: list[tuple[str, str]], current: str) -> QComboBox:
@@ -39,7 +41,8 @@ def _keyed_combo(items: list[tuple[str, str]], current: str) -> QComboBox:
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, settings: Settings, parent=None, audio_state: str = ""):
+    def __init__(self, settings: Settings, parent=None, audio_state: str = "",
+                 input_state: str = ""):
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self.settings = settings
@@ -75,12 +78,17 @@ class PreferencesDialog(QDialog):
         self.audio_state = QLabel(audio_state or "not opened yet")
         self.audio_state.setObjectName("audio_state")
         self.audio_state.setWordWrap(True)
+        # A wrapped label in a form gets one line's height when the dialog is laid out
+        # (Qt's height-for-width): room for two, as "not opened yet (…)" needs.
+        self.audio_state.setMinimumHeight(self.audio_state.fontMetrics().lineSpacing() * 2 + 2)
         self.audio_state.setToolTip("What the app plays through now; OK applies a change")
         form.addRow("Now", self.audio_state)
         form.addRow("Output", self.output)
         form.addRow("FluidSynth driver", self.driver)
         form.addRow("Soundfont", sf_row)
         form.addRow("MIDI port", self.port)
+
+        midi_in = self._midi_input(s, input_state)
 
         self.device = _keyed_combo(DEVICES, s.get("compute/device"))
         self.threads = QSpinBox()
@@ -109,9 +117,59 @@ class PreferencesDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for w in (audio, compute, editor):
+        for w in (audio, midi_in, compute, editor):
             layout.addWidget(w)
         layout.addWidget(buttons)
+
+    def _midi_input(self, s: Settings, input_state: str) -> QGroupBox:
+        """The MIDI keyboard: its port ("none" when there is none: a machine without
+        MIDI simply lists none), the count-in, the metronome and quantize on input."""
+        try:
+            from composer_app.audio.ports import list_input_ports
+
+            ports = list_input_ports()
+        except Exception:
+            ports = []
+        self.input_port = QComboBox()
+        self.input_port.setObjectName("input_port")
+        self.input_port.addItem(NO_INPUT, "")
+        for name in ports:
+            self.input_port.addItem(name, name)
+        chosen = s.get("midi/input_port")
+        if chosen and chosen not in ports:  # chosen before, not plugged in now: kept
+            self.input_port.addItem(f"{chosen} (not found)", chosen)
+        index = self.input_port.findData(chosen)
+        self.input_port.setCurrentIndex(max(0, index))
+        self.input_port.setToolTip("The MIDI keyboard to record from and step-enter with"
+                                   + ("" if ports else " (none found on this machine)"))
+        self.count_in = QSpinBox()
+        self.count_in.setObjectName("count_in")
+        self.count_in.setRange(0, 8)
+        self.count_in.setSuffix(" bar(s)")
+        self.count_in.setSpecialValueText("none")
+        self.count_in.setValue(s.get("record/count_in_bars"))
+        self.record_metronome = QCheckBox("Metronome")
+        self.record_metronome.setToolTip("The metronome clicks while recording")
+        self.record_metronome.setChecked(s.get("record/metronome"))
+        self.quantize_input = QCheckBox("Quantize to the snap")
+        self.quantize_input.setToolTip("The onsets played in snap to the grid (the lengths "
+                                       "as played)")
+        self.quantize_input.setChecked(s.get("record/quantize"))
+        box = QGroupBox("MIDI input (keyboard)")
+        form = QFormLayout(box)
+        self.input_state = QLabel(input_state or NO_INPUT)
+        self.input_state.setObjectName("input_state")
+        self.input_state.setWordWrap(True)
+        form.addRow("Now", self.input_state)
+        form.addRow("Input port", self.input_port)
+        form.addRow("Count-in", self.count_in)
+        checks = QWidget()
+        row = QHBoxLayout(checks)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.record_metronome)
+        row.addWidget(self.quantize_input)
+        form.addRow("Recording", checks)
+        return box
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Soundfont", "", "SoundFonts (*.sf2 *.sf3)")
@@ -129,4 +187,8 @@ class PreferencesDialog(QDialog):
         s.set("compute/threads", self.threads.value())
         s.set("editor/snap", self.snap.currentText())
         s.set("autosave/interval_s", self.autosave.value())
+        s.set("midi/input_port", self.input_port.currentData() or "")
+        s.set("record/count_in_bars", self.count_in.value())
+        s.set("record/metronome", self.record_metronome.isChecked())
+        s.set("record/quantize", self.quantize_input.isChecked())
         s.sync()

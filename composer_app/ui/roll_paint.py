@@ -182,6 +182,13 @@ def paint_notes(p: QPainter, rect: QRect, roll: PianoRoll) -> None:
             c.setAlpha(200)
             p.setBrush(c)
             p.drawRect(roll.note_rect(n).adjusted(0.5, 0.5, -0.5, -0.5))
+    if roll.recording_notes:  # the take being recorded: the voice's colour, outlined red
+        p.setPen(QPen(RECORDING, 2))
+        for n in roll.recording_notes:
+            if n.end < t0 or n.start > t1:
+                continue
+            p.setBrush(track_color(n.track))
+            p.drawRect(roll.note_rect(n).adjusted(0.5, 0.5, -0.5, -0.5))
     if replaced:  # ... and struck through, over any ghost lying on them
         p.setPen(QPen(REPLACED_STRIKE, 2))
         for r in replaced:
@@ -192,6 +199,7 @@ def paint_notes(p: QPainter, rect: QRect, roll: PianoRoll) -> None:
     roll_marks.paint_fermatas(p, [roll.note_rect(n) for n in signs], kh)
 
 
+RECORDING = QColor("#c0282d")  # the take being recorded (as the record indicator)
 FINDING = QColor(214, 48, 42)  # the harmony checker's marks (and the score's notes)
 
 

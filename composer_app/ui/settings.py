@@ -16,6 +16,10 @@ DEFAULTS: dict[str, object] = {
     "compute/threads": 0,  # 0 = automatic
     "editor/snap": "1/16",
     "autosave/interval_s": 60,
+    "midi/input_port": "",  # "" = no MIDI input (a keyboard to play in)
+    "record/count_in_bars": 1,
+    "record/metronome": True,  # the metronome clicks while recording
+    "record/quantize": False,  # onsets played in snap to the grid
 }
 
 
@@ -28,7 +32,9 @@ class Settings:
     def get(self, key: str):
         default = DEFAULTS.get(key)
         value = self.q.value(key, default)
-        if isinstance(default, int) and not isinstance(default, bool):
+        if isinstance(default, bool):
+            return value in (True, "true", "1", 1) if value is not None else default
+        if isinstance(default, int):
             try:
                 return int(value)
             except (TypeError, ValueError):

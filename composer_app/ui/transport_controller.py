@@ -69,11 +69,15 @@ class TransportController(QObject):
         if self.play_action is not None:
             self.play_action.setIcon(self.window.style().standardIcon(icon))
 
-    def play(self, source: Callable[[], Score], start: int) -> None:
-        """Play what ``source`` returns from tick ``start``."""
+    def play(self, source: Callable[[], Score], start: int, **record) -> None:
+        """Play what ``source`` returns from tick ``start`` (``record``: the count-in,
+        ``hold_open`` and ``on_started`` of a recording, :meth:`AudioLink.play`'s)."""
         self.show_playing(True)
         self.play_source = source
-        self.audio.play(source(), start_tick=start)
+        if record:
+            self.audio.play(source(), start_tick=start, **record)
+        else:
+            self.audio.play(source(), start_tick=start)
         self.timer.start()
 
     def back_to_piece(self) -> None:
