@@ -15,7 +15,6 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from composer_app.audio.backends import RecordingOutput  # noqa: E402
 from composer_app.audio.midi_input import FakeInput  # noqa: E402
@@ -32,15 +31,8 @@ class ManualClock:
 
 
 @pytest.fixture
-def rig(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
-    from composer_app.ui.main_window import MainWindow
-    from composer_app.ui.settings import Settings
-
-    w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
-    w._warn = lambda title, text: None
-    w.files.ask_save = lambda: QMessageBox.Discard
-    qtbot.addWidget(w)
+def rig(make_window):
+    w = make_window()
     clock = ManualClock()
     out = RecordingOutput()
     transport = Transport(out, clock=clock)
