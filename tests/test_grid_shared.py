@@ -63,8 +63,9 @@ def test_a_grid_origin_moves_every_step_alike():
 # bwv432 ends a turn with two 32nds, the second landing on the next quarter's step
 @pytest.mark.parametrize("name", ["bwv66.6", "bwv26.6", "bwv145.5", "bwv2.6", "bwv432"])
 def test_the_runtime_grid_of_a_chorale_file_is_the_grid_the_harmonizer_was_trained_on(name):
-    """A chorale opened in the app (MusicXML reader → Score → grid) gives the same
-    tokens and bar positions as the training corpus the shipped weights learned from."""
+    """A chorale opened in the app (a file → MusicXML reader → Score → grid) gives the
+    same tokens and bar positions as the training corpus (music21's corpus object → the
+    same reader → grid, from its first note)."""
     corpus = pytest.importorskip("music21.corpus")
     from composer_app.training.chorales import parse_chorale
 

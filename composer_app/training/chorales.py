@@ -31,7 +31,7 @@ from composer_app.music.atomic import atomic_write, atomic_write_bytes
 log = logging.getLogger(__name__)
 
 SPLIT_FILE = Path(__file__).resolve().parent / "splits" / "bach_chorales.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: read by the app's MusicXML reader (fermatas on ties, 3/4 meters)
 _SCORE_SUFFIXES = (".mxl", ".xml", ".krn")
 
 
@@ -73,62 +73,56 @@ def corpus_names() -> list[str]:
 
 
 def parse_chorale(name: str) -> ChoraleGrid | str:
-    """Parse one corpus chorale onto the grid; a string says why it was skipped."""
-    from music21 import corpus, expressions, meter
+    """Parse one corpus chorale onto the grid; a string says why it was skipped.
+
+    Read by the app's own MusicXML reader (:func:`~composer_app.music.musicxml.
+    score_from_music21`), so the model trains on exactly what a user's file gives it:
+    ties, fermatas (on a tie's last note too), the meter and the key as the app sees them.
+    """
+    from music21 import corpus
+
+    from composer_app.music.musicxml import score_from_music21
 
     try:
-        score = corpus.parse(f"bach/{name}")
+        stream = corpus.parse(f"bach/{name}")
     except Exception as exc:  # music21 raises many kinds; a skip with the reason is enough
         return f"cannot parse ({type(exc).__name__})"
-    parts = list(score.parts)
-    if len(parts) != 4:
-        return f"{len(parts)} parts, not 4"
-    measures = list(parts[0].getElementsByClass("Measure"))
-    if not measures:
-        return "no measures"
-    voices: list[list[tuple[int, int, int, bool]]] = []  # (start step, end step, pitch, fermata)
-    for part in parts:
-        notes = []
-        for el in part.stripTies().flatten().notes:
-            start = round(float(el.offset) * 4)
-            end = round(float(el.offset + el.quarterLength) * 4)
-            if end <= start:
-                continue
-            pitch = max(p.midi for p in el.pitches)
-            ferm = any(isinstance(e, expressions.Fermata) for e in el.expressions)
-            notes.append((start, end, pitch, ferm))
-        if not notes:
-            return "an empty part"
-        voices.append(notes)
-    total = max(n[1] for v in voices for n in v)
-    tokens = np.full((4, total), grid.REST, dtype=np.int16)
-    for v, notes in enumerate(voices):
-        for start, end, pitch, _ in notes:
-            if not grid.PITCH_LO <= pitch <= grid.PITCH_HI:
-                return f"pitch {pitch} outside the grid's range"
-            tokens[v, start] = grid.pitch_token(pitch)
-            tokens[v, start + 1:end] = grid.HOLD
-    fermata = np.zeros(total, dtype=np.int8)
-    for start, end, _, ferm in voices[0]:
-        if ferm:
-            fermata[start:end] = 1
-    pos = np.zeros(total, dtype=np.int16)
-    for m in measures:
-        bar_line = round(float(m.offset - m.paddingLeft) * 4)
-        lo = round(float(m.offset) * 4)
-        hi = min(total, round(float(m.offset + m.duration.quarterLength) * 4))
-        if hi > lo:
-            pos[lo:hi] = np.arange(lo, hi) - bar_line
-    ts = measures[0].getContextByClass(meter.TimeSignature)
-    ks = list(score.recurse().getElementsByClass("KeySignature"))
+    try:
+        score = score_from_music21(stream)
+    except UserError as exc:
+        return f"cannot read ({exc})"
+    return chorale_grid(name, score)
+
+
+def chorale_grid(name: str, score) -> ChoraleGrid | str:
+    """A four-voice :class:`Score` on the training grid from its first note (a pickup's
+    padding to the bar line is left out; ``pos`` says where in the bar each step is)."""
+    if len(score.tracks) != 4:
+        return f"{len(score.tracks)} parts, not 4"
+    if any(not score.track_notes(v) for v in range(4)):
+        return "an empty part"
+    for n in score.notes:
+        if not grid.PITCH_LO <= n.pitch <= grid.PITCH_HI:
+            return f"pitch {n.pitch} outside the grid's range"
+    first = min(n.start for n in score.notes) // grid.STEP_TICKS
+    end = -(-score.end_tick // grid.STEP_TICKS)
+    steps = end - first
+    tokens = grid.score_to_grid(score, end)[:, first:].astype(np.int16)
+    fermata = np.zeros(steps, dtype=np.int8)
+    names = [t.name for t in score.tracks]
+    soprano = names.index(grid.VOICE_NAMES[0]) if grid.VOICE_NAMES[0] in names else 0
+    held = [(n.pitch, n.start, n.duration) for n in score.track_notes(soprano) if n.fermata]
+    for start, stop, _ in grid.note_spans(held, steps, origin=first * grid.STEP_TICKS):
+        fermata[start:stop] = 1
+    sig = score.time_signatures[0]
     return ChoraleGrid(
         name=name,
         tokens=tokens,
-        pos=pos,
+        pos=grid.bar_positions(score, steps, first).astype(np.int16),
         fermata=fermata,
-        key_sharps=int(ks[0].sharps) if ks else 0,
-        numerator=int(ts.numerator) if ts else 4,
-        denominator=int(ts.denominator) if ts else 4,
+        key_sharps=score.key_signatures[0].key.sharps if score.key_signatures else 0,
+        numerator=sig.numerator,
+        denominator=sig.denominator,
     )
 
 

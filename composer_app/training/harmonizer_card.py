@@ -20,6 +20,7 @@ import numpy as np
 from composer_app.ml.harmonizer import read_checkpoint
 from composer_app.ml.harmonizer.rules import Rules
 
+from .chorales import CACHE_VERSION as CHORALE_CACHE
 from .chorales import build_chorales, split_chorales
 from .harmonizer import MASK_MIX
 
@@ -150,6 +151,7 @@ def model_card(checkpoint: str | os.PathLike, evaluation: dict, history: dict | 
         },
         "data": {
             "corpus": "music21's bundled Bach chorales (four-part scores only)",
+            "reader": f"the app's own MusicXML reader (chorale cache v{CHORALE_CACHE})",
             "grid": "sixteenth notes; per voice per step: pitch / HOLD / REST; metadata: "
                     "position in the bar, fermata (Bach's in training; the melody's or "
                     "inferred when harmonizing), key signature",
