@@ -45,7 +45,7 @@ from .roll_ruler import Ruler
 from .roll_velocity import VelocityLane
 
 KEYBOARD_W = 60
-RULER_H = 40  # the marks' lane (tempo, meter, key changes), then bar numbers
+RULER_H = 54  # the marks' lane (tempo, meter, key changes), markers, then bar numbers
 VELOCITY_H = 70
 DEFAULT_PX_PER_TICK = 48 / 480  # a quarter note is 48 px
 DEFAULT_KEY_H = 14
