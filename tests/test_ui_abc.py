@@ -112,7 +112,7 @@ def test_the_chooser_lists_numbers_and_titles_and_filters(qtbot):
     d = TuneChooser(None, "ballad10.abc", tunes)
     qtbot.addWidget(d)
     assert d.list.count() == 107
-    assert d.list.item(0).text() == "X:1   Das juengere Hildebrandslied"
+    assert d.list.item(0).text() == "X:\u2007\u20071   Das juengere Hildebrandslied"
     assert d.chosen() == 1
     d.filter.setText("meererin")
     shown = [d.list.item(r) for r in range(d.list.count()) if not d.list.item(r).isHidden()]

@@ -22,6 +22,7 @@ from composer_app.music.form import (
     MAX_SECTIONS,
     MAX_SONG_BARS,
     check_form,
+    check_sketch,
     parse_related,
 )
 
@@ -42,21 +43,14 @@ def song_form(score: Score, form: str, section_bars: int, *, seed: int | None = 
     """The whole song: the sketch's top line as the form's first section, the others
     generated or repeated (see the module doc). The sketch itself is not changed."""
     letters = check_form(form, section_bars)
-    if not score.notes:
-        raise UserError("the sketch is empty: draw or load a few notes to be section "
-                        f"{letters[0]}")
+    check_sketch(score, letters, section_bars)
     related = parse_related(",".join(f"{k}={v}" for k, v in (related or {}).items()),
                             letters)
-    if len(score.time_signatures) > 1:
-        raise UserError("song form needs one meter for the whole piece")
     runtime = runtime or Runtime()
     track = melody_track(score)
     melody = score.track_notes(track)
     bar_ticks = score.time_signatures[0].bar_ticks if score.time_signatures else 1920
     span = section_bars * bar_ticks
-    if score.end_tick > span:
-        raise UserError(f"the sketch is {score.length_bars} bars, longer than a section of "
-                        f"{section_bars}; make sections of {score.length_bars} bars or more")
     base = score.copy()
     base.notes = list(melody)
     base.set_markers([])

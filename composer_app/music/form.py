@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 
 from .errors import UserError
+from .score import Score
 
 __all__ = ["FORMS", "MAX_SECTIONS", "MAX_SECTION_BARS", "MAX_SONG_BARS", "check_form",
-           "parse_related"]
+           "check_sketch", "parse_related"]
 
 MAX_SECTIONS = 26
 MAX_SECTION_BARS = 64  # the continuer's MAX_BARS (ml/song.py checks they agree)
@@ -65,3 +66,16 @@ def parse_related(text: str, form: str | None = None) -> dict[str, str]:
                 raise UserError(f"related {letter}={relative}: the relative must come first")
     return related
 
+
+def check_sketch(score: Score, letters: str, section_bars: int) -> None:
+    """:class:`UserError` unless ``score`` can be the first section of a song of checked
+    ``letters``: some notes, one meter, no longer than a section."""
+    if not score.notes:
+        raise UserError("the sketch is empty: draw or load a few notes to be section "
+                        f"{letters[0]}")
+    if len(score.time_signatures) > 1:
+        raise UserError("song form needs one meter for the whole piece")
+    bar_ticks = score.time_signatures[0].bar_ticks if score.time_signatures else 1920
+    if score.end_tick > section_bars * bar_ticks:
+        raise UserError(f"the sketch is {score.length_bars} bars, longer than a section of "
+                        f"{section_bars}; make sections of {score.length_bars} bars or more")

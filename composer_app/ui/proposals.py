@@ -337,14 +337,12 @@ def song_request(doc: Document, ids, active_track: int, *, form: str, section_ba
                  related: str = "", vary: bool = False, reharmonize: bool = False,
                  seed: int | None = None, device: str = "auto") -> Request:
     """The song's request; :class:`UserError` for a form, sketch or meter it cannot be."""
-    from composer_app.music.form import check_form, parse_related
+    from composer_app.music.form import check_form, check_sketch, parse_related
 
     letters = check_form(form, section_bars)
     pairs = parse_related(related, letters)
     track, sketch = song_sketch(doc, ids, active_track)
-    if len(doc.base.time_signatures) > 1:
-        raise UserError("Song form needs one meter for the whole piece; this piece changes "
-                        "meter (delete the meter changes on the ruler first).")
+    check_sketch(sketch, letters, section_bars)
     bar = sketch.time_signature_at(0).bar_ticks
     span = len(letters) * section_bars * bar
     params = dict(form=letters, section_bars=int(section_bars), related=pairs, vary=bool(vary),

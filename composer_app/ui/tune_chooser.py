@@ -30,8 +30,11 @@ class TuneChooser(QDialog):
         self.filter.setClearButtonEnabled(True)
         layout.addWidget(self.filter)
         self.list = QListWidget()
+        width = max(len(str(t.number)) for t in tunes) if tunes else 1
         for tune in tunes:
-            item = QListWidgetItem(f"X:{tune.number}   {tune.title or '(untitled)'}")
+            # numbers right-aligned by figure spaces (as wide as a digit)
+            number = str(tune.number).rjust(width, "\u2007")
+            item = QListWidgetItem(f"X:{number}   {tune.title or '(untitled)'}")
             item.setData(Qt.UserRole, tune.number)
             self.list.addItem(item)
         self.list.setCurrentRow(0)
