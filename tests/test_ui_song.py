@@ -191,3 +191,17 @@ def test_regenerate_section_without_markers_says_how_to_make_them(window):
     window.doc.load(sketch())
     assert not window.generation.regenerate_here()
     assert "no marker" in window.warnings[-1]
+
+
+@needs_continuer
+def test_cancel_while_the_song_is_written_leaves_the_piece(window, qtbot):
+    window.doc.load(sketch())
+    before = state(window)
+    d = dialog(window, "ABCBDB", 8, seed=4)
+    with qtbot.waitSignal(window.generation.jobEnded, timeout=WAIT_MS):
+        assert d.start()
+        assert d.progress_bar.isVisible() and not d.write_button.isEnabled()
+        d.reject()  # Cancel (or Escape) while it runs: stop, then close
+        assert d.isVisible() and d.message.text() == "Cancelling…"
+    assert not d.isVisible()
+    assert state(window) == before and window.doc.undo_stack.count() == 0
