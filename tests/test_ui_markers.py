@@ -84,6 +84,13 @@ def test_markers_are_drawn_on_their_lane_at_their_bars(window):
     img = ruler.grab().toImage()
     x = int(rects[1][0].left() + 2)
     assert img.pixelColor(x, LANE_Y).name() == "#6a3d9a"
+    # the lane is there while the piece has markers: without, the roll keeps its rows
+    from composer_app.ui.piano_roll import MARKER_LANE_H, RULER_H
+
+    assert ruler.height() == RULER_H + MARKER_LANE_H
+    rows = roll.viewport().height()
+    window.doc.load(song(marks=()))
+    assert ruler.height() == RULER_H and roll.viewport().height() == rows + MARKER_LANE_H
 
 
 def test_add_rename_move_delete_markers_each_one_undo_step(window):

@@ -43,9 +43,8 @@ if TYPE_CHECKING:
 
 MIN_BAR_GAP = 34  # px between numbered bars
 MARK_H = 14  # the marks' lane at the top
-MARKER_Y = MARK_H + 1  # the markers' lane under it
-MARKER_H = 14
-NUMBERS_Y = MARKER_Y + MARKER_H  # the bar numbers' band starts here
+MARKER_Y = MARK_H + 1  # the markers' lane under it (while the piece has markers)
+MARKER_H = 13
 MARK_COLORS = {pe.TEMPO: QColor("#b0451e"), pe.METER: QColor("#2d6a9f"),
                pe.KEY: QColor("#4d7f2a")}
 MARKER_COLOR = QColor("#6a3d9a")
@@ -321,6 +320,10 @@ class Ruler(QWidget):
             p.drawLine(int(rect.left()), int(rect.bottom()), at, int(rect.bottom()) + 3)
             p.drawLine(at, int(rect.bottom()) + 3, at, self.height())
 
+    def numbers_y(self) -> int:
+        """Where the bar numbers' band starts: under the markers' lane when it is there."""
+        return MARKER_Y + MARKER_H if self.roll.doc.base.markers else MARK_H
+
     def _paint_markers(self, p: QPainter) -> None:
         p.setFont(self._font())
         fm = QFontMetrics(self._font())
@@ -355,7 +358,8 @@ class Ruler(QWidget):
         font = QFont(self.font())
         font.setPixelSize(11)
         p.setFont(font)
-        text_y = NUMBERS_Y + 12
+        numbers_y = self.numbers_y()
+        text_y = numbers_y + 12
         score = roll.doc.base
         bar_px = score.time_signature_at(0).bar_ticks * roll.px_per_tick
         every = max(1, math.ceil(MIN_BAR_GAP / max(bar_px, 1e-6)))
@@ -364,7 +368,7 @@ class Ruler(QWidget):
             if level == 0:
                 bar = score.bar_of(tick)
                 p.setPen(QColor("#555550"))
-                p.drawLine(x, NUMBERS_Y + (h - NUMBERS_Y) // 3 if bar % every else MARK_H,
+                p.drawLine(x, numbers_y + (h - numbers_y) // 3 if bar % every else MARK_H,
                            x, h)
                 if bar % every == 0:
                     p.drawText(x + 3, text_y, str(bar + 1))
