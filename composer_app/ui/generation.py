@@ -213,6 +213,12 @@ class Generation(QObject):
         """Generate > Song Form…: the dialog (it runs the job through :meth:`submit_job`)."""
         from .song_dialog import SongDialog
 
+        old = getattr(self, "song_dialog", None)
+        if old is not None and old.isVisible():  # already open (it may be running)
+            old.raise_()
+            return
+        if old is not None:
+            old.deleteLater()
         dialog = SongDialog(self.w, self)
         self.song_dialog = dialog
         dialog.open()

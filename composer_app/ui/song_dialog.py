@@ -51,7 +51,7 @@ class SongDialog(QDialog):
         self.w, self.generation = window, generation
         self.setWindowTitle("Song form")
         self.setWindowModality(Qt.WindowModal)
-        self._job_id: int | None = None
+        self._running = False  # a song job is on the worker
         self._request: proposals.Request | None = None
         self._closing = False
 
@@ -146,7 +146,7 @@ class SongDialog(QDialog):
 
     def check(self) -> bool:
         """Say what is wrong (and disable Write song), or what will be written."""
-        if self._job_id is not None:
+        if self._running:
             return False
         try:
             req = self.request()
@@ -189,7 +189,7 @@ class SongDialog(QDialog):
 
     def start(self) -> bool:
         """Write song: check, then run the job on the model worker."""
-        if self._job_id is not None or not self.check():
+        if self._running or not self.check():
             return False
         req = self.request()
         if self.generation.busy or not self.generation.submit_job(req, self):
@@ -197,14 +197,14 @@ class SongDialog(QDialog):
                                  "it (the status bar's Cancel) first.")
             return False
         self._request = req
-        self._job_id = -1  # running (the job's own id is not needed)
+        self._running = True
         self.message.setText("")
         self._set_running(True)
         return True
 
     def reject(self) -> None:
         """Cancel: stops a running job (and closes when it has stopped), else closes."""
-        if self._job_id is not None:
+        if self._running:
             self._closing = True
             self.message.setText("Cancelling…")
             self.generation.cancel()
@@ -219,7 +219,7 @@ class SongDialog(QDialog):
         self.progress_bar.setValue(max(0, min(100, int(percent))))
 
     def _ended(self) -> None:
-        self._job_id = None
+        self._running = False
         self._set_running(False)
 
     def job_finished(self, job, results) -> None:
