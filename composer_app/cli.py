@@ -398,16 +398,10 @@ def _cmd_song(args) -> int:
     from composer_app.music import save_score
 
     _check_output(args.output, SCORE_OUTPUTS)
-    from composer_app.ml.song import check_form
+    from composer_app.music.form import check_form, parse_related
 
-    check_form(args.form, args.section_bars)  # before reading anything
-    related = {}
-    for pair in (args.relate or "").split(","):
-        if pair.strip():
-            letter, sep, relative = pair.strip().partition("=")
-            if not sep or len(letter) != 1 or len(relative) != 1:
-                raise UserError(f"--relate {pair.strip()!r}: give LETTER=RELATIVE, e.g. C=A")
-            related[letter] = relative
+    letters = check_form(args.form, args.section_bars)  # before reading anything
+    related = parse_related(args.relate or "", letters)
     score = _load(args)
     from composer_app.ml.runtime import Runtime
     from composer_app.ml.song import song_form

@@ -10,7 +10,7 @@ from composer_app.bench.continuer import eight_bar_melody  # noqa: E402
 from composer_app.cli import main  # noqa: E402
 from composer_app.ml import continuer as C  # noqa: E402
 from composer_app.ml.runtime import Runtime  # noqa: E402
-from composer_app.ml.song import check_form, song_form  # noqa: E402
+from composer_app.ml.song import check_form, regenerate_section, song_form  # noqa: E402
 from composer_app.music import Score, UserError, load_score, read_musicxml  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not C.default_checkpoint().exists(),
@@ -107,3 +107,42 @@ def test_the_sections_travel_in_midi_and_project_files(runtime, tmp_path):
         back = load_score(tmp_path / name)
         assert [(m.tick, m.text) for m in back.markers] == [(k * 4 * BAR, x)
                                                             for k, x in enumerate("AABA")]
+
+
+def test_regenerate_section_changes_only_that_section(runtime):
+    song = song_form(four_bars(), "ABCB", 4, seed=3, runtime=runtime)
+    lo, hi = 2 * 4 * BAR, 3 * 4 * BAR  # section C
+    [again] = regenerate_section(song, lo, hi, seed=11, runtime=runtime)
+    assert section(again, 2, 4) and section(again, 2, 4) != section(song, 2, 4)
+    for k in (0, 1, 3):  # the other sections note for note, markers as they were
+        assert section(again, k, 4) == section(song, k, 4)
+    assert [n for n in again.notes if not lo <= n.start < hi] == \
+        [n for n in song.notes if not lo <= n.start < hi]
+    assert all(n.end <= hi for n in again.notes if lo <= n.start < hi)
+    assert again.markers == song.markers
+    assert regenerate_section(song, lo, hi, seed=11, runtime=runtime)[0].notes == again.notes
+    two = regenerate_section(song, lo, hi, variations=2, seed=5, runtime=runtime)
+    assert len(two) == 2 and section(two[0], 2, 4) != section(two[1], 2, 4)
+    with pytest.raises(UserError, match="no music before this section"):
+        regenerate_section(song, 0, 4 * BAR, runtime=runtime)
+    with pytest.raises(UserError, match="on bar lines"):
+        regenerate_section(song, lo + 480, hi, runtime=runtime)
+
+
+def test_cli_song_reharmonize_gives_four_voices_over_the_songs_melody(tmp_path):
+    from composer_app.music import write_midi
+
+    sketch = tmp_path / "a.mid"
+    write_midi(four_bars(), sketch)
+    plain, four = tmp_path / "plain.mid", tmp_path / "four.mid"
+    args = ["--form", "ABA", "--section-bars", "4", "--seed", "2", "--device", "cpu"]
+    assert main(["song", str(sketch), "-o", str(plain), *args]) == 0
+    assert main(["song", str(sketch), "-o", str(four), *args, "--reharmonize"]) == 0
+    melody, satb = load_score(plain), load_score(four)
+    assert [t.name for t in satb.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert all(satb.track_notes(t) for t in range(4))
+    assert [(n.pitch, n.start, n.duration) for n in satb.track_notes(0)] == \
+        [(n.pitch, n.start, n.duration) for n in melody.notes]
+    assert [(m.tick, m.text) for m in satb.markers] == [(0, "A"), (4 * BAR, "B"),
+                                                         (8 * BAR, "A")]
+    assert max(n.end for n in satb.notes) <= 12 * BAR

@@ -298,7 +298,7 @@ def test_right_click_on_the_ruler_opens_its_menu_and_clear_loop_clears(window, q
     QTimer.singleShot(200, choose)
     QTest.mouseClick(ruler, Qt.RightButton, Qt.NoModifier, QPoint(int(roll.x_of(BAR + 100)), 20))
     qtbot.waitUntil(lambda: bool(seen))
-    assert seen == ["Add tempo change here…", "Add meter change at bar 2…",
+    assert seen == ["Add marker at bar 2…", "Add tempo change here…", "Add meter change at bar 2…",
                     "Add key change at bar 2…", "Clear loop"]
     assert roll.loop is None and not window.act_loop.isChecked()
 

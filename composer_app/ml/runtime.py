@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Runtime", "default_threads", "preload_torch_libraries", "is_out_of_memory"]
 
-KINDS = ("harmonize", "continue")
+KINDS = ("harmonize", "continue", "song", "section")
 
 
 def default_threads() -> int:
@@ -168,10 +168,13 @@ class Runtime:
     # -- running ------------------------------------------------------------------------
 
     def run(self, kind: str, score: Score, progress=None, cancel=None, **params) -> list[Score]:
-        """Run "harmonize" or "continue" on ``score``; a GPU out of memory retries on the CPU.
+        """Run "harmonize", "continue", "song" or "section" on ``score``; a GPU out of
+        memory retries on the CPU.
 
-        ``params`` go to :func:`composer_app.ml.harmonize` or
-        :func:`composer_app.ml.continue_melody`. After a fallback the runtime stays on
+        ``params`` go to :func:`composer_app.ml.harmonize`,
+        :func:`composer_app.ml.continue_melody`, :func:`composer_app.ml.song.song_form`
+        (its one result as a list) or :func:`composer_app.ml.song.regenerate_section`.
+        After a fallback the runtime stays on
         the CPU until :meth:`configure` is given another device; ``self.note`` says so.
         """
         if kind not in KINDS:
@@ -202,6 +205,10 @@ class Runtime:
             from . import harmonizer
 
             return harmonizer.harmonize
+        if kind in ("song", "section"):
+            from . import song
+
+            return song.song_list if kind == "song" else song.regenerate_section
         from . import continuer
 
         return continuer.continue_melody

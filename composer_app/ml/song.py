@@ -13,38 +13,26 @@ result's :attr:`Score.markers`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from composer_app.music import Note, Score, UserError
+from composer_app.music.form import (
+    FORMS,
+    MAX_SECTION_BARS,
+    MAX_SECTIONS,
+    MAX_SONG_BARS,
+    check_form,
+    check_sketch,
+    parse_related,
+)
 
 from .continuer import MAX_BARS, continue_melody, melody_track
 from .runtime import Runtime
 
-__all__ = ["song_form", "check_form", "MAX_SECTIONS", "MAX_SONG_BARS"]
+__all__ = ["song_form", "regenerate_section", "check_form", "parse_related", "FORMS",
+           "MAX_SECTIONS", "MAX_SONG_BARS"]
 
-MAX_SECTIONS = 26
-MAX_SONG_BARS = 512
-FORMS = {"verse-chorus": "ABCBDB", "AABA": "AABA", "ABAB": "ABAB",
-         "intro-verse-chorus-outro": "IABABO"}
-
-
-def check_form(form: str, section_bars: int) -> str:
-    """The form as upper-case letters; :class:`UserError` for what cannot be a form."""
-    if not isinstance(form, str) or not form.strip():
-        raise UserError("the form is empty: give letters such as ABCBDB or AABA")
-    text = FORMS.get(form.strip(), form.strip())
-    if not re.fullmatch(r"[A-Za-z]+", text):
-        raise UserError(f"form {form!r}: a form is a string of letters (A-Z), such as ABCBDB")
-    text = text.upper()
-    if len(text) > MAX_SECTIONS:
-        raise UserError(f"form {form!r}: at most {MAX_SECTIONS} sections, not {len(text)}")
-    if not isinstance(section_bars, int) or not 1 <= section_bars <= MAX_BARS:
-        raise UserError(f"a section is 1 to {MAX_BARS} bars, not {section_bars}")
-    if len(text) * section_bars > MAX_SONG_BARS:
-        raise UserError(f"{len(text)} sections of {section_bars} bars is "
-                        f"{len(text) * section_bars} bars; a song is at most {MAX_SONG_BARS}")
-    return text
+assert MAX_SECTION_BARS == MAX_BARS, "music/form.py's section limit is the continuer's"
 
 
 def song_form(score: Score, form: str, section_bars: int, *, seed: int | None = None,
@@ -55,26 +43,14 @@ def song_form(score: Score, form: str, section_bars: int, *, seed: int | None = 
     """The whole song: the sketch's top line as the form's first section, the others
     generated or repeated (see the module doc). The sketch itself is not changed."""
     letters = check_form(form, section_bars)
-    if not score.notes:
-        raise UserError("the sketch is empty: draw or load a few notes to be section "
-                        f"{letters[0]}")
-    related = {k.upper(): v.upper() for k, v in (related or {}).items()}
-    for letter, relative in related.items():
-        if letter not in letters or relative not in letters:
-            raise UserError(f"related {letter}={relative}: both letters must be in the form "
-                            f"{letters}")
-        if letters.index(relative) >= letters.index(letter):
-            raise UserError(f"related {letter}={relative}: the relative must come first")
-    if len(score.time_signatures) > 1:
-        raise UserError("song form needs one meter for the whole piece")
+    check_sketch(score, letters, section_bars)
+    related = parse_related(",".join(f"{k}={v}" for k, v in (related or {}).items()),
+                            letters)
     runtime = runtime or Runtime()
     track = melody_track(score)
     melody = score.track_notes(track)
     bar_ticks = score.time_signatures[0].bar_ticks if score.time_signatures else 1920
     span = section_bars * bar_ticks
-    if score.end_tick > span:
-        raise UserError(f"the sketch is {score.length_bars} bars, longer than a section of "
-                        f"{section_bars}; give --section-bars {score.length_bars} or more")
     base = score.copy()
     base.notes = list(melody)
     base.set_markers([])
@@ -83,18 +59,8 @@ def song_form(score: Score, form: str, section_bars: int, *, seed: int | None = 
         return None if seed is None else seed + 7919 * k
 
     def continued(context: Score, upto: int, k: int) -> list[Note]:
-        """New notes continuing ``context`` up to tick ``upto`` (a bar line)."""
-        end = context.next_bar_line(context.end_tick)
-        bars = (upto - end) // bar_ticks
-        if bars <= 0:
-            return []
-        out = continue_melody(context, bars, seed=seed_for(k), runtime=runtime,
-                              cancel=cancel)[0]
-        return [n for n in out.notes if n.start >= context.end_tick]
-
-    def within(notes, lo: int, hi: int) -> list[Note]:
-        return [n.moved(duration=min(n.duration, hi - n.start)) for n in notes
-                if lo <= n.start < hi]
+        return continued_to(context, upto, seed=seed_for(k), runtime=runtime,
+                            cancel=cancel)[0]
 
     # Section A: the sketch, continued to the section's end when it is shorter.
     song = base.copy()
@@ -150,7 +116,77 @@ def song_form(score: Score, form: str, section_bars: int, *, seed: int | None = 
     return result
 
 
+def song_list(score: Score, form: str, section_bars: int, **params) -> list[Score]:
+    """:func:`song_form` as a list of one (the runtime's calls all return lists)."""
+    return [song_form(score, form, section_bars, **params)]
+
+
 def song_so_far(base: Score, notes: list[Note]) -> Score:
     out = base.copy()
     out.notes = sorted(notes, key=lambda n: (n.start, n.pitch))
     return out
+
+
+def within(notes, lo: int, hi: int) -> list[Note]:
+    """The notes starting in ``[lo, hi)``, each cut at ``hi``."""
+    return [n.moved(duration=min(n.duration, hi - n.start)) for n in notes
+            if lo <= n.start < hi]
+
+
+def continued_to(context: Score, upto: int, *, variations: int = 1, seed: int | None = None,
+                 runtime: Runtime | None = None, progress=None, cancel=None
+                 ) -> list[list[Note]]:
+    """New notes continuing ``context`` up to tick ``upto`` (a bar line), one list per
+    variation: the continuer fills the bar the context ends in and the whole bars up to
+    ``upto`` (a context ending on a bar line is continued from there)."""
+    end = context.next_bar_line(context.end_tick)
+    bar_ticks = context.time_signature_at(max(end - 1, 0)).bar_ticks
+    bars = (upto - end) // bar_ticks
+    if bars <= 0:
+        return [[] for _ in range(variations)]
+    outs = continue_melody(context, bars, variations=variations, seed=seed, runtime=runtime,
+                           progress=progress, cancel=cancel)
+    return [[n for n in out.notes if n.start >= context.end_tick] for out in outs]
+
+
+def regenerate_section(score: Score, start: int, end: int, *, variations: int = 1,
+                       seed: int | None = None, runtime: Runtime | None = None,
+                       progress: Callable[[int], None] | None = None,
+                       cancel: Callable[[], bool] | None = None) -> list[Score]:
+    """The piece with the bars ``[start, end)`` (a section, between bar lines) written
+    anew by the continuer from the music before it, as :func:`song_form` writes a new
+    letter; one Score per variation.
+
+    The top line is regenerated (in a four-voice piece the continuer's harmonizer fills
+    the other three voices too); every note starting outside the section, and the notes
+    of other voices, come out as they went in. A note of the new section is cut at
+    ``end``. Raises :class:`UserError` when there is no music before the section to
+    continue from, or the section is not between bar lines.
+    """
+    start, end = int(start), int(end)
+    if end <= start:
+        raise UserError("the section is empty")
+    if score.next_bar_line(start) != start or score.next_bar_line(end) != end:
+        raise UserError("a section starts and ends on bar lines; move its marker to one")
+    runtime = runtime or Runtime()
+    before = score.copy()
+    before.notes = within(score.notes, 0, start)
+    if not before.notes:
+        raise UserError("there is no music before this section to continue from; "
+                        "regenerate a later section")
+    track = melody_track(before)
+    four = len(before.tracks_with_notes()) == 4
+    tracks = set(before.tracks_with_notes()) if four else {track}
+    if not four:
+        before.notes = [n for n in before.notes if n.track == track]
+    news = continued_to(before, end, variations=variations, seed=seed, runtime=runtime,
+                        progress=progress, cancel=cancel)
+    results = []
+    for new in news:
+        out = score.copy()
+        out.notes = [n for n in score.notes
+                     if not (n.track in tracks and start <= n.start < end)] \
+            + within([n for n in new if n.track in tracks], start, end)
+        out.sort()
+        results.append(out)
+    return results

@@ -160,8 +160,8 @@ _BY_TICK = attrgetter("tick")
 class Score:
     """Notes, tracks and the conductor maps (tempo, meter, key), all in ticks.
 
-    ``markers`` name places in the piece (the song form's sections); only MusicXML
-    (rehearsal marks) carries them in a file so far.
+    ``markers`` name places in the piece (the song form's sections, a DAW's markers):
+    MIDI marker events, the project file's events and MusicXML rehearsal marks carry them.
     """
 
     notes: list[Note] = field(default_factory=list)

@@ -20,20 +20,24 @@ from composer_app.music import Note, Score
 
 @dataclass
 class ScoreMeta:
-    """Everything in a score except its notes (tracks and conductor maps)."""
+    """Everything in a score the editor edits except its notes: tracks, the conductor
+    maps and the markers (``Score.markers``: the text events of kind marker, the song's
+    sections). Other text and channel events stay in the base score as they were read."""
 
     tracks: list = field(default_factory=list)
     tempos: list = field(default_factory=list)
     time_signatures: list = field(default_factory=list)
     key_signatures: list = field(default_factory=list)
     title: str = ""
+    markers: list = field(default_factory=list)
 
     @classmethod
     def of(cls, score: Score) -> ScoreMeta:
         import copy
 
         return cls(copy.deepcopy(score.tracks), list(score.tempos),
-                   list(score.time_signatures), list(score.key_signatures), score.title)
+                   list(score.time_signatures), list(score.key_signatures), score.title,
+                   score.markers)
 
 
 class NoteIndex:
@@ -167,4 +171,7 @@ class Document(QObject):
         self.base.time_signatures = list(meta.time_signatures)
         self.base.key_signatures = list(meta.key_signatures)
         self.base.title = meta.title
+        self.base.text_events = sorted(
+            [e for e in self.base.text_events if e.kind != "marker"] + list(meta.markers),
+            key=lambda e: e.tick)
         self.metaChanged.emit()

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox
 
 from composer_app.music import Score, UserError, load_score, save_score, write_midi, write_musicxml
-from composer_app.music.files import READ_SUFFIXES
+from composer_app.music.files import READ_SUFFIXES, file_kind
 from composer_app.music.project import PROJECT_SUFFIX
 
 from .autosave import Recoverable, find_recoverable, load_recoverable
@@ -24,8 +24,8 @@ from .autosave import Recoverable, find_recoverable, load_recoverable
 log = logging.getLogger(__name__)
 
 APP_TITLE = "Composer"
-OPEN_FILTER = ("Scores (*.mid *.midi *.musicxml *.xml *.mxl *.composer.json);;"
-               "MIDI (*.mid *.midi);;MusicXML (*.musicxml *.xml *.mxl);;"
+OPEN_FILTER = ("Scores (*.mid *.midi *.musicxml *.xml *.mxl *.abc *.composer.json);;"
+               "MIDI (*.mid *.midi);;MusicXML (*.musicxml *.xml *.mxl);;ABC (*.abc);;"
                f"Projects (*{PROJECT_SUFFIX});;All files (*)")
 
 
@@ -91,13 +91,46 @@ class FileController(QObject):
             self.remember_dir(path)
             self.open_path(path, ask=False)
 
+    def choose_tune(self, path: str, tunes) -> int | None:
+        """The X: number of the tune to open from an ABC book, or None (cancelled)."""
+        from .tune_chooser import choose_tune
+
+        return choose_tune(self.window, Path(path).name, tunes)
+
+    def _tune_of(self, path: str) -> tuple[bool, int | None]:
+        """(go on, tune) for ``path``: an ABC book of several tunes asks which one."""
+        if file_kind(path) != "abc":
+            return True, None
+        from composer_app.music.abc import abc_tunes
+
+        try:
+            tunes = abc_tunes(path)
+        except UserError as exc:
+            self.warn("Cannot open file", str(exc))
+            return False, None
+        except Exception as exc:  # e.g. a folder named .abc: said, the piece stays
+            log.exception("listing the tunes of %s failed", path)
+            self.warn("Cannot open file", f"{path}: not readable ({type(exc).__name__}: {exc})")
+            return False, None
+        if len(tunes) == 1:
+            return True, tunes[0].number
+        tune = self.choose_tune(path, tunes)
+        if tune is None:
+            self._status("Open cancelled; the piece is unchanged", 4000)
+            return False, None
+        return True, tune
+
     def open_path(self, path: str, ask: bool = True) -> bool:
-        """Open ``path``; on failure show why and keep the current piece."""
+        """Open ``path``; on failure show why and keep the current piece. An ABC book of
+        several tunes asks which tune (:meth:`choose_tune`)."""
         if ask and not self.maybe_save():
+            return False
+        go, tune = self._tune_of(path)
+        if not go:
             return False
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
-            score = load_score(path)
+            score = load_score(path, tune=tune)
         except UserError as exc:
             QApplication.restoreOverrideCursor()
             self.warn("Cannot open file", str(exc))
@@ -113,7 +146,8 @@ class FileController(QObject):
         self.autosaver.remove()
         self.settings.add_recent(str(Path(path).resolve()))
         self.fresh_view()
-        self._status(f"Opened {path} ({len(score.notes)} notes)", 4000)
+        what = f", tune X:{tune} {score.title}" if tune is not None else ""
+        self._status(f"Opened {path}{what} ({len(score.notes)} notes)", 4000)
         return True
 
     def fill_recent(self, menu: QMenu) -> None:

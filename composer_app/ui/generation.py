@@ -26,7 +26,10 @@ from .workers import GenerationController, GenerationJob
 
 log = logging.getLogger(__name__)
 
-VERBS = {"harmonize": "Reharmonizing", "continue": "Continuing"}
+VERBS = {"harmonize": "Reharmonizing", "continue": "Continuing",
+         "song": "Writing the song", "section": "Regenerating the section"}
+FAILED = {"harmonize": "Reharmonize failed", "continue": "Continue failed",
+          "section": "Regenerate section failed"}
 
 
 class Generation(QObject):
@@ -46,6 +49,9 @@ class Generation(QObject):
         self._models_used: set[str] = set()
         self._t_submit = 0.0
         self.last_result_s: float | None = None  # request to ghosts shown (bench)
+        # Jobs whose outcome goes to someone else (the Song form dialog), by job id
+        self._handlers: dict[int, object] = {}
+        self._running_id: int | None = None
         self._make_actions()
 
     # -- construction ------------------------------------------------------------------
@@ -83,6 +89,12 @@ class Generation(QObject):
                            "Discard all variations"),
             "cancel": act("generation_cancel", "Cancel", self.cancel, [],
                           "Stop the running generation; the piece stays as it is"),
+            "song_form": act("song_form", "&Song Form…", self.song_form, ["Ctrl+Shift+F"],
+                             "Write a whole song in a form (ABCBDB, AABA…) from your sketch"),
+            "regenerate_section": act("regenerate_section", "Regenerate S&ection",
+                                      self.regenerate_here, ["Ctrl+Shift+R"],
+                                      "Write the section under the playhead (between its "
+                                      "markers) anew, as variations"),
         }
         self._update_actions()
 
@@ -94,6 +106,8 @@ class Generation(QObject):
         menu = w.menuBar().addMenu("&Generate")
         w.menuBar().insertMenu(w.help_menu.menuAction(), menu)
         menu.addActions([a["continue"], a["reharmonize"]])
+        menu.addSeparator()
+        menu.addActions([a["song_form"], a["regenerate_section"]])
         menu.addSeparator()
         menu.addActions([a["previous"], a["next"], a["audition"], a["accept"], a["discard"]])
         menu.addSeparator()
@@ -129,6 +143,7 @@ class Generation(QObject):
         w.doc.notesChanged.connect(self._key_timer.start)
         w.doc.metaChanged.connect(self._key_timer.start)
         w.doc.loaded.connect(self._piece_replaced)
+        w.roll.ruler.regenerate = self.regenerate_section
         w.destroyed.connect(lambda *_: self.shutdown())
         self._update_detected_key()
 
@@ -194,6 +209,69 @@ class Generation(QObject):
             return False
         return self._submit(req)
 
+    def song_form(self) -> None:
+        """Generate > Song Form…: the dialog (it runs the job through :meth:`submit_job`)."""
+        from .song_dialog import SongDialog
+
+        old = getattr(self, "song_dialog", None)
+        if old is not None and old.isVisible():  # already open (it may be running)
+            old.raise_()
+            return
+        if old is not None:
+            old.deleteLater()
+        dialog = SongDialog(self.w, self)
+        self.song_dialog = dialog
+        dialog.open()
+
+    def regenerate_here(self) -> bool:
+        """Generate > Regenerate Section: the section under the playhead."""
+        marker = proposals.section_at(self.w.doc, self.w.roll.playhead)
+        if marker is None:
+            self.w.warn("Regenerate section", "No section here: this piece has no marker at "
+                         "or before the playhead. Generate > Song Form… writes sections as "
+                         "markers; right-click the ruler > Add marker makes one.")
+            return False
+        return self.regenerate_section(marker)
+
+    def regenerate_section(self, marker) -> bool:
+        """The section ``marker`` starts, written anew: variations to step through and
+        accept (one undo step), as Continue's."""
+        if self._refuse_if_busy():
+            return False
+        p = self.panel
+        try:
+            req = proposals.section_request(self.w.doc, marker, variations=p.variations.value(),
+                                            seed=p.seed_for_request(),
+                                            device=self.w.settings.get("compute/device")
+                                            or "auto")
+        except UserError as exc:
+            self.w.warn("Regenerate section", str(exc))
+            return False
+        return self._submit(req)
+
+    def submit_job(self, req: proposals.Request, handler) -> bool:
+        """Run ``req`` on the model worker with its outcome going to ``handler`` (its
+        ``job_finished(job, results)``, ``job_failed(job, message)``,
+        ``job_cancelled(job)`` and ``job_progress(percent)``) instead of the variations;
+        False while another job runs."""
+        if self.busy:
+            return False
+        self.discard(quiet=True)
+        job = self._job_for(req)
+        self._handlers[job.id] = handler
+        self._t_submit = time.perf_counter()
+        if not self.controller.submit(job):
+            self._handlers.pop(job.id, None)
+            return False
+        return True
+
+    def _job_for(self, req: proposals.Request) -> GenerationJob:
+        return GenerationJob(req.kind, req.score, req.params, req.span,
+                             threads=int(self.w.settings.get("compute/threads") or 0),
+                             # The notes dict itself (not its id, which a new dict could
+                             # reuse): another object means another piece was opened.
+                             context=dict(req.context, notes_of=self.w.doc.notes))
+
     def _refuse_if_busy(self) -> bool:
         if self.busy:
             self.w.statusBar().showMessage(
@@ -203,11 +281,7 @@ class Generation(QObject):
 
     def _submit(self, req: proposals.Request) -> bool:
         self.discard(quiet=True)
-        job = GenerationJob(req.kind, req.score, req.params, req.span,
-                            threads=int(self.w.settings.get("compute/threads") or 0),
-                            # The notes dict itself (not its id, which a new dict could reuse): a
-                            # different object means another piece was opened meanwhile.
-                            context=dict(req.context, notes_of=self.w.doc.notes))
+        job = self._job_for(req)
         self._t_submit = time.perf_counter()
         return self.controller.submit(job)
 
@@ -219,6 +293,7 @@ class Generation(QObject):
     # -- worker signals --------------------------------------------------------------
 
     def _started(self, job: GenerationJob) -> None:
+        self._running_id = job.id
         first = job.kind not in self._models_used
         self.busy_label.setText(f"{VERBS.get(job.kind, 'Generating')}"
                                 f"{' (loading the model)' if first else ''}…")
@@ -231,6 +306,9 @@ class Generation(QObject):
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 100)
         self.progress.setValue(max(0, min(100, percent)))
+        handler = self._handlers.get(self._running_id)
+        if handler is not None:
+            handler.job_progress(percent)
 
     def _idle(self, outcome: str) -> None:
         for widget in (self.busy_label, self.progress, self.cancel_button):
@@ -240,6 +318,11 @@ class Generation(QObject):
 
     def _finished(self, job: GenerationJob, results: list[Score]) -> None:
         self._models_used.add(job.kind)
+        handler = self._handlers.pop(job.id, None)
+        if handler is not None:
+            handler.job_finished(job, results)
+            self._idle("finished")
+            return
         device = job.info.get("device", "")
         if device:
             self.panel.set_device_in_use(f"in use: {device.upper()}")
@@ -264,11 +347,21 @@ class Generation(QObject):
             "discard", 10000)
 
     def _failed(self, job: GenerationJob, message: str) -> None:
+        handler = self._handlers.pop(job.id, None)
+        if handler is not None:
+            handler.job_failed(job, message)
+            self._idle("failed")
+            return
         self._idle("failed")
-        title = "Reharmonize failed" if job.kind == "harmonize" else "Continue failed"
+        title = FAILED.get(job.kind, "Generation failed")
         self.w.warn(title, f"{message}\n\nThe piece is unchanged.")
 
     def _cancelled(self, job: GenerationJob) -> None:
+        handler = self._handlers.pop(job.id, None)
+        if handler is not None:
+            handler.job_cancelled(job)
+            self._idle("cancelled")
+            return
         self._idle("cancelled")
         self.w.statusBar().showMessage("Cancelled; the piece is unchanged", 5000)
 
@@ -289,6 +382,8 @@ class Generation(QObject):
         result = self._results[self._index if index is None else index]
         if self._job.kind == "harmonize":
             return proposals.harmonization_proposal(self.w.doc, self._job.params, result)
+        if self._job.kind == "section":
+            return proposals.section_proposal(self.w.doc, self._job.params, result)
         return proposals.continuation_proposal(self.w.doc, self._job.context, result)
 
     def _show(self) -> None:
@@ -377,7 +472,7 @@ class Generation(QObject):
             ids = cmd.replace_notes(doc, prop.remove_ids, prop.add, prop.text)
         kind = self._job.kind
         self.discard(quiet=True)
-        if kind == "continue":
+        if kind in ("continue", "section"):
             self.w.roll.set_selection(set(self.w.roll.selection) | set(ids))
         self.w.autosaver.save_now()
         self.w.statusBar().showMessage(f"Accepted variation {number} (Ctrl+Z undoes it)", 5000)
@@ -416,7 +511,8 @@ class Generation(QObject):
         prop = self.proposal()
         if prop is None:
             return Score(notes=[]), "variation"
-        what = "reharmonization" if prop.kind == "harmonize" else "continuation"
+        what = {"harmonize": "reharmonization", "section": "section"}.get(prop.kind,
+                                                                          "continuation")
         return prop.clip(self.w.doc), f"{what} {self._index + 1}"
 
     # -- small things ----------------------------------------------------------------

@@ -46,6 +46,7 @@ from .roll_velocity import VelocityLane
 
 KEYBOARD_W = 60
 RULER_H = 40  # the marks' lane (tempo, meter, key changes), then bar numbers
+MARKER_LANE_H = 14  # the markers' lane under the marks, there while the piece has markers
 VELOCITY_H = 70
 DEFAULT_PX_PER_TICK = 48 / 480  # a quarter note is 48 px
 DEFAULT_KEY_H = 14
@@ -72,6 +73,7 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         # LMMS and DAWs); None: the snap length (also after the snap changes).
         self.last_length: int | None = None
         self.active_track = 0
+        self.ruler_h = RULER_H  # + MARKER_LANE_H while the piece has markers
         self.selection: set[int] = set()
         self.playhead = 0
         self.loop: tuple[int, int] | None = None
@@ -246,7 +248,7 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         for t in (old, self.playhead):
             x = int(self.x_of(t))
             self.viewport().update(QRect(x - 2, 0, 5, self.viewport().height()))
-            self.ruler.update(QRect(x - 6, 0, 13, RULER_H))
+            self.ruler.update(QRect(x - 6, 0, 13, self.ruler_h))
 
     def set_loop(self, a: int, b: int) -> None:
         self.loop = (a, b) if b > a else None
@@ -304,6 +306,10 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
             for k in self.doc.base.key_signatures if k.tick > 0]
         if self.active_track >= len(self.doc.base.tracks):
             self.set_active_track(0)
+        ruler_h = RULER_H + (MARKER_LANE_H if self.doc.base.markers else 0)
+        if ruler_h != self.ruler_h:  # the markers' lane comes and goes with the markers
+            self.ruler_h = ruler_h
+            self._lanes_changed()
         self._update_scrollbars()
         self._repaint_all()
 
@@ -325,7 +331,7 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
                 VELOCITY_H if not self.velocity_lane.isHidden() else 0)
 
     def _set_margins(self) -> None:
-        self.setViewportMargins(KEYBOARD_W, RULER_H, 0, sum(self._lane_heights()))
+        self.setViewportMargins(KEYBOARD_W, self.ruler_h, 0, sum(self._lane_heights()))
 
     def set_velocity_lane_visible(self, on: bool) -> None:
         """Show or hide the velocity lane (hidden, the notes get its height)."""
@@ -350,7 +356,7 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
     def _place_side_widgets(self) -> None:
         vp = self.viewport().geometry()
         self.keyboard.setGeometry(vp.left() - KEYBOARD_W, vp.top(), KEYBOARD_W, vp.height())
-        self.ruler.setGeometry(vp.left(), vp.top() - RULER_H, vp.width(), RULER_H)
+        self.ruler.setGeometry(vp.left(), vp.top() - self.ruler_h, vp.width(), self.ruler_h)
         chord_h, vel_h = self._lane_heights()
         self.chord_lane.setGeometry(vp.left(), vp.bottom() + 1, vp.width(), CHORD_H)
         self.velocity_lane.setGeometry(vp.left(), vp.bottom() + 1 + chord_h, vp.width(),

@@ -5,6 +5,11 @@ The conductor marks are the Score's tempo, meter and key changes (``ScoreMeta``'
 A mark at tick 0 is bar 1's (the toolbar's tempo, meter and key fields): it can be
 changed but not moved or deleted. Meter and key marks sit on bar lines.
 
+Markers (``ScoreMeta.markers``, the Score's text events of kind marker: a song's
+sections, a DAW's markers) are named places, at bar 1 too; they are added, renamed,
+moved and deleted by :func:`add_marker`, :func:`rename_marker`, :func:`move_marker`,
+:func:`delete_marker`, and move with their music when bars are inserted or deleted.
+
 Whole-piece edits take the notes by id (``dict[int, Note]``) and a ``ScoreMeta`` and
 return new values: :func:`transpose_piece`, :func:`insert_time`, :func:`delete_time`.
 """
@@ -14,7 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from composer_app.music import Note, Score
-from composer_app.music.score import KeySignature, TempoChange, TimeSignature
+from composer_app.music.score import KeySignature, TempoChange, TextEvent, TimeSignature
 from composer_app.music.theory import Key
 
 from .document import ScoreMeta
@@ -110,8 +115,7 @@ def move_target(meta: ScoreMeta, kind: str, old: int, tick: float, snap) -> int:
     are without the meter being moved), tempos by ``snap(tick)``; never bar 1's tick."""
     if kind == TEMPO:
         return max(1, int(snap(tick)))
-    probe = ScoreMeta(meta.tracks, list(meta.tempos), list(meta.time_signatures),
-                      list(meta.key_signatures), meta.title)
+    probe = _copy(meta)
     if kind == METER:
         probe.time_signatures = [m for m in probe.time_signatures if m.tick != old]
     line = nearest_bar_line(probe, tick)
@@ -119,6 +123,70 @@ def move_target(meta: ScoreMeta, kind: str, old: int, tick: float, snap) -> int:
         s = score_of(probe)
         line = s.bar_start(1)
     return line
+
+
+# -- markers ------------------------------------------------------------------------------
+
+MAX_MARKER_NAME = 200
+
+
+def clean_marker_name(name: str) -> str:
+    """A marker's name as stored: one line, trimmed; ValueError when empty."""
+    text = " ".join(str(name).split())[:MAX_MARKER_NAME]
+    if not text:
+        raise ValueError("a marker needs a name")
+    return text
+
+
+def _put_markers(meta: ScoreMeta, items: list[TextEvent]) -> None:
+    meta.markers = sorted(items, key=lambda m: m.tick)
+
+
+def add_marker(meta: ScoreMeta, tick: int, name: str) -> TextEvent:
+    """A new marker (for the whole piece) at ``tick``; returns it."""
+    mark = TextEvent(max(0, int(tick)), "marker", clean_marker_name(name))
+    _put_markers(meta, list(meta.markers) + [mark])
+    return mark
+
+
+def _index(meta: ScoreMeta, mark: TextEvent) -> int:
+    for i, m in enumerate(meta.markers):
+        if m == mark:
+            return i
+    raise ValueError(f"no marker {mark.text!r} at tick {mark.tick}")
+
+
+def rename_marker(meta: ScoreMeta, mark: TextEvent, name: str) -> None:
+    items = list(meta.markers)
+    items[_index(meta, mark)] = replace(mark, text=clean_marker_name(name))
+    _put_markers(meta, items)
+
+
+def move_marker(meta: ScoreMeta, mark: TextEvent, tick: int) -> None:
+    items = list(meta.markers)
+    items[_index(meta, mark)] = replace(mark, tick=max(0, int(tick)))
+    _put_markers(meta, items)
+
+
+def delete_marker(meta: ScoreMeta, mark: TextEvent) -> None:
+    items = list(meta.markers)
+    del items[_index(meta, mark)]
+    _put_markers(meta, items)
+
+
+def marker_target(meta: ScoreMeta, tick: float) -> int:
+    """Where a dragged marker lands: the nearest bar line (bar 1's included)."""
+    return nearest_bar_line(meta, max(0.0, tick))
+
+
+def section_span(meta: ScoreMeta, mark: TextEvent, end_tick: int) -> tuple[int, int]:
+    """The section a marker starts: from it to the next marker at a later tick, or to the
+    bar line at or after the piece's end (``end_tick``: its last note-off)."""
+    later = [m.tick for m in meta.markers if m.tick > mark.tick]
+    if later:
+        return mark.tick, min(later)
+    s = score_of(meta)
+    return mark.tick, max(s.next_bar_line(max(end_tick, 1)), s.next_bar_line(mark.tick + 1))
 
 
 # -- whole-piece edits --------------------------------------------------------------------
@@ -164,6 +232,9 @@ def insert_time(notes: dict[int, Note], meta: ScoreMeta, at: int, length: int
     for kind in KINDS:
         setattr(new, FIELD[kind], [replace(m, tick=m.tick + length) if m.tick >= at and m.tick > 0
                                    else m for m in marks(meta, kind)])
+    # A marker names the music after it: it moves with it (bar 1's too).
+    new.markers = [replace(m, tick=m.tick + length) if m.tick >= at else m
+                   for m in meta.markers]
     return changed, added, new
 
 
@@ -202,9 +273,17 @@ def delete_time(notes: dict[int, Note], meta: ScoreMeta, a: int, b: int
                 items = items + [moved]
         items = items + after
         setattr(new, FIELD[kind], items)
+    # Markers: as the maps, the last one inside the cut names what is left of its section
+    # from ``a`` on, unless a marker lands on ``a`` from after the cut.
+    before = [m for m in meta.markers if m.tick < a]
+    inside = [m for m in meta.markers if a <= m.tick < b]
+    after = [replace(m, tick=m.tick - cut) for m in meta.markers if m.tick >= b]
+    if inside and not (after and after[0].tick == a):
+        before = before + [replace(inside[-1], tick=a)]
+    new.markers = before + after
     return changed, deleted, new
 
 
 def _copy(meta: ScoreMeta) -> ScoreMeta:
     return ScoreMeta(meta.tracks, list(meta.tempos), list(meta.time_signatures),
-                     list(meta.key_signatures), meta.title)
+                     list(meta.key_signatures), meta.title, list(meta.markers))

@@ -1,4 +1,5 @@
-"""What Continue and Reharmonize ask of the models, and what their answers would change.
+"""What Continue, Reharmonize, Song form and Regenerate section ask of the models, and
+what their answers would change.
 
 Pure functions over a :class:`Document` (no widgets): a *request* checks the selection
 and builds the model's input; a *proposal* turns one model result into the edit that
@@ -30,7 +31,7 @@ LOWER_VOICES = VOICE_NAMES[1:]  # Alto, Tenor, Bass
 class Request:
     """The model input for one action: ``score`` plus the ml call's ``params``."""
 
-    kind: str  # "harmonize" or "continue"
+    kind: str  # "harmonize", "continue", "section" (variations) or "song" (applied at once)
     score: Score
     params: dict
     span: tuple[int, int]  # ticks the result fills (audition starts at span[0])
@@ -50,7 +51,8 @@ class Proposal:
 
     @property
     def text(self) -> str:
-        return "Accept harmonization" if self.kind == "harmonize" else "Accept continuation"
+        return {"harmonize": "Accept harmonization", "section": "Regenerate section",
+                "song": "Song form"}.get(self.kind, "Accept continuation")
 
     def applied_to(self, doc: Document) -> Score:
         """The whole piece as it would be after accepting (for auditioning)."""
@@ -259,3 +261,112 @@ def continuation_proposal(doc: Document, context: dict, result: Score) -> Propos
     remove = [i for i, n in doc.notes.items()
               if n.track in tracks and end <= n.start < target and not n.locked]
     return Proposal("continue", add, remove, [], (end, target), clip_notes=add)
+
+
+# -- Regenerate section ----------------------------------------------------------------
+
+
+def section_at(doc: Document, tick: int):
+    """The marker whose section holds ``tick`` (the last at or before it), or None."""
+    marks = [m for m in doc.base.markers if m.tick <= tick]
+    return marks[-1] if marks else None
+
+
+def section_request(doc: Document, marker, *, variations: int = 1, seed: int | None = None,
+                    device: str = "auto") -> Request:
+    """Regenerate the section ``marker`` starts (to the next marker, or the piece's end)."""
+    from . import piece_edits as pe
+    from .document import ScoreMeta
+
+    if marker not in doc.base.markers:
+        raise UserError("That marker is gone (undone or deleted); right-click another one.")
+    score = doc.score()
+    start, end = pe.section_span(ScoreMeta.of(doc.base), marker, score.end_tick)
+    params = dict(start=start, end=end, variations=int(variations), seed=seed, device=device)
+    return Request("section", score, params, (start, end),
+                   context={"name": marker.text})
+
+
+def section_proposal(doc: Document, params: dict, result: Score) -> Proposal:
+    """The result's notes in the section, in the voices the model wrote anew there (those
+    whose notes in the section changed), clear of locked notes; the unlocked notes of
+    those voices in the section are replaced. Nothing outside the section changes."""
+    start, end = params["start"], params["end"]
+
+    def inside(notes, track):
+        return sorted((n.pitch, n.start, n.duration) for n in notes
+                      if n.track == track and start <= n.start < end)
+
+    new = [n for n in result.notes if start <= n.start < end]
+    old = [n for n in doc.notes.values() if start <= n.start < end]
+    tracks = {t for t in {n.track for n in new} | {n.track for n in old}
+              if inside(new, t) != inside(old, t)}
+    locked = [n for n in doc.notes.values() if n.locked and n.track in tracks
+              and n.end > start and n.start < end]
+    add = clear_of([n.moved(locked=False) for n in new if n.track in tracks], locked)
+    remove = [i for i, n in doc.notes.items()
+              if n.track in tracks and start <= n.start < end and not n.locked]
+    return Proposal("section", add, remove, [], (start, end), clip_notes=add)
+
+
+# -- Song form ---------------------------------------------------------------------------
+
+
+def song_sketch(doc: Document, ids, active_track: int) -> tuple[int, Score]:
+    """(track, sketch) for Song form: the selected notes (one voice), else the notes of
+    the voice being edited. The sketch keeps only that voice's notes: it is section A."""
+    sel = _selected(doc, ids)
+    if sel:
+        tracks = sorted({n.track for n in sel})
+        if len(tracks) > 1:
+            raise UserError("The selection holds notes of several voices; select the notes "
+                            "of one voice (the melody) to be the song's first section.")
+        track = tracks[0]
+        chosen = [i for i in ids if i in doc.notes]
+    else:
+        track = active_track
+        chosen = [i for i, n in doc.notes.items() if n.track == track]
+    if not chosen:
+        name = doc.base.tracks[track].name if track < len(doc.base.tracks) else "this voice"
+        raise UserError(f"The sketch is empty: draw a few notes in {name} (or select a "
+                        "phrase) to be the song's first section.")
+    return track, doc.score_of(chosen)
+
+
+def song_request(doc: Document, ids, active_track: int, *, form: str, section_bars: int,
+                 related: str = "", vary: bool = False, reharmonize: bool = False,
+                 seed: int | None = None, device: str = "auto") -> Request:
+    """The song's request; :class:`UserError` for a form, sketch or meter it cannot be."""
+    from composer_app.music.form import check_form, check_sketch, parse_related
+
+    letters = check_form(form, section_bars)
+    pairs = parse_related(related, letters)
+    track, sketch = song_sketch(doc, ids, active_track)
+    check_sketch(sketch, letters, section_bars)
+    bar = sketch.time_signature_at(0).bar_ticks
+    span = len(letters) * section_bars * bar
+    params = dict(form=letters, section_bars=int(section_bars), related=pairs, vary=bool(vary),
+                  reharmonize=bool(reharmonize), seed=seed, device=device)
+    return Request("song", sketch, params, (0, span),
+                   context={"melody_track": track, "letters": letters})
+
+
+def song_proposal(doc: Document, request: Request, result: Score) -> Proposal:
+    """What writing the song changes: the melody's voice from bar 1 to the song's end is
+    the song's top line; with Reharmonize, Alto, Tenor and Bass are filled (or made) as
+    Reharmonize fills them; other voices stay. The markers are the result's sections."""
+    track = request.context["melody_track"]
+    lo, hi = request.span
+    four = request.params.get("reharmonize") and len(result.tracks) == 4
+    top = 0 if four else track
+    melody = [n.moved(track=track, locked=False) for n in result.notes
+              if n.track == top and lo <= n.start < hi]
+    remove = [i for i, n in doc.notes.items() if n.track == track and lo <= n.start < hi]
+    add, new_tracks = list(melody), []
+    if four:
+        harm = harmonization_proposal(doc, {"melody_track": track, "start": lo, "end": hi},
+                                      result)
+        add += harm.add
+        remove += harm.remove_ids
+        new_tracks = harm.new_tracks
+    return Proposal("song", add, remove, new_tracks, (lo, hi), clip_notes=add)

@@ -3,13 +3,16 @@
 Its top lane shows the tempo, meter and key changes after bar 1 as small labelled marks
 (bar 1's are the toolbar's fields): drag a mark to move it (meters and keys land on bar
 lines), double-click it to change it, right-click for Add tempo/meter/key change here,
-Edit, Delete and Clear loop. Each edit is one undo step (``cmd.edit_meta``); the
-arithmetic is :mod:`.piece_edits`.
+Edit, Delete and Clear loop. The lane under it shows the markers (a song's sections, a
+DAW's markers) as named flags: right-click > Add marker, Rename, Delete, Regenerate
+section; double-click renames, a drag moves one to the nearest bar line. Each edit is one
+undo step (``cmd.edit_meta``); the arithmetic is :mod:`.piece_edits`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -20,11 +23,14 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QInputDialog,
+    QLineEdit,
     QMenu,
     QSpinBox,
     QWidget,
 )
 
+from composer_app.music.score import TextEvent
 from composer_app.music.theory import key_names, parse_key
 
 from . import commands as cmd
@@ -37,8 +43,11 @@ if TYPE_CHECKING:
 
 MIN_BAR_GAP = 34  # px between numbered bars
 MARK_H = 14  # the marks' lane at the top
+MARKER_Y = MARK_H + 1  # the markers' lane under it (while the piece has markers)
+MARKER_H = 13
 MARK_COLORS = {pe.TEMPO: QColor("#b0451e"), pe.METER: QColor("#2d6a9f"),
                pe.KEY: QColor("#4d7f2a")}
+MARKER_COLOR = QColor("#6a3d9a")
 
 
 class MarkDialog(QDialog):
@@ -89,6 +98,18 @@ def ask_mark(parent, kind: str, value, bar: int):
     return dialog.value() if dialog.exec() == QDialog.Accepted else None
 
 
+def ask_marker_name(parent, title: str, name: str) -> str | None:
+    """A marker's name, or None when cancelled."""
+    text, ok = QInputDialog.getText(parent, title, "Name:", QLineEdit.Normal, name)
+    return text if ok else None
+
+
+def next_marker_name(markers: list[TextEvent]) -> str:
+    """The first capital letter no marker is named yet ("A", "B", …), else "Marker"."""
+    used = {m.text for m in markers}
+    return next((c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used), "Marker")
+
+
 class Ruler(QWidget):
     """Bar numbers; click moves the playhead, drag sets the loop."""
 
@@ -100,6 +121,11 @@ class Ruler(QWidget):
         self._mark_drag: tuple[str, int] | None = None  # (kind, tick) being dragged
         self._mark_to: int | None = None  # where it would land
         self.ask = ask_mark  # (parent, kind, value, bar) -> value or None; tests replace it
+        self.ask_name = ask_marker_name  # (parent, title, name) -> str or None; tests too
+        self._marker_drag: TextEvent | None = None
+        self._marker_to: int | None = None
+        # Regenerate the section a marker starts: set by the window (Generation)
+        self.regenerate: Callable[[TextEvent], None] | None = None
 
     # -- the marks ------------------------------------------------------------------------
 
@@ -180,6 +206,62 @@ class Ruler(QWidget):
             cmd.edit_meta(self.roll.doc, f"Move {pe.NAMES[kind]} change",
                           lambda m: pe.move_mark(m, kind, old, new))
 
+    # -- the markers -----------------------------------------------------------------------
+
+    def marker_rects(self) -> list[tuple[QRectF, TextEvent]]:
+        """(rect, marker) of each marker, in time order; a label never covers the one
+        before it (it moves right of it)."""
+        fm = QFontMetrics(self._font())
+        out = []
+        right = -1e9
+        for m in self.roll.doc.base.markers:
+            x = max(self.roll.x_of(m.tick), right + 1)
+            w = min(fm.horizontalAdvance(m.text), 160) + 8
+            out.append((QRectF(x, MARKER_Y, w, MARKER_H), m))
+            right = x + w
+        return out
+
+    def marker_under(self, x: float, y: float) -> TextEvent | None:
+        if not MARKER_Y <= y <= MARKER_Y + MARKER_H:
+            return None
+        for rect, m in reversed(self.marker_rects()):
+            if rect.left() - 2 <= x <= rect.right():
+                return m
+        return None
+
+    def add_marker(self, tick: int) -> None:
+        """Ask for a name and add a marker at the bar line of ``tick`` (one undo step)."""
+        tick = pe.bar_line_at(self.meta(), tick)
+        bar = self.roll.doc.base.bar_of(tick) + 1
+        name = self.ask_name(self, f"Marker at bar {bar}",
+                             next_marker_name(self.roll.doc.base.markers))
+        if name is None:
+            return
+        try:
+            pe.clean_marker_name(name)
+        except ValueError as exc:
+            self.roll.message.emit(str(exc))
+            return
+        cmd.edit_meta(self.roll.doc, "Add marker", lambda m: pe.add_marker(m, tick, name))
+
+    def rename_marker(self, mark: TextEvent) -> None:
+        name = self.ask_name(self, "Rename marker", mark.text)
+        if name is None or name.strip() == mark.text:
+            return
+        try:
+            pe.clean_marker_name(name)
+        except ValueError as exc:
+            self.roll.message.emit(str(exc))
+            return
+        cmd.edit_meta(self.roll.doc, "Rename marker", lambda m: pe.rename_marker(m, mark, name))
+
+    def delete_marker(self, mark: TextEvent) -> None:
+        cmd.edit_meta(self.roll.doc, "Delete marker", lambda m: pe.delete_marker(m, mark))
+
+    def move_marker(self, mark: TextEvent, tick: int) -> None:
+        if tick != mark.tick:
+            cmd.edit_meta(self.roll.doc, "Move marker", lambda m: pe.move_marker(m, mark, tick))
+
     def context_menu(self, x: float, y: float) -> QMenu:
         """The right-click menu at (x, y): add a change here; on a mark, edit or delete
         it; clear the loop."""
@@ -192,8 +274,18 @@ class Ruler(QWidget):
             menu.addAction(f"Edit {name} change…", lambda: self.edit_mark(*hit))
             menu.addAction(f"Delete {name} change", lambda: self.delete_mark(*hit))
             menu.addSeparator()
+        marker = self.marker_under(x, y)
+        if marker is not None:
+            label = _short(marker.text)
+            a = menu.addAction(f"Regenerate section “{label}”",
+                               lambda: self.regenerate and self.regenerate(marker))
+            a.setEnabled(self.regenerate is not None)
+            menu.addAction(f"Rename marker “{label}”…", lambda: self.rename_marker(marker))
+            menu.addAction(f"Delete marker “{label}”", lambda: self.delete_marker(marker))
+            menu.addSeparator()
         bar_tick = pe.bar_line_at(self.meta(), tick)
         bar = self.roll.doc.base.bar_of(tick) + 1
+        menu.addAction(f"Add marker at bar {bar}…", lambda: self.add_marker(bar_tick))
         a = menu.addAction("Add tempo change here…", lambda: self.add_mark(pe.TEMPO, snapped))
         a.setEnabled(snapped > 0)
         for kind in (pe.METER, pe.KEY):
@@ -228,6 +320,31 @@ class Ruler(QWidget):
             p.drawLine(int(rect.left()), int(rect.bottom()), at, int(rect.bottom()) + 3)
             p.drawLine(at, int(rect.bottom()) + 3, at, self.height())
 
+    def numbers_y(self) -> int:
+        """Where the bar numbers' band starts: under the markers' lane when it is there."""
+        return MARKER_Y + MARKER_H if self.roll.doc.base.markers else MARK_H
+
+    def _paint_markers(self, p: QPainter) -> None:
+        p.setFont(self._font())
+        fm = QFontMetrics(self._font())
+        h = self.height()
+        for rect, m in self.marker_rects():
+            at = m.tick
+            if self._marker_drag == m and self._marker_to is not None:
+                rect = rect.translated(self.roll.x_of(self._marker_to) - self.roll.x_of(m.tick), 0)
+                at = self._marker_to
+            if rect.right() < 0 or rect.left() > self.width():
+                continue
+            p.setPen(Qt.NoPen)
+            p.setBrush(MARKER_COLOR)
+            p.drawRoundedRect(rect, 2, 2)
+            p.setPen(QColor("white"))
+            text = fm.elidedText(m.text, Qt.ElideRight, int(rect.width()) - 6)
+            p.drawText(rect.adjusted(4, 0, -2, 0), Qt.AlignVCenter | Qt.AlignLeft, text)
+            x = int(self.roll.x_of(at))
+            p.setPen(MARKER_COLOR)
+            p.drawLine(x, int(rect.top()), x, h)
+
     def paintEvent(self, event) -> None:  # noqa: N802
         roll = self.roll
         p = QPainter(self)
@@ -241,7 +358,8 @@ class Ruler(QWidget):
         font = QFont(self.font())
         font.setPixelSize(11)
         p.setFont(font)
-        text_y = MARK_H + 12
+        numbers_y = self.numbers_y()
+        text_y = numbers_y + 12
         score = roll.doc.base
         bar_px = score.time_signature_at(0).bar_ticks * roll.px_per_tick
         every = max(1, math.ceil(MIN_BAR_GAP / max(bar_px, 1e-6)))
@@ -250,13 +368,15 @@ class Ruler(QWidget):
             if level == 0:
                 bar = score.bar_of(tick)
                 p.setPen(QColor("#555550"))
-                p.drawLine(x, MARK_H + (h - MARK_H) // 3 if bar % every else MARK_H, x, h)
+                p.drawLine(x, numbers_y + (h - numbers_y) // 3 if bar % every else MARK_H,
+                           x, h)
                 if bar % every == 0:
                     p.drawText(x + 3, text_y, str(bar + 1))
             elif level == 1:
                 p.setPen(QColor("#9a9a94"))
                 p.drawLine(x, h - 7, x, h)
         self._paint_marks(p)
+        self._paint_markers(p)
         x = roll.x_of(roll.playhead)
         p.setPen(Qt.NoPen)
         p.setBrush(PLAYHEAD)
@@ -284,14 +404,22 @@ class Ruler(QWidget):
         if hit is not None:
             self._mark_drag, self._mark_to = hit, None
             return
+        marker = self.marker_under(x, y)
+        if marker is not None:
+            self._marker_drag, self._marker_to = marker, None
+            return
         self._press_tick = self._tick(e)
         self._dragging = False
 
     def mouseDoubleClickEvent(self, e) -> None:  # noqa: N802
         hit = self.mark_under(e.position().x(), e.position().y())
+        marker = self.marker_under(e.position().x(), e.position().y())
         if hit is not None and e.button() == Qt.LeftButton:
             self._mark_drag = self._mark_to = None
             self.edit_mark(*hit)
+        elif marker is not None and e.button() == Qt.LeftButton:
+            self._marker_drag = self._marker_to = None
+            self.rename_marker(marker)
         else:
             self.mousePressEvent(e)
 
@@ -302,6 +430,12 @@ class Ruler(QWidget):
             to = pe.move_target(self.meta(), kind, old, tick, self.roll.snap_round)
             if to != old or self._mark_to is not None:
                 self._mark_to = to
+                self.update()
+            return
+        if self._marker_drag is not None:
+            to = pe.marker_target(self.meta(), self.roll.tick_at(e.position().x()))
+            if to != self._marker_drag.tick or self._marker_to is not None:
+                self._marker_to = to
                 self.update()
             return
         if self._press_tick is None:
@@ -320,6 +454,13 @@ class Ruler(QWidget):
                 self.move_mark(kind, old, to)
             self.update()
             return
+        if self._marker_drag is not None:
+            mark, to = self._marker_drag, self._marker_to
+            self._marker_drag = self._marker_to = None
+            if to is not None:
+                self.move_marker(mark, to)
+            self.update()
+            return
         if self._press_tick is None:
             return
         if self._dragging and self.roll.loop:
@@ -332,3 +473,7 @@ class Ruler(QWidget):
 
     def wheelEvent(self, e) -> None:  # noqa: N802
         self.roll.wheelEvent(e)
+
+
+def _short(text: str, most: int = 24) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
