@@ -172,3 +172,53 @@ def test_a_rule_costs_where_it_applies_and_nothing_once_switched_off(rule, voice
     assert _pen(only, sound, 3, 1, known=(True, True, True, False)).any()
     off = _pen(only.off(rule), sound, 3, 1, known=(True, True, True, False))
     assert not off.any() and np.isfinite(off).all()
+
+
+def _row(*notes, steps=16):
+    """A token row from (start, pitch) onsets, holding until the next."""
+    row = np.full(steps, grid.HOLD)
+    for start, pitch in notes:
+        row[start] = _tok(pitch)
+    return row
+
+
+def _passing(tokens, share=1.0, free=None, fermata=None):
+    from composer_app.ml.harmonizer.rules import passing_tones
+    from composer_app.music.theory import scale_pitch_classes
+
+    steps = tokens.shape[-1]
+    free = np.ones((3, steps), bool) if free is None else free
+    fermata = np.zeros(steps, np.int8) if fermata is None else fermata
+    allowed = np.ones((3, grid.VOCAB_SIZE), bool)
+    return passing_tones(tokens[None], free, np.arange(steps) % 16, fermata, allowed,
+                         scale_pitch_classes(Key(0, "major")), 4, share, lambda: 0.0)[0]
+
+
+def test_passing_tones_fill_a_lower_voice_third_an_eighth_before_the_next_note():
+    # C major: S E5 held; A C4 -> E4 over two beats (a third); T G3; B C3
+    tokens = np.stack([_row((0, 76), (8, 76)), _row((0, 60), (8, 64)),
+                       _row((0, 55), (8, 55)), _row((0, 48), (8, 48))])
+    out = _passing(tokens)
+    assert out[1, 6] == _tok(62)  # D4 struck on the eighth before the E
+    assert (np.delete(out, 6, axis=1) == np.delete(tokens, 6, axis=1)).all()
+    assert (out[[0, 2, 3]] == tokens[[0, 2, 3]]).all()  # the soprano and the others kept
+    assert (_passing(tokens, share=0.0) == tokens).all()  # switched off: nothing changes
+
+
+def test_passing_tones_never_make_parallels_nor_touch_given_notes_or_phrase_ends():
+    # T C3 -> E3 over a bass G2 -> A2: a passing D3 makes the fifth G2-D3, and then the
+    # fifth A2-E3 in similar motion: parallel fifths, so the third stays a leap
+    tokens = np.stack([_row((0, 76), (8, 79)), _row((0, 67), (8, 67)),
+                       _row((0, 48), (8, 52)), _row((0, 43), (8, 45))])
+    assert (_passing(tokens)[2] == tokens[2]).all()
+    free_bass = _row((0, 43), (8, 41))  # with the bass falling to F2 instead it is filled
+    fine = np.stack([tokens[0], tokens[1], tokens[2], free_bass])
+    assert _passing(fine)[2, 6] == _tok(50)
+    ok = np.stack([_row((0, 76), (8, 76)), _row((0, 60), (8, 64)),
+                   _row((0, 55), (8, 55)), _row((0, 48), (8, 48))])
+    given = np.ones((3, 16), bool)
+    given[0, 6] = False  # the alto there is the user's (locked): not free
+    assert (_passing(ok, free=given) == ok).all()
+    end = np.zeros(16, np.int8)
+    end[8:] = 1  # the E ends a phrase: its approach is the cadence's, not figuration's
+    assert (_passing(ok, fermata=end) == ok).all()

@@ -118,6 +118,15 @@ def row_to_notes(row: np.ndarray, track: int, first_step: int = 0, velocity: int
     return out
 
 
+def sounding(tokens: np.ndarray) -> np.ndarray:
+    """(V, T) MIDI pitch sounding in each voice at each step, -1 for silence."""
+    tok = np.asarray(tokens, dtype=np.int64)
+    steps = np.arange(tok.shape[1])
+    last = np.maximum.accumulate(np.where(tok != HOLD, steps, -1), axis=1)
+    src = np.take_along_axis(tok, np.maximum(last, 0), axis=1)
+    return np.where((last >= 0) & (src >= FIRST_PITCH), src - FIRST_PITCH + PITCH_LO, -1)
+
+
 def bar_positions(score: Score, steps: int, first_step: int = 0) -> np.ndarray:
     """Sixteenths since the bar line at each step, clamped to ``POS_MAX - 1``."""
     pos = np.zeros(steps, dtype=np.int64)

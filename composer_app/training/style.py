@@ -109,14 +109,7 @@ def with_tokens(p: Piece, tokens: np.ndarray) -> Piece:
 # -- reading the grid -----------------------------------------------------------------------
 
 
-def sounding(tokens: np.ndarray) -> np.ndarray:
-    """(V, T) MIDI pitch sounding in each voice at each step, -1 for silence."""
-    tok = np.asarray(tokens, dtype=np.int64)
-    steps = np.arange(tok.shape[1])
-    last = np.maximum.accumulate(np.where(tok != grid.HOLD, steps, -1), axis=1)
-    src = np.take_along_axis(tok, np.maximum(last, 0), axis=1)
-    return np.where((last >= 0) & (src >= grid.FIRST_PITCH),
-                    src - grid.FIRST_PITCH + grid.PITCH_LO, -1)
+sounding = grid.sounding  # (V, T) MIDI pitch sounding, -1 for silence
 
 
 def succession(tokens: np.ndarray) -> tuple[np.ndarray, list[tuple[int, ...]]]:

@@ -28,7 +28,7 @@ from composer_app.music import (
     parse_key,
 )
 from composer_app.music.score import CONDUCTOR
-from composer_app.music.theory import KeyError_
+from composer_app.music.theory import KeyError_, scale_pitch_classes
 
 from .. import grid
 from ..runtime import Runtime
@@ -125,6 +125,8 @@ def harmonize(score: Score, melody_track: int | None = None, start: int | None =
         allowed=R.voice_allowed(0, limits=_frame_limits(shift)),
         key=key_class(the_key, shift),
         tonic=(the_key.tonic + shift) % 12,
+        scale=scale_pitch_classes(Key((the_key.tonic + shift) % 12, the_key.mode)),
+        beat_steps=max(1, score.time_signature_at(span_start).beat_ticks // grid.STEP_TICKS),
         soprano_sounds=tokens[0] != grid.REST,
         no_hold=no_hold,
         ruled_out=_final_chord(melody, final_key, shift, w0, steps, span_mask),

@@ -35,6 +35,7 @@ from .rules import (
     current_parallels,
     motion_penalty,
     parallel_counts,
+    passing_tones,
     spread,
     step_penalty,
 )
@@ -55,6 +56,8 @@ class SamplingPlan:
     no_hold: np.ndarray | None = None  # (3, T) bool: no HOLD there (a free run's first step)
     ruled_out: np.ndarray | None = None  # (3, T, V) bool: tokens ruled out (the final chord)
     bias: np.ndarray | None = None  # (3, T, V) float: logit bias (cadences)
+    scale: frozenset[int] = frozenset()  # the key's scale in the frame (figuration)
+    beat_steps: int = 4  # steps per beat of the meter in force
 
 
 @dataclass
@@ -303,4 +306,9 @@ def sample(model: Harmonizer, plan: SamplingPlan, variations: int, generator: to
         raise ValueError(f"unknown sampling order {schedule.order!r}")
     run.refine()
     run.repair()
-    return run.tokens.cpu().numpy()
+    out = run.tokens.cpu().numpy()
+    if schedule.rules.passing_tones > 0:
+        out = passing_tones(out, plan.free, plan.pos, plan.fermata, plan.allowed, plan.scale,
+                            plan.beat_steps, schedule.rules.passing_tones,
+                            lambda: float(torch.rand((), generator=generator)))
+    return out
