@@ -96,8 +96,9 @@ class FileController(QObject):
         if ask and not self.maybe_save():
             return False
         QApplication.setOverrideCursor(Qt.WaitCursor)
+        said: list[str] = []
         try:
-            score = load_score(path)
+            score = load_score(path, notes=said)
         except UserError as exc:
             QApplication.restoreOverrideCursor()
             self.warn("Cannot open file", str(exc))
@@ -113,8 +114,21 @@ class FileController(QObject):
         self.autosaver.remove()
         self.settings.add_recent(str(Path(path).resolve()))
         self.fresh_view()
-        self._status(f"Opened {path} ({len(score.notes)} notes)", 4000)
+        self._tell(f"Opened {path} ({len(score.notes)} notes)", said)
+        damage = [line for line in said if "damaged file" in line]
+        if damage:  # what was read may not be what was written: say so where it is seen
+            self.warn("Opened with repairs", damage[0])
         return True
+
+    def _tell(self, done: str, notes: list[str]) -> None:
+        """``done`` in the status bar, with what the reader or writer said (one line
+        each: a repair, a tempo clamped, what a format does not hold) kept there longer."""
+        for line in notes:
+            log.info("%s", line)
+        if notes:
+            self._status(f"{done}. Note: " + " · ".join(notes), 20000)
+        else:
+            self._status(done, 4000)
 
     def fill_recent(self, menu: QMenu) -> None:
         menu.clear()
@@ -148,7 +162,7 @@ class FileController(QObject):
 
     def save_to(self, path: str) -> bool:
         try:
-            save_score(self.doc.score(), path)
+            said = save_score(self.doc.score(), path)
         except UserError as exc:
             self.warn("Cannot save", str(exc))
             return False
@@ -156,7 +170,7 @@ class FileController(QObject):
         self.doc.undo_stack.setClean()
         self.autosaver.remove()
         self.settings.add_recent(self.doc.path)
-        self._status(f"Saved {path}", 4000)
+        self._tell(f"Saved {path}", said)
         return True
 
     # -- dialogs' folder and names ----------------------------------------------------
@@ -199,22 +213,25 @@ class FileController(QObject):
 
     def export_midi(self, path: str | None = None) -> bool:
         path = self._export_path(path, "Export MIDI", ".mid", "MIDI")
-        return bool(path) and self._export(lambda: write_midi(self.doc.score(), path), path)
+        return bool(path) and self._export(lambda: write_midi(self.doc.score(), path) or [],
+                                           path)
 
     def export_musicxml(self, path: str | None = None) -> bool:
         path = self._export_path(path, "Export MusicXML", ".musicxml", "MusicXML")
         return bool(path) and self._export(lambda: write_musicxml(self.doc.score(), path), path)
 
     def _export(self, write, path: str) -> bool:
+        """``write()`` returns what the user should know (MusicXML: what it quantized and
+        what it does not hold), shown with the status."""
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
-            write()
+            said = write()
         except UserError as exc:
             self.warn("Cannot export", str(exc))
             return False
         finally:
             QApplication.restoreOverrideCursor()
-        self._status(f"Exported {path}", 4000)
+        self._tell(f"Exported {path}", said)
         return True
 
     def export_wav(self, path: str | None = None) -> None:
