@@ -60,7 +60,7 @@ from .score import (
     TimeSignature,
     Track,
 )
-from .smf import Smf, SmfError, read_smf, track_events, vlq
+from .smf import Damage, Smf, SmfError, read_smf, track_events, vlq
 from .theory import key_from_sharps
 from .validate import (
     BEND_MAX,
@@ -183,6 +183,10 @@ def _score_from_smf(smf: Smf, said: ReadNotes) -> Score:
         for now, status, a, b in track_events(smf, ti, max_file_tick):
             tick = int(round(now * scale))
             if status == 0xFF:
+                if a in _TEXT_TYPES or a == _TRACK_NAME:
+                    if _looks_binary(b):  # a length gone wrong swallowed events
+                        smf.damage.append(Damage(ti, now, "a name or text with binary "
+                                                 "bytes in it (its length may be damaged)"))
                 if a in _TEXT_TYPES:
                     event_count += 1
                     if event_count > MAX_EVENTS:
@@ -355,6 +359,12 @@ def _score_from_smf(smf: Smf, said: ReadNotes) -> Score:
     score.key_signatures = [keys[t] for t in sorted(keys)]
     score.sort()
     return score
+
+
+def _looks_binary(raw: bytes) -> bool:
+    """Text with two or more control bytes (trailing NULs, tabs and line ends aside)."""
+    raw = raw.rstrip(b"\x00")
+    return len(raw) > 1 and sum(1 for c in raw if c < 0x20 and c not in (9, 10, 13)) >= 2
 
 
 def _text(raw: bytes) -> str:
