@@ -138,6 +138,9 @@ def score_from_bytes(data: bytes, said: ReadNotes | None = None) -> Score:
         raise FileFormatError(f"{len(smf.tracks):,} tracks: more than {MAX_TRACKS:,}, "
                               "too many to edit")
     score = _score_from_smf(smf, said)
+    if smf.damage and not score.notes:  # nothing worth opening survived the damage
+        first = _damage_text(smf.damage[0], score, PPQ / smf.division)
+        raise FileFormatError(f"not a readable MIDI file (damaged, no notes left: {first})")
     if smf.damage:
         said.damage([_damage_text(d, score, PPQ / smf.division) for d in smf.damage])
     return score
@@ -296,7 +299,7 @@ def _score_from_smf(smf: Smf, said: ReadNotes) -> Score:
                   "(grace notes) left out")
     if hanging:
         said.once(f"{hanging:,} note{'s' * (hanging != 1)} never released, ended with "
-                  "their track")
+                  f"{'their' if hanging != 1 else 'its'} track")
     if orphans:
         said.once(f"{orphans:,} note-off{'s' * (orphans != 1)} without a sounding note "
                   "ignored")

@@ -1,7 +1,8 @@
 """The Standard MIDI File's byte layer for reading: chunks, delta times, running status,
 and what a damaged file gets (issue 13).
 
-A file whose header cannot be read (no ``MThd``, SMPTE time, a zero division) is refused
+A file whose header cannot be read (no ``MThd``, SMPTE time, a zero division) or that
+holds no track is refused
 with :class:`SmfError`. Anything else is read as far as it can be and every repair is
 recorded as a :class:`Damage` (the file track, the tick where it starts, what was
 wrong), which the MIDI reader turns into one line for the user:
@@ -121,6 +122,8 @@ def read_smf(data: bytes) -> Smf:
 
 
 def _checked_count(smf: Smf, n_tracks: int) -> Smf:
+    if not smf.tracks:
+        raise SmfError("no track (MTrk) in it")
     if n_tracks != len(smf.tracks):
         smf.damage.append(Damage(-1, None, f"the header names {n_tracks} track"
                                  f"{'s' * (n_tracks != 1)}, the file holds {len(smf.tracks)}"))
@@ -137,8 +140,9 @@ def track_events(smf: Smf, index: int, max_tick: int) -> Iterator[tuple]:
     running = 0
 
     def damaged(why: str, at: int) -> None:
+        left = end - at
         smf.damage.append(Damage(index, tick, f"{why}: the rest of the track "
-                                 f"({end - at:,} bytes) dropped"))
+                                 f"({left:,} byte{'s' * (left != 1)}) dropped"))
 
     while pos < end:
         event_start = pos

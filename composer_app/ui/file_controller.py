@@ -114,19 +114,22 @@ class FileController(QObject):
         self.autosaver.remove()
         self.settings.add_recent(str(Path(path).resolve()))
         self.fresh_view()
-        self._tell(f"Opened {path} ({len(score.notes)} notes)", said)
+        self._tell(f"Opened {path} ({len(score.notes)} notes)", said, path)
         damage = [line for line in said if "damaged file" in line]
         if damage:  # what was read may not be what was written: say so where it is seen
             self.warn("Opened with repairs", damage[0])
         return True
 
-    def _tell(self, done: str, notes: list[str]) -> None:
+    def _tell(self, done: str, notes: list[str], path: str) -> None:
         """``done`` in the status bar, with what the reader or writer said (one line
-        each: a repair, a tempo clamped, what a format does not hold) kept there longer."""
+        each: a repair, a tempo clamped, what a format does not hold) kept there longer;
+        the file's name, which starts each line, is said once."""
         for line in notes:
             log.info("%s", line)
         if notes:
-            self._status(f"{done}. Note: " + " · ".join(notes), 20000)
+            prefix = f"{Path(path).name}: "
+            said = [line[len(prefix):] if line.startswith(prefix) else line for line in notes]
+            self._status(f"{done}: " + " · ".join(said), 20000)
         else:
             self._status(done, 4000)
 
@@ -170,7 +173,7 @@ class FileController(QObject):
         self.doc.undo_stack.setClean()
         self.autosaver.remove()
         self.settings.add_recent(self.doc.path)
-        self._tell(f"Saved {path}", said)
+        self._tell(f"Saved {path}", said, path)
         return True
 
     # -- dialogs' folder and names ----------------------------------------------------
@@ -231,7 +234,7 @@ class FileController(QObject):
             return False
         finally:
             QApplication.restoreOverrideCursor()
-        self._tell(f"Exported {path}", said)
+        self._tell(f"Exported {path}", said, path)
         return True
 
     def export_wav(self, path: str | None = None) -> None:
