@@ -46,7 +46,7 @@ def load_score(path: str | os.PathLike, tune: int | None = None,
     if tune is not None and kind != "abc":
         raise UserError(f"{path}: only ABC files hold numbered tunes (--tune)")
     if kind == "abc":
-        return read_abc(path, tune)
+        return read_abc(path, tune, notes)
     if kind == "midi":
         return read_midi(path, notes)
     if kind == "musicxml":
