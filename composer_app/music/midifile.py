@@ -138,6 +138,8 @@ def score_from_bytes(data: bytes, said: ReadNotes | None = None) -> Score:
         raise FileFormatError(f"{len(smf.tracks):,} tracks: more than {MAX_TRACKS:,}, "
                               "too many to edit")
     score = _score_from_smf(smf, said)
+    for tag in smf.alien:
+        said.once(f"a chunk of type {tag!r} (not MIDI) skipped")
     if smf.damage and not score.notes:  # nothing worth opening survived the damage
         first = _damage_text(smf.damage[0], score, PPQ / smf.division)
         raise FileFormatError(f"not a readable MIDI file (damaged, no notes left: {first})")

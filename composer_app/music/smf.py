@@ -57,6 +57,7 @@ class Smf:
     data: bytes
     tracks: list[tuple[int, int]] = field(default_factory=list)  # (start, end) of each MTrk
     damage: list[Damage] = field(default_factory=list)
+    alien: list[str] = field(default_factory=list)  # chunks of other types (allowed), skipped
 
 
 def _is_chunk_id(tag: bytes) -> bool:
@@ -86,8 +87,7 @@ def read_smf(data: bytes) -> Smf:
                 length = struct.unpack(">I", data[pos + 4:pos + 8])[0]
                 after = pos + 8 + length
                 if after == size or data[after:after + 4] == b"MTrk":
-                    smf.damage.append(Damage(-1, None, f"a chunk of unknown type "
-                                             f"{tag.decode('ascii')!r} skipped"))
+                    smf.alien.append(tag.decode("ascii"))
                     pos = after
                     continue
             if found < 0:
