@@ -178,8 +178,9 @@ def test_every_midi_tempo_is_exact_in_every_format(tmp_path, us):
 
 
 def test_a_piece_at_the_slowest_tempo_keeps_its_length(tmp_path):
-    score = Score(notes=[Note(60, 0, 480 * 7)], tempos=[TempoChange(0, MIN_BPM)])
-    seconds = score.duration_seconds  # 7 quarters of 16.8 s
+    assert MIN_BPM == 60_000_000 / SLOWEST
+    score = Score(notes=[Note(60, 0, 480 * 7)], tempos=[TempoChange(0, 60_000_000 / SLOWEST)])
+    seconds = score.duration_seconds  # 7 quarters of 16.8 s (it read back 5 bpm: 84 s → 60 s)
     path = tmp_path / "slow.mid"
     write_midi(score, path)
     assert read_midi(path).duration_seconds == pytest.approx(seconds, rel=1e-9)
