@@ -234,7 +234,9 @@ def _cmd_check(args) -> int:
     from composer_app.music.atomic import atomic_write_bytes
     from composer_app.music.harmony_check import check_score, chord_labels
 
-    score = load_score(args.input)
+    said: list[str] = []
+    score = load_score(args.input, notes=said)
+    _tell(said)
     key = parse_key(args.key) if args.key else None
     issues = check_score(score, key)
     for issue in issues:
@@ -264,7 +266,8 @@ def _cmd_check(args) -> int:
 
 
 def _tell(notes: list[str]) -> None:
-    """What a save says the user should know (quantized notation, what a format drops)."""
+    """What a read or a save says the user should know (a damaged file's repairs,
+    quantized notation, what a format drops)."""
     for line in notes:
         print(f"note: {line}", file=sys.stderr)
 
@@ -290,7 +293,10 @@ def _load(args):
             print(f"note: {args.input} holds {len(tunes)} tunes; reading X:{tunes[0].number} "
                   f"({tunes[0].title or 'untitled'}); choose another with --tune",
                   file=sys.stderr)
-    return load_score(args.input, tune=tune)
+    said: list[str] = []
+    score = load_score(args.input, tune=tune, notes=said)
+    _tell(said)
+    return score
 
 
 def score_summary(score) -> dict:

@@ -42,17 +42,19 @@ def test_ten_hour_piece_is_accepted(tmp_path):
     assert back.length_bars == 18_001
 
 
-def test_absurd_tempos_are_clamped(tmp_path):
+def test_absurd_tempos_are_clamped_and_said_the_slowest_midi_tempo_is_kept(tmp_path):
     mid = mido.MidiFile(type=1)
     track = mido.MidiTrack([
         mido.MetaMessage("set_tempo", tempo=1, time=0),  # 60,000,000 bpm
         mido.Message("note_on", note=60, velocity=90, time=0),
         mido.Message("note_off", note=60, time=480),
-        mido.MetaMessage("set_tempo", tempo=0xFFFFFF, time=0),  # 3.6 bpm
+        mido.MetaMessage("set_tempo", tempo=0xFFFFFF, time=0),  # 3.576 bpm: MIDI's slowest
     ])
     mid.tracks.append(track)
-    score = read_midi(_save(mid, tmp_path / "tempo.mid"))
-    assert [round(t.bpm) for t in score.tempos] == [1000, 5]
+    notes: list[str] = []
+    score = read_midi(_save(mid, tmp_path / "tempo.mid"), notes)
+    assert [t.us_per_quarter for t in score.tempos] == [60_000, 0xFFFFFF]
+    assert notes == ["tempo.mid: tempo 6e+07 bpm set to 1000 bpm (tempos are 3.576-1000 bpm)"]
 
 
 def test_zero_length_notes_are_dropped_and_uncountable_meters_ignored(tmp_path):

@@ -175,13 +175,20 @@ def test_corrupt_files_raise_clear_error(tmp_path, payload):
     assert str(path) in str(info.value)
 
 
-def test_truncated_real_file_raises_clear_error(tmp_path):
+def test_truncated_real_file_opens_what_is_left_and_says_so(tmp_path):
     good = tmp_path / "good.mid"
-    write_midi(four_voice_score(), good)
+    score = four_voice_score()
+    write_midi(score, good)
     data = good.read_bytes()
     bad = tmp_path / "truncated.mid"
     bad.write_bytes(data[: len(data) // 2])
-    with pytest.raises(FileFormatError):
+    notes: list[str] = []
+    back = read_midi(bad, notes)
+    assert 0 < len(back.notes) < len(score.notes)
+    assert len(notes) == 1 and "damaged file, opened with repairs" in notes[0]
+    assert "cut short" in notes[0] and "\n" not in notes[0]
+    with pytest.raises(FileFormatError, match="no MIDI header"):
+        bad.write_bytes(data[:10])
         read_midi(bad)
 
 

@@ -147,7 +147,7 @@ def test_project_keeps_events_and_plain_pieces_stay_format_1(tmp_path):
     path = tmp_path / "song.composer.json"
     write_project(score, path)
     data = json.loads(path.read_text())
-    assert data["version"] == FORMAT_VERSION == 3
+    assert data["version"] == 3 and FORMAT_VERSION == 4  # 4 only with system events
     assert read_project(path) == score
     plain = Score(notes=[Note(60, 0, 480)], tracks=[Track("Melody", 0, 0)])
     d = score_to_dict(plain)
@@ -232,7 +232,7 @@ def test_too_many_events_is_refused(monkeypatch):
     import composer_app.music.midifile as midifile
 
     monkeypatch.setattr(midifile, "MAX_EVENTS", 20)
-    with pytest.raises(FileFormatError, match="controller or text events: too large"):
+    with pytest.raises(FileFormatError, match="controller, text or system events: too large"):
         read(daw_file())
 
 

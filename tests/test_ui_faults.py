@@ -16,13 +16,10 @@ from composer_app.music import (  # noqa: E402
     write_project,
 )
 
-from .test_ui_files import make_window  # noqa: E402
-
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPOSER_APP_DATA", str(tmp_path / "data"))
-    return make_window(qtbot, tmp_path)
+def window(make_window):
+    return make_window()
 
 
 @pytest.mark.parametrize("err,needle", [(errno.ENOSPC, "disk is full"),

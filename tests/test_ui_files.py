@@ -441,3 +441,24 @@ def test_silent_play_says_so_every_time_and_preferences_show_it(qtbot, tmp_path,
     w.preferences()
     assert shown and shown[0].startswith("no sound"), shown
     w.audio.close()
+
+
+def test_what_a_format_cannot_hold_and_a_damaged_file_reach_the_user(window, tmp_path):
+    """Issue 13: the line a save, an export or a read says is shown in the app too."""
+    from composer_app.music.score import SUSTAIN, ChannelEvent
+
+    score = chorale_like()
+    score.channel_events = [ChannelEvent(0, 0, "control", SUSTAIN, 127),
+                            ChannelEvent(960, 0, "control", SUSTAIN, 0)]
+    window.doc.load(score)
+    assert window.export_musicxml(str(tmp_path / "x.musicxml"))
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Exported ") and "not written 2 sustain pedal events" in message
+    good = tmp_path / "good.mid"
+    write_midi(score, good)
+    data = good.read_bytes()
+    damaged = tmp_path / "damaged.mid"
+    damaged.write_bytes(data[: len(data) - 40])
+    assert window.open_path(str(damaged), ask=False)
+    assert window.warnings and "damaged file, opened with repairs" in window.warnings[-1]
+    assert "cut short" in window.statusBar().currentMessage()

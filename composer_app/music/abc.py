@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import FileFormatError, UserError
 from .score import Score
-from .validate import validate_score
+from .validate import ReadNotes, validate_score
 
 __all__ = ["AbcTune", "abc_tunes", "read_abc"]
 
@@ -100,8 +100,10 @@ def _check_headers(path: Path, tune: AbcTune) -> None:
         raise FileFormatError(f"{where}: no K: line (an ABC tune's header ends with its key)")
 
 
-def read_abc(path: str | os.PathLike, tune: int | None = None) -> Score:
-    """Read tune ``tune`` (its ``X:`` number; the first when None) of an ABC file."""
+def read_abc(path: str | os.PathLike, tune: int | None = None,
+             notes: list[str] | None = None) -> Score:
+    """Read tune ``tune`` (its ``X:`` number; the first when None) of an ABC file; what
+    the user should know (a tempo clamped) is appended to ``notes``."""
     path = Path(path)
     tunes = abc_tunes(path)
     if tune is None:
@@ -132,11 +134,15 @@ def read_abc(path: str | os.PathLike, tune: int | None = None) -> Score:
     except Exception as exc:  # music21 raises many unrelated types for bad input
         raise FileFormatError(f"{path}: tune X:{chosen.number} is not readable ABC "
                               f"({_short(exc)})") from None
-    score = score_from_music21(parsed)
+    said = ReadNotes()
+    score = score_from_music21(parsed, said)
     if not score.notes:
         raise FileFormatError(f"{path}: tune X:{chosen.number} has no notes")
     score.title = chosen.title or score.title or path.name.split(".")[0]
-    return validate_score(score, f"{path} (tune X:{chosen.number})")
+    validate_score(score, f"{path} (tune X:{chosen.number})")
+    if notes is not None:
+        notes.extend(said.lines(path.name))
+    return score
 
 
 def _unfold(parsed):

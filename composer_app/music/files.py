@@ -32,21 +32,25 @@ def file_kind(path: str | os.PathLike) -> str:
     return ""
 
 
-def load_score(path: str | os.PathLike, tune: int | None = None) -> Score:
+def load_score(path: str | os.PathLike, tune: int | None = None,
+               notes: list[str] | None = None) -> Score:
     """Read any supported file. Raises :class:`UserError` with a one-line message.
 
     ``tune`` chooses a tune of an ABC book by its ``X:`` number (the first when None;
     :func:`composer_app.music.abc.abc_tunes` lists them); other files have no tunes.
+    What the user should know besides (a damaged MIDI file's repairs, a tempo clamped,
+    what was left out) is appended to ``notes``, one line each; the CLI prints them and
+    the app shows them after Open.
     """
     kind = file_kind(path)
     if tune is not None and kind != "abc":
         raise UserError(f"{path}: only ABC files hold numbered tunes (--tune)")
     if kind == "abc":
-        return read_abc(path, tune)
+        return read_abc(path, tune, notes)
     if kind == "midi":
-        return read_midi(path)
+        return read_midi(path, notes)
     if kind == "musicxml":
-        return read_musicxml(path)
+        return read_musicxml(path, notes)
     if kind == "project":
         return read_project(path)
     raise UserError(
@@ -58,11 +62,11 @@ def load_score(path: str | os.PathLike, tune: int | None = None) -> Score:
 def save_score(score: Score, path: str | os.PathLike, *, grid: int = DEFAULT_GRID,
                triplets: bool = True) -> list[str]:
     """Write by extension, atomically. Raises :class:`UserError`. Returns what the user
-    should be told, one line each (MusicXML: how the notation was quantized to ``grid``)."""
+    should be told, one line each (MusicXML: how the notation was quantized to ``grid``
+    and what it does not hold; MIDI: what it clamped into its ranges)."""
     kind = file_kind(path)
     if kind == "midi":
-        write_midi(score, path)
-        return []
+        return write_midi(score, path)
     elif kind == "musicxml" and not str(path).lower().endswith(".mxl"):
         return write_musicxml(score, path, grid=grid, triplets=triplets)
     elif kind == "project":

@@ -1,31 +1,37 @@
-"""Standard MIDI file read and write (through mido's file parser).
+"""Standard MIDI file read and write (the bytes in ``smf.py`` and here; mido builds the
+maps' meta events and converts for the tests).
 
-Reading accepts type 0 and 1 files: running status (mido), several tracks and
+Reading accepts type 0 and 1 files: running status, several tracks and
 channels, tempo, meter and key changes, note_on with velocity 0 as note_off, and
 overlapping notes of the same pitch (matched first-in first-out). A note-off that finds
 no note of its pitch sounding ends a note of that pitch starting later at the same tick
 (music21 writes a zero-length grace note off-first; paired first-in first-out it would
 hold every later note of that pitch for bars); such zero-length notes are dropped, as
-zero-length notes always are. A pickup bar is kept
+zero-length notes always are, and counted in the notes. A pickup bar is kept
 as written: leading silence stays, nothing is shifted. Ticks are rescaled to PPQ 480.
+
+A damaged file (a bit flip, a truncation) is read as far as it can be and opens with one
+line naming every repair (``smf.py`` says what is detected); what cannot be read as MIDI
+at all is refused. What the reader changes or leaves out is said the same way (a tempo
+clamped, a meter that cannot be counted, a key signature of nine sharps, zero-length
+notes): ``read_midi(path, notes=[])`` appends the lines.
 
 Writing gives a type 1 file: a conductor track (tempo, time signature, key signature,
 the piece's markers and text) then one named track per voice on its own channel with its
 program change, its controllers, bends, aftertouch, later program changes and text
 (lyrics) where they were read.
 
-Kept as read (``Score.channel_events``, ``Score.text_events``): control changes, pitch
-bends, channel and key aftertouch, program changes after a voice's first note (one
-before it is the voice's program), and text, marker, lyrics, cue-point and copyright meta
-events. A file track's text belongs to its voice when it has one, else to the piece;
-controllers in a file track without notes join the first voice on their channel (else
-make a voice of their own). Not kept: system-exclusive and other system messages,
-sequencer-specific meta events.
+Kept as read (``Score.channel_events``, ``Score.text_events``, ``Score.system_events``):
+control changes, pitch bends, channel and key aftertouch, program changes after a
+voice's first note (one before it is the voice's program), text, marker, lyrics,
+cue-point and copyright meta events, and byte for byte system exclusive and every other
+meta event (sequencer-specific, instrument name, port, …). A file track's text and
+system events belong to its voice when it has one, else to the piece; controllers in a
+file track without notes join the first voice on their channel (else make a voice of
+their own).
 
 Meta text (title, track names, markers, lyrics, text) is written as UTF-8, as DAWs write
 it, and read as UTF-8, falling back to Latin-1 for older files whose bytes are not UTF-8.
-mido itself reads and writes these bytes as Latin-1 (a lossless byte-for-character map),
-so the conversion is done on the strings here, never through mido's process-wide charset.
 """
 
 from __future__ import annotations
@@ -44,28 +50,44 @@ from .gm import DRUM_CHANNEL as GM_DRUM_CHANNEL
 from .score import (
     CONDUCTOR,
     PPQ,
-    TEXT_KINDS,
     ChannelEvent,
     KeySignature,
     Note,
     Score,
+    SystemEvent,
     TempoChange,
     TextEvent,
     TimeSignature,
     Track,
 )
-from .theory import KeyError_, key_fifths, parse_key
-from .validate import MAX_BPM, MAX_EVENTS, MAX_NOTES, MIN_BPM, VALID_DENOMINATORS, validate_score
+from .smf import Damage, Smf, SmfError, read_smf, track_events, vlq
+from .theory import key_from_sharps
+from .validate import (
+    BEND_MAX,
+    BEND_MIN,
+    MAX_BPM,
+    MAX_EVENTS,
+    MAX_NOTES,
+    MAX_TICK,
+    MAX_TRACKS,
+    MIN_BPM,
+    ReadNotes,
+    countable_meter,
+    readable_bpm,
+    validate_score,
+)
 
-__all__ = ["read_midi", "write_midi", "midi_bytes", "score_from_midifile"]
+__all__ = ["read_midi", "write_midi", "midi_bytes", "score_from_midifile", "score_from_bytes"]
 
 # What a file may hold (music/validate.py): beyond it we refuse (or clamp) rather than
 # exhaust memory or divide by zero later; README "Limits" states the same.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
-def read_midi(path: str | os.PathLike) -> Score:
-    """Read a .mid/.midi file into a :class:`Score`. Raises :class:`FileFormatError`."""
+def read_midi(path: str | os.PathLike, notes: list[str] | None = None) -> Score:
+    """Read a .mid/.midi file into a :class:`Score`. Raises :class:`FileFormatError`.
+    What the user should know (repairs of a damaged file, a tempo clamped) is appended
+    to ``notes``, one line each."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
@@ -75,37 +97,67 @@ def read_midi(path: str | os.PathLike) -> Score:
         raise UserError(f"{path}: no such file") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    said = ReadNotes()
     try:
-        mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
-    except Exception as exc:  # untrusted bytes: any parser failure is a bad file
-        raise FileFormatError(f"{path}: not a readable MIDI file ({_short(exc)})") from None
-    if mid.type == 2:
-        raise FileFormatError(f"{path}: MIDI type 2 (independent sequences) is not supported")
-    if not mid.ticks_per_beat or mid.ticks_per_beat <= 0:
-        raise FileFormatError(f"{path}: bad division (ticks per beat {mid.ticks_per_beat})")
-    try:
-        score = score_from_midifile(mid)
+        score = score_from_bytes(data, said)
     except FileFormatError as exc:
         raise FileFormatError(f"{path}: {exc}") from None
     score.title = score.title or path.stem
-    return validate_score(score, str(path))
-
-
-# mido's message types kept as ChannelEvents: (kind, the number's field, the value's field).
-_CHANNEL_MESSAGES = {
-    "control_change": ("control", "control", "value"),
-    "pitchwheel": ("pitchwheel", None, "pitch"),
-    "aftertouch": ("aftertouch", None, "value"),
-    "polytouch": ("polytouch", "note", "value"),
-}
-_TEXT_META = frozenset(TEXT_KINDS)
+    validate_score(score, str(path))
+    if notes is not None:
+        notes.extend(said.lines(path.name))
+    return score
 
 
 def score_from_midifile(mid: mido.MidiFile) -> Score:
-    scale = PPQ / mid.ticks_per_beat
+    """A Score of a mido MidiFile (as its bytes: one reader for everything)."""
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return score_from_bytes(buf.getvalue())
 
-    def to_ticks(t: int) -> int:
-        return int(round(t * scale))
+
+# Channel messages kept as ChannelEvents by status nibble: (kind, whether the first data
+# byte is the number).
+_CHANNEL_KINDS = {0xB0: "control", 0xE0: "pitchwheel", 0xD0: "aftertouch", 0xA0: "polytouch"}
+_TEXT_TYPES = {0x01: "text", 0x02: "copyright", 0x05: "lyrics", 0x06: "marker",
+               0x07: "cue_marker"}
+_TRACK_NAME, _END_OF_TRACK, _TEMPO, _METER, _KEY = 0x03, 0x2F, 0x51, 0x58, 0x59
+
+
+def score_from_bytes(data: bytes, said: ReadNotes | None = None) -> Score:
+    """A Score of a Standard MIDI File's bytes; repairs and changes are told to
+    ``said``. Raises :class:`FileFormatError` (not validated: the caller does that)."""
+    said = said if said is not None else ReadNotes()
+    try:
+        smf = read_smf(data)
+    except SmfError as exc:
+        raise FileFormatError(f"not a readable MIDI file ({exc})") from None
+    if smf.format == 2:
+        raise FileFormatError("MIDI type 2 (independent sequences) is not supported")
+    if len(smf.tracks) > MAX_TRACKS:
+        raise FileFormatError(f"{len(smf.tracks):,} tracks: more than {MAX_TRACKS:,}, "
+                              "too many to edit")
+    score = _score_from_smf(smf, said)
+    for tag in smf.alien:
+        said.once(f"a chunk of type {tag!r} (not MIDI) skipped")
+    if smf.damage and not score.notes:  # nothing worth opening survived the damage
+        first = _damage_text(smf.damage[0], score, PPQ / smf.division)
+        raise FileFormatError(f"not a readable MIDI file (damaged, no notes left: {first})")
+    if smf.damage:
+        said.damage([_damage_text(d, score, PPQ / smf.division) for d in smf.damage])
+    return score
+
+
+def _damage_text(d, score: Score, scale: float) -> str:
+    where = "the file" if d.track < 0 else f"track {d.track + 1}"
+    if d.tick is not None and d.track >= 0:
+        where += f" at bar {score.bar_of(int(round(d.tick * scale))) + 1}"
+    return f"{where}: {d.what}"
+
+
+def _score_from_smf(smf: Smf, said: ReadNotes) -> Score:
+    scale = PPQ / smf.division
+    max_file_tick = int(MAX_TICK / scale)
 
     tempos: dict[int, float] = {}
     meters: dict[int, TimeSignature] = {}
@@ -113,9 +165,10 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
     title = ""
     # (file track index, channel) -> voice data
     voices: dict[tuple[int, int], dict] = {}
-    # file track index -> its meta text as (tick, kind, text), in order
+    # file track index -> its meta text as (tick, kind, text), and its system events
     texts: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
-    note_count = event_count = 0
+    systems: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
+    note_count = event_count = zero_length = orphans = hanging = 0
 
     def voice_of(ti: int, channel: int, programs: dict[int, int]) -> dict:
         voice = voices.get((ti, channel))
@@ -125,95 +178,133 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
                 "started": False}
         return voice
 
-    for ti, track in enumerate(mid.tracks):
+    for ti in range(len(smf.tracks)):
         now = 0
         track_name = ""
         programs: dict[int, int] = {}
         open_notes: dict[tuple[int, int], deque] = defaultdict(deque)
         # (channel, pitch) -> [tick, count] of note-offs that came before their note-on
         early_offs: dict[tuple[int, int], list[int]] = {}
-        for msg in track:
-            now += msg.time
-            tick = to_ticks(now)
-            kind = msg.type
-            if msg.is_meta:
-                if kind == "set_tempo" and msg.tempo > 0:
-                    # Absurd tempos are clamped to a playable range.
-                    tempos[tick] = min(max(mido.tempo2bpm(msg.tempo), MIN_BPM), MAX_BPM)
-                elif kind == "time_signature":
-                    # Meters that cannot be counted (0/x, x/3, 200/4) are ignored.
-                    if 0 < msg.numerator <= 64 and msg.denominator in VALID_DENOMINATORS:
-                        meters[tick] = TimeSignature(tick, msg.numerator, msg.denominator)
-                elif kind == "key_signature":
-                    try:
-                        key = parse_key(msg.key)
-                    except KeyError_:
-                        continue
-                    fifths = key_fifths(msg.key)  # as written: "Gb" stays G-flat
-                    keys[tick] = KeySignature(tick, key,
-                                              None if fifths == key.sharps else fifths)
-                elif kind == "track_name":
-                    name = text_from_midi(msg.name).strip()
-                    track_name = track_name or name
-                    if ti == 0 and not title:
-                        title = name
-                elif kind in _TEXT_META:
+        for now, status, a, b in track_events(smf, ti, max_file_tick):
+            tick = int(round(now * scale))
+            if status == 0xFF:
+                if a in _TEXT_TYPES or a == _TRACK_NAME:
+                    if _looks_binary(b):  # a length gone wrong swallowed events
+                        smf.damage.append(Damage(ti, now, "a name or text with binary "
+                                                 "bytes in it (its length may be damaged)"))
+                if a in _TEXT_TYPES:
                     event_count += 1
                     if event_count > MAX_EVENTS:
                         raise FileFormatError(_TOO_MANY_EVENTS)
-                    texts[ti].append((tick, kind, text_from_midi(msg.text)))
-                continue
-            if kind == "program_change":
-                programs[msg.channel] = msg.program
-                voice = voice_of(ti, msg.channel, programs)
-                if voice["started"]:  # a change of sound while the voice plays: kept
+                    texts[ti].append((tick, _TEXT_TYPES[a], _text(b)))
+                elif a == _TRACK_NAME:
+                    name = _text(b).strip()
+                    track_name = track_name or name
+                    if ti == 0 and not title:
+                        title = name
+                elif a == _TEMPO:
+                    us = int.from_bytes(b, "big") if len(b) == 3 else 0
+                    if us <= 0:
+                        said.once("a tempo event of the wrong size or of 0 µs ignored")
+                    else:
+                        tempos[tick] = readable_bpm(60_000_000 / us, said)
+                elif a == _METER:
+                    if len(b) < 2 or b[1] > 30 or not countable_meter(b[0], 1 << b[1]):
+                        shown = f"{b[0]}/{1 << b[1]}" if len(b) >= 2 and b[1] <= 30 else "?"
+                        said.once(f"a meter that cannot be counted ({shown}) ignored")
+                    else:
+                        meters[tick] = TimeSignature(tick, b[0], 1 << b[1])
+                elif a == _KEY:
+                    sharps = (b[0] - 256 if b[0] > 127 else b[0]) if len(b) == 2 else 99
+                    if not -7 <= sharps <= 7 or b[1] > 1:
+                        said.once("a key signature that cannot be read ignored")
+                    else:
+                        key = key_from_sharps(sharps, b[1] == 1)
+                        keys[tick] = KeySignature(tick, key,
+                                                  None if sharps == key.sharps else sharps)
+                elif a != _END_OF_TRACK:  # sequencer-specific, instrument, port...: kept
                     event_count += 1
-                    voice["events"].append((tick, "program", msg.program, 0))
-                else:  # before the first note: the voice's program
-                    voice["program"] = msg.program
+                    systems[ti].append((tick, b"\xff" + bytes((a,)) + vlq(len(b)) + b))
                 continue
-            spec = _CHANNEL_MESSAGES.get(kind)
-            if spec is not None:
+            if a is None:  # system exclusive: kept as it is
                 event_count += 1
                 if event_count > MAX_EVENTS:
                     raise FileFormatError(_TOO_MANY_EVENTS)
-                name, number, value = spec
-                voice_of(ti, msg.channel, programs)["events"].append(
-                    (tick, name, getattr(msg, number) if number else 0, getattr(msg, value)))
+                systems[ti].append((tick, bytes(b)))
                 continue
-            if kind not in ("note_on", "note_off"):
-                continue  # sysex, song position, ...: not kept
-            voice = voice_of(ti, msg.channel, programs)
+            kind = status & 0xF0
+            channel = status & 0x0F
+            if kind == 0xC0:
+                programs[channel] = a
+                voice = voice_of(ti, channel, programs)
+                if voice["started"]:  # a change of sound while the voice plays: kept
+                    event_count += 1
+                    voice["events"].append((tick, "program", a, 0))
+                else:  # before the first note: the voice's program
+                    voice["program"] = a
+                continue
+            name = _CHANNEL_KINDS.get(kind)
+            if name is not None:
+                event_count += 1
+                if event_count > MAX_EVENTS:
+                    raise FileFormatError(_TOO_MANY_EVENTS)
+                if kind == 0xE0:
+                    number, value = 0, (a | (b << 7)) - 8192
+                elif kind == 0xD0:
+                    number, value = 0, a
+                else:
+                    number, value = a, b
+                voice_of(ti, channel, programs)["events"].append((tick, name, number, value))
+                continue
+            voice = voice_of(ti, channel, programs)
             voice["name"] = voice["name"] or track_name
-            key = (msg.channel, msg.note)
-            if kind == "note_on" and msg.velocity > 0:
+            key = (channel, a)
+            if kind == 0x90 and b > 0:
                 voice["started"] = True
                 early = early_offs.get(key)
                 if early is not None and early[0] == tick and early[1] > 0:
                     early[1] -= 1  # its note-off came first: a zero-length note
+                    zero_length += 1
                     continue
-                open_notes[key].append((tick, msg.velocity))
+                open_notes[key].append((tick, b))
                 note_count += 1
                 if note_count > MAX_NOTES:
                     raise FileFormatError(f"more than {MAX_NOTES:,} notes: too large to edit")
             elif open_notes[key]:
                 start, velocity = open_notes[key].popleft()
                 if tick > start:
-                    voice["notes"].append((msg.note, start, tick - start, velocity))
+                    voice["notes"].append((a, start, tick - start, velocity))
+                else:
+                    zero_length += 1
             else:  # nothing to end yet: it may end a note that starts at this tick
                 early = early_offs.get(key)
                 if early is not None and early[0] == tick:
                     early[1] += 1
                 else:
+                    if early is not None:
+                        orphans += early[1]
                     early_offs[key] = [tick, 1]
-        end = to_ticks(now)
+        end = int(round(now * scale))
+        orphans += sum(early[1] for early in early_offs.values())
         for (channel, pitch), pending in open_notes.items():
             for start, velocity in pending:  # never released: end with the track
+                hanging += 1
                 if end > start:
                     voices[(ti, channel)]["notes"].append((pitch, start, end - start, velocity))
+                else:
+                    zero_length += 1
         for (vti, _channel), voice in voices.items():
             if vti == ti and not voice["started"] and not voice["name"]:
                 voice["name"] = track_name  # a voice of controllers only
+    if zero_length:
+        said.once(f"{zero_length:,} note{'s' * (zero_length != 1)} of no length "
+                  "(grace notes) left out")
+    if hanging:
+        said.once(f"{hanging:,} note{'s' * (hanging != 1)} never released, ended with "
+                  f"{'their' if hanging != 1 else 'its'} track")
+    if orphans:
+        said.once(f"{orphans:,} note-off{'s' * (orphans != 1)} without a sounding note "
+                  "ignored")
 
     score = Score(tracks=[], tempos=[], time_signatures=[], key_signatures=[], title=title)
     track_of: dict[tuple[int, int], int] = {}
@@ -249,12 +340,17 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
         if index is not None:
             score.channel_events.extend(ChannelEvent(t, index, k, n, v)
                                         for t, k, n, v in voice["events"])
-    # Text belongs to the voice of its file track when that track holds one voice, else to
-    # the whole piece (the conductor track, a type 0 file's one track).
-    for ti, items in sorted(texts.items()):
+    # Text and system events belong to the voice of their file track when that track
+    # holds one voice, else to the whole piece (the conductor track, a type 0 file's one
+    # track).
+    owners_of: dict[int, int] = {}
+    for ti in set(texts) | set(systems):
         owners = {track_of[k] for k in track_of if k[0] == ti}
-        owner = owners.pop() if len(owners) == 1 else CONDUCTOR
-        score.text_events.extend(TextEvent(t, k, text, owner) for t, k, text in items)
+        owners_of[ti] = owners.pop() if len(owners) == 1 else CONDUCTOR
+    for ti, items in sorted(texts.items()):
+        score.text_events.extend(TextEvent(t, k, text, owners_of[ti]) for t, k, text in items)
+    for ti, items in sorted(systems.items()):
+        score.system_events.extend(SystemEvent(t, raw, owners_of[ti]) for t, raw in items)
     if not score.tracks:
         score.tracks.append(Track())
     score.tempos = [TempoChange(t, bpm) for t, bpm in sorted(tempos.items())] or [
@@ -270,13 +366,27 @@ def score_from_midifile(mid: mido.MidiFile) -> Score:
     return score
 
 
-_TOO_MANY_EVENTS = f"more than {MAX_EVENTS:,} controller or text events: too large to edit"
+def _looks_binary(raw: bytes) -> bool:
+    """Text with two or more control bytes (trailing NULs, tabs and line ends aside)."""
+    raw = raw.rstrip(b"\x00")
+    return len(raw) > 1 and sum(1 for c in raw if c < 0x20 and c not in (9, 10, 13)) >= 2
+
+
+def _text(raw: bytes) -> str:
+    """Meta text: UTF-8 when its bytes are, else Latin-1 (older files)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+_TOO_MANY_EVENTS = f"more than {MAX_EVENTS:,} controller, text or system events: too large to edit"
 
 
 # Meta event type bytes of the text kinds (and the track name).
 _META_TEXT_TYPE = {"text": 0x01, "copyright": 0x02, "track_name": 0x03, "lyrics": 0x05,
                    "marker": 0x06, "cue_marker": 0x07}
-_END_OF_TRACK = b"\xff\x2f\x00"
+_END_OF_TRACK_BYTES = b"\xff\x2f\x00"
 
 
 def midi_bytes(score: Score, tracks: list[int] | None = None) -> bytes:
@@ -290,8 +400,8 @@ def midi_bytes(score: Score, tracks: list[int] | None = None) -> bytes:
     if score.title:
         events.append((0, -1, _meta_text("track_name", score.title)))
     for t in score.tempos or [TempoChange(0, 120.0)]:
-        events.append((t.tick, 0, bytes(mido.MetaMessage(
-            "set_tempo", tempo=min(t.us_per_quarter, 0xFFFFFF)).bytes())))
+        us = min(max(int(round(60_000_000 / min(max(t.bpm, MIN_BPM), MAX_BPM))), 1), 0xFFFFFF)
+        events.append((t.tick, 0, b"\xff\x51\x03" + us.to_bytes(3, "big")))
     for ts in score.time_signatures or [TimeSignature(0)]:
         events.append((ts.tick, 1, bytes(mido.MetaMessage(
             "time_signature", numerator=ts.numerator, denominator=ts.denominator,
@@ -304,6 +414,11 @@ def midi_bytes(score: Score, tracks: list[int] | None = None) -> bytes:
         texts[t.track].append(t)
     for t in texts.get(CONDUCTOR, ()):
         events.append((t.tick, 3, _meta_text(t.kind, t.text)))
+    systems: dict[int, list[SystemEvent]] = defaultdict(list)
+    for e in score.system_events:
+        systems[e.track].append(e)
+    for e in systems.get(CONDUCTOR, ()):  # a reset at the start before the maps
+        events.append((e.tick, -0.5 if e.tick == 0 else 3, bytes(e.data)))
     chunks.append(_track_chunk(events))
 
     by_track: dict[int, list[ChannelEvent]] = defaultdict(list)
@@ -329,6 +444,8 @@ def midi_bytes(score: Score, tracks: list[int] | None = None) -> bytes:
         first = min((n.start for n in notes), default=None)
         for t in texts.get(index, ()):
             timed.append((t.tick, 1, _meta_text(t.kind, t.text)))
+        for e in systems.get(index, ()):  # at the start: before the program change
+            timed.append((e.tick, -1.5 if e.tick == 0 else 1, bytes(e.data)))
         for e in by_track.get(index, ()):
             order = 3 if e.kind == "program" and first is not None and e.tick <= first else 1
             timed.append((e.tick, order, _channel_bytes(e, channel)))
@@ -346,7 +463,7 @@ def midi_bytes(score: Score, tracks: list[int] | None = None) -> bytes:
 
 def _track_chunk(events: list[tuple[int, int, bytes]]) -> bytes:
     """An MTrk chunk of (tick, order at that tick, message bytes), stably sorted, with
-    running status as mido writes it (a meta event ends it)."""
+    running status as mido writes it (a meta or system exclusive event ends it)."""
     events.sort(key=_TICK_ORDER)
     out = bytearray()
     now = 0
@@ -354,7 +471,7 @@ def _track_chunk(events: list[tuple[int, int, bytes]]) -> bytes:
     for tick, _order, data in events:
         out += _vlq(tick - now)
         status = data[0]
-        if status == 0xFF:
+        if status >= 0xF0:
             running = None
             out += data
         elif status == running:
@@ -363,7 +480,7 @@ def _track_chunk(events: list[tuple[int, int, bytes]]) -> bytes:
             running = status
             out += data
         now = tick
-    out += b"\x00" + _END_OF_TRACK
+    out += b"\x00" + _END_OF_TRACK_BYTES
     return b"MTrk" + struct.pack(">I", len(out)) + bytes(out)
 
 
@@ -391,16 +508,18 @@ def _meta_text(kind: str, text: str) -> bytes:
 
 
 def _channel_bytes(e: ChannelEvent, channel: int) -> bytes:
-    if e.kind == "control":
-        return bytes((0xB0 | channel, e.number, e.value))
-    if e.kind == "pitchwheel":
-        value = e.value + 8192
+    number = min(max(e.number, 0), 127)
+    if e.kind == "pitchwheel":  # clamped into MIDI's range (clamped_in_midi says so)
+        value = min(max(e.value, BEND_MIN), BEND_MAX) + 8192
         return bytes((0xE0 | channel, value & 0x7F, value >> 7))
+    value = min(max(e.value, 0), 127)
+    if e.kind == "control":
+        return bytes((0xB0 | channel, number, value))
     if e.kind == "aftertouch":
-        return bytes((0xD0 | channel, e.value))
+        return bytes((0xD0 | channel, value))
     if e.kind == "polytouch":
-        return bytes((0xA0 | channel, e.number, e.value))
-    return bytes((0xC0 | channel, e.number))
+        return bytes((0xA0 | channel, number, value))
+    return bytes((0xC0 | channel, number))
 
 
 def text_to_midi(text: str) -> str:
@@ -421,7 +540,29 @@ def _short(exc: Exception) -> str:
     return text[:160]
 
 
-def write_midi(score: Score, path: str | os.PathLike, tracks: list[int] | None = None) -> None:
-    """Write a type 1 MIDI file atomically: a failure leaves no partial file."""
+def write_midi(score: Score, path: str | os.PathLike,
+               tracks: list[int] | None = None) -> list[str]:
+    """Write a type 1 MIDI file atomically: a failure leaves no partial file. Returns
+    what the user should know, one line (what MIDI cannot hold was clamped into its range)."""
     atomic_write_bytes(Path(path), midi_bytes(score, tracks))
+    clamped = clamped_in_midi(score)
+    return [f"{Path(path).name}: {clamped}"] if clamped else []
+
+
+def clamped_in_midi(score: Score) -> str:
+    """What :func:`midi_bytes` writes clamped into MIDI's ranges, in words ("" for
+    nothing): tempos beyond MIN_BPM..MAX_BPM, bends beyond -8192..8191, pitches, values."""
+    said = ReadNotes()
+    for t in score.tempos:
+        if not MIN_BPM <= t.bpm <= MAX_BPM:
+            said.once(f"tempo {t.bpm:.6g} bpm written as {min(max(t.bpm, MIN_BPM), MAX_BPM):.4g}")
+    for e in score.channel_events:
+        low, high = (BEND_MIN, BEND_MAX) if e.kind == "pitchwheel" else (0, 127)
+        if not low <= e.value <= high or not 0 <= e.number <= 127:
+            said.once(f"{'pitch bend' if e.kind == 'pitchwheel' else e.kind} values beyond "
+                      f"{low}..{high} clamped")
+    if any(not 0 <= n.pitch <= 127 for n in score.notes):
+        said.once("pitches beyond 0-127 clamped")
+    lines = said.lines("")
+    return lines[0][2:] if lines else ""
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from .atomic import atomic_write_bytes
 from .errors import FileFormatError, UserError
 from .gm import DRUM_CHANNEL, drum_name, melodic_channel
-from .notation import DEFAULT_GRID, notation_copy
+from .notation import DEFAULT_GRID, MAX_NOTATION_BARS, notation_copy
 from .score import (
     CONDUCTOR,
     PPQ,
@@ -43,72 +43,200 @@ from .score import (
     Track,
 )
 from .theory import Key
-from .validate import clamp_bpm, countable_meter, validate_score
+from .validate import (
+    MAX_NOTES,
+    MAX_TICK,
+    MAX_TRACKS,
+    ReadNotes,
+    countable_meter,
+    readable_bpm,
+    validate_score,
+)
 
 __all__ = ["read_musicxml", "write_musicxml", "score_to_music21", "score_from_music21"]
 
 log = logging.getLogger(__name__)
 
 
-def read_musicxml(path: str | os.PathLike) -> Score:
+def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None) -> Score:
     """Read .musicxml/.xml/.mxl into a :class:`Score` (ties joined, chords split,
-    fermatas kept as :attr:`Note.fermata`)."""
+    fermatas kept as :attr:`Note.fermata`). What the user should know (a tempo clamped)
+    is appended to ``notes``.
+
+    The document is read, unzipped and parsed here, under the limits of
+    ``music/validate.py`` checked before anything large is allocated: a ``.mxl`` member's
+    declared size and compression ratio before it is unzipped (and the unzipping stopped
+    at the limit whatever the header says), then parts, notes and the length of each part
+    (its durations over its divisions) on the XML tree before music21 builds a note.
+    """
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file")
-    from music21 import converter
+    said = ReadNotes()
+    root = _checked_root(path, _xml_bytes(path))
+    from music21.musicxml import xmlToM21
 
     try:
-        drums = _with_drum_pitches(_xml_bytes(path))
-        if drums is None:
-            stream = converter.parse(str(path), format="musicxml", forceSource=True)
-        else:
-            stream = converter.parseData(drums.decode("utf-8"), format="musicxml")
+        _with_drum_pitches(root)
+        _exact_tempos(root)
+        importer = xmlToM21.MusicXMLImporter()
+        importer.xmlRootToScore(root, importer.stream)
+        stream = importer.stream
+        if stream.metadata is not None and stream.metadata.movementName is None:
+            stream.metadata.movementName = path.name  # as music21 reads a file
     except Exception as exc:  # music21 raises many unrelated types for bad input
         raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
-    score = score_from_music21(stream)
+    score = score_from_music21(stream, said)
     score.title = score.title or path.name.split(".")[0]
-    return validate_score(score, str(path))
+    validate_score(score, str(path))
+    if notes is not None:
+        notes.extend(said.lines(path.name))
+    return score
 
 
-# A .mxl member larger than this is not looked into for drum sounds (music21 still reads it).
-MAX_XML_BYTES = 256 * 1024 * 1024
+# The largest MusicXML document read (music21 needs about 20 times its size in memory),
+# and the highest compression ratio of a .mxl member (MusicXML compresses 10-30 times;
+# a zip bomb a thousand).
+MAX_XML_BYTES = 64 * 1024 * 1024
+MAX_ZIP_RATIO = 200
 
 
-def _xml_bytes(path: Path) -> bytes | None:
-    """The MusicXML document of ``path`` (the root file of a .mxl), or None."""
-    if not zipfile.is_zipfile(path):
-        return path.read_bytes()
-    with zipfile.ZipFile(path) as zf:
-        names = [i for i in zf.infolist() if not i.filename.startswith("META-INF/")
-                 and i.filename.lower().endswith((".xml", ".musicxml"))]
+def _xml_bytes(path: Path) -> bytes:
+    """The MusicXML document of ``path`` (the root file of a .mxl), read within the
+    limits; raises :class:`FileFormatError`."""
+    try:
+        size = path.stat().st_size
+        if not zipfile.is_zipfile(path):
+            if size > MAX_XML_BYTES:
+                raise FileFormatError(f"{path}: {size / 2**20:,.0f} MB: larger than the "
+                                      f"{MAX_XML_BYTES // 2**20} MB a MusicXML file may be")
+            return path.read_bytes()
+        with zipfile.ZipFile(path) as zf:
+            return _mxl_member(path, zf)
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError,
+            NotImplementedError, EOFError) as exc:
+        raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
+
+
+def _mxl_member(path: Path, zf: zipfile.ZipFile) -> bytes:
+    names = [i for i in zf.infolist() if not i.filename.startswith("META-INF/")
+             and i.filename.lower().endswith((".xml", ".musicxml"))]
+    container = zf.NameToInfo.get("META-INF/container.xml")
+    if container is not None and container.file_size <= 1 << 20:
         try:
-            container = ET.fromstring(zf.read("META-INF/container.xml"))
-            root = container.find(".//{*}rootfile")
-            if root is None:
-                root = container.find(".//rootfile")
-            wanted = root.get("full-path") if root is not None else None
+            found = ET.fromstring(_unzipped(path, zf, container)).find(".//{*}rootfile")
+            if found is None:
+                found = ET.fromstring(_unzipped(path, zf, container)).find(".//rootfile")
+            wanted = found.get("full-path") if found is not None else None
             names = [i for i in names if i.filename == wanted] or names
-        except (KeyError, ET.ParseError):
+        except ET.ParseError:
             pass
-        if not names or names[0].file_size > MAX_XML_BYTES:
-            return None
-        return zf.read(names[0])
+    if not names:
+        raise FileFormatError(f"{path}: a compressed MusicXML file without a score in it")
+    return _unzipped(path, zf, names[0])
+
+
+def _unzipped(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, refused before unzipping when its declared size or its ratio
+    is beyond the limits, and cut off at the limit whatever the header declared."""
+    if info.file_size > MAX_XML_BYTES:
+        raise FileFormatError(
+            f"{path}: {info.filename} unzips to {info.file_size / 2**20:,.0f} MB: larger "
+            f"than the {MAX_XML_BYTES // 2**20} MB a MusicXML file may be")
+    if info.file_size > 1 << 20 and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+        raise FileFormatError(
+            f"{path}: {info.filename} unzips {info.file_size // max(info.compress_size, 1):,} "
+            f"times larger than it is (a zip bomb?); MusicXML compresses at most "
+            f"{MAX_ZIP_RATIO} times")
+    with zf.open(info) as member:
+        data = member.read(MAX_XML_BYTES + 1)
+    if len(data) > MAX_XML_BYTES:
+        raise FileFormatError(f"{path}: {info.filename} unzips to more than its declared "
+                              f"size and the {MAX_XML_BYTES // 2**20} MB limit")
+    return data
+
+
+def _checked_root(path: Path, data: bytes):
+    """The parsed document, refused when it holds more parts or notes than a Score may,
+    or a part longer than the longest piece (``music/validate.py``)."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
+    if root.tag != "score-partwise":
+        raise FileFormatError(f"{path}: not a readable MusicXML file (the root is "
+                              f"<{root.tag[:40]}>, not <score-partwise>)")
+    parts = root.findall("part")
+    if len(parts) > MAX_TRACKS:
+        raise FileFormatError(f"{path}: {len(parts):,} parts: more than {MAX_TRACKS:,}, "
+                              "too many to edit")
+    count = 0
+    for part in parts:
+        divisions = 1
+        now = longest = 0
+        for measure in part.iter("measure"):
+            for el in measure:
+                tag = el.tag
+                if tag == "attributes":
+                    text = (el.findtext("divisions") or "").strip()
+                    value = _number(text)
+                    if value is not None and value > 0:
+                        divisions = value
+                    continue
+                if tag not in ("note", "backup", "forward"):
+                    continue
+                if tag == "note":
+                    count += 1
+                    if el.find("grace") is not None or el.find("chord") is not None:
+                        continue
+                duration = _number((el.findtext("duration") or "0").strip()) or 0
+                now = max(0, now - duration) if tag == "backup" else now + duration
+                longest = max(longest, now)
+                if longest / divisions * PPQ > MAX_TICK:
+                    raise FileFormatError(
+                        f"{path}: part {part.get('id', '?')!s:.20} lasts more than "
+                        f"{MAX_TICK // PPQ:,} quarter notes by measure "
+                        f"{measure.get('number', '?')!s:.10} (a <duration> of "
+                        f"{duration:,.0f}): longer than the longest piece (24 hours at 120 bpm)")
+        if count > MAX_NOTES:
+            raise FileFormatError(f"{path}: more than {MAX_NOTES:,} notes: too large to edit")
+    return root
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _exact_tempos(root) -> None:
+    """A tempo mark shown rounded (``<per-minute>97.3``) whose ``<sound tempo>`` holds
+    the exact tempo (as we write it) is read as the exact one: music21 reads only the
+    shown number."""
+    for direction in root.iter("direction"):
+        sound = direction.find("sound")
+        per_minute = direction.find(".//metronome/per-minute")
+        unit = (direction.findtext(".//metronome/beat-unit") or "").strip()
+        if sound is None or per_minute is None or unit != "quarter" or \
+                direction.find(".//metronome/beat-unit-dot") is not None:
+            continue
+        exact, shown = _number(sound.get("tempo") or ""), _number(per_minute.text or "")
+        if exact and shown and exact != shown and round(exact, 2) == round(shown, 2):
+            per_minute.text = repr(exact)
 
 
 _SHARP_STEPS = ["C", "C", "D", "D", "E", "F", "F", "G", "G", "A", "A", "B"]
 _STEP_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
-def _with_drum_pitches(data: bytes | None) -> bytes | None:
-    """``data`` with every unpitched note written as the pitch of its GM drum note, and
-    each such part's first ``<midi-instrument>`` a snare drum (so music21 gives the part
-    a percussion instrument); None when there is nothing to rewrite."""
-    if not data or b"unpitched" not in data:
-        return None
-    root = ET.fromstring(data)
-    if root.tag != "score-partwise":
-        return None
+def _with_drum_pitches(root) -> None:
+    """Rewrites the document ``root``: every unpitched note written as the pitch of its
+    GM drum note, and each such part's first ``<midi-instrument>`` a snare drum (so
+    music21 gives the part a percussion instrument)."""
+    if root.find(".//unpitched") is None:
+        return
     score_parts = {sp.get("id"): sp for sp in root.iter("score-part")}
     for part in root.iter("part"):
         score_part = score_parts.get(part.get("id"))
@@ -151,11 +279,11 @@ def _with_drum_pitches(data: bytes | None) -> bytes | None:
             ET.SubElement(mark, "midi-unpitched").text = "39"
             children = list(score_part)
             score_part.insert(children.index(mi) if mi is not None else len(children), mark)
-    return ET.tostring(root, encoding="utf-8")
 
 
-def score_from_music21(stream) -> Score:
-    """Convert a music21 Score/Part/Stream to our :class:`Score`."""
+def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
+    """Convert a music21 Score/Part/Stream to our :class:`Score`; tempos clamped or
+    ignored are told to ``said``."""
     from music21 import chord, instrument, key, meter, note, percussion, tempo
     from music21 import stream as m21stream
 
@@ -201,7 +329,9 @@ def score_from_music21(stream) -> Score:
             bpm = mm.getQuarterBPM()
             # No tempo, zero, negative: ignored; absurd ones clamped, as in MIDI files.
             if bpm and math.isfinite(bpm) and bpm > 0:
-                score.tempos.append(TempoChange(meta_ticks(mm.offset), clamp_bpm(bpm)))
+                score.tempos.append(TempoChange(meta_ticks(mm.offset), readable_bpm(bpm, said)))
+            elif bpm is not None and said is not None:
+                said.once(f"a tempo of {bpm} bpm ignored")
 
     if parts:
         score.time_signatures.extend(_short_bars(parts[0], ticks))
@@ -409,7 +539,7 @@ def score_to_music21(score: Score):
             for mk in score.markers:  # the song form's sections, as rehearsal marks
                 part.insert(Fraction(mk.tick, PPQ), expressions.RehearsalMark(mk.text))
             for t in score.tempos:
-                part.insert(Fraction(t.tick, PPQ), tempo.MetronomeMark(number=round(t.bpm, 3)))
+                part.insert(Fraction(t.tick, PPQ), tempo.MetronomeMark(number=_shown_bpm(t.bpm), numberSounding=t.bpm))
         # Notes sharing onset and length become a chord; the rest go in as written. A
         # chord carries one fermata for all its notes (MusicXML has no per-note one here).
         groups: dict[tuple[int, int], list[Note]] = {}
@@ -437,6 +567,13 @@ def score_to_music21(score: Score):
             part.toWrittenPitch(inPlace=True)
         m21.insert(0, part)
     return m21
+
+
+def _shown_bpm(bpm: float):
+    """The tempo a reader sees (``<per-minute>``): whole, else to two decimals; the
+    exact tempo travels in ``<sound tempo>`` (every MIDI tempo reads back exactly)."""
+    shown = round(bpm, 2)
+    return int(shown) if shown == int(shown) else shown
 
 
 # Where a drum sound sits on a five-line percussion staff, as drum notation commonly
@@ -519,6 +656,10 @@ def write_musicxml(score: Score, path: str | os.PathLike, grid: int = DEFAULT_GR
     keeps."""
     path = Path(path)
     notes: list[str] = []
+    bars = score.length_bars
+    if bars > MAX_NOTATION_BARS:  # music21's notation time and memory grow with the bars
+        raise UserError(f"{path}: {bars:,} bars is longer than MusicXML is written here "
+                        f"(at most {MAX_NOTATION_BARS:,} bars); save as MIDI or a project")
     written, quantized = notation_copy(score, grid, triplets)
     try:
         data = _musicxml_bytes(written)
@@ -563,6 +704,9 @@ def dropped_events(score: Score) -> str:
         if t.kind == "marker" and t.track == CONDUCTOR and t.tick < score.end_tick:
             continue  # written, as rehearsal marks (one after the last note has no measure)
         counts[_EVENT_NAMES[t.kind]] = counts.get(_EVENT_NAMES[t.kind], 0) + 1
+    for e in score.system_events:
+        name = "system exclusive" if e.data[:1] in (b"\xf0", b"\xf7") else "other meta"
+        counts[name] = counts.get(name, 0) + 1
     if not counts:
         return ""
     return ", ".join(f"{n:,} {name}" for name, n in counts.items()) + " events"

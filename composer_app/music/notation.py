@@ -16,10 +16,16 @@ from fractions import Fraction
 
 from .score import Score
 
-__all__ = ["DEFAULT_GRID", "GRIDS", "is_notatable", "notation_copy", "quantize_tick"]
+__all__ = ["DEFAULT_GRID", "GRIDS", "MAX_NOTATION_BARS", "is_notatable", "notation_copy",
+           "quantize_tick"]
 
 DEFAULT_GRID = 16  # a sixteenth note
 GRIDS = (4, 8, 16, 32)
+
+
+# The longest piece written as notation (MusicXML): music21 spells a bar in about 4 ms at
+# 1,000 bars and 11 ms at 5,000 (56 s), and a note of a million bars took 7.7 GB.
+MAX_NOTATION_BARS = 4000
 
 
 def _notatable_tick(tick: int, ppq: int) -> bool:

@@ -13,6 +13,7 @@ from .score import (
     KeySignature,
     Note,
     Score,
+    SystemEvent,
     TempoChange,
     TextEvent,
     TimeSignature,
@@ -33,7 +34,9 @@ FORMAT_NAME = "composer-app-project"
 # written only when the piece has some: a piece without them is written as before; and a
 # fourth key-signature column, the signature as written where it is not the key's usual
 # one (G-flat major's six flats; version 3 too).
-FORMAT_VERSION = 3
+# Version 4 adds "system_events" (rows tick, track, the event's bytes in hex: system
+# exclusive and meta events the app does not interpret), written only when present.
+FORMAT_VERSION = 4
 PROJECT_SUFFIX = ".composer.json"
 
 __all__ = ["FORMAT_VERSION", "PROJECT_SUFFIX", "score_to_dict", "score_from_dict",
@@ -46,7 +49,8 @@ def score_to_dict(score: Score) -> dict:
     spelled = any(k.fifths is not None for k in score.key_signatures)
     data = {
         "format": FORMAT_NAME,
-        "version": 3 if has_events or spelled else 2 if has_fermatas else 1,
+        "version": (4 if score.system_events else 3 if has_events or spelled
+                    else 2 if has_fermatas else 1),
         "title": score.title,
         "ppq": score.ppq,
         "tracks": [
@@ -71,6 +75,8 @@ def score_to_dict(score: Score) -> dict:
         data["channel_events"] = [[e.tick, e.track, e.kind, e.number, e.value]
                                   for e in score.channel_events]
         data["text_events"] = [[t.tick, t.track, t.kind, t.text] for t in score.text_events]
+    if score.system_events:
+        data["system_events"] = [[e.tick, e.track, e.data.hex()] for e in score.system_events]
     return data
 
 
@@ -119,6 +125,8 @@ def score_from_dict(data: dict, where: str = "project") -> Score:
                             for t, tr, k, n, v in data.get("channel_events", ())],
             text_events=[TextEvent(_int(t), _str(k), _str(text), _int(tr))
                          for t, tr, k, text in data.get("text_events", ())],
+            system_events=[SystemEvent(_int(t), bytes.fromhex(_str(raw)), _int(tr))
+                           for t, tr, raw in data.get("system_events", ())],
         )
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise FileFormatError(f"{where}: damaged project file ({exc})") from None

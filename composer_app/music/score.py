@@ -8,7 +8,8 @@ What is not a note and not a conductor map is kept as it was read, so that a fil
 DAW comes back out with it (issue 13): ``Score.channel_events`` (controllers such as the
 sustain pedal, pitch bends, aftertouch, program changes after a voice has begun) and
 ``Score.text_events`` (markers, lyrics, text, cue points, copyright), each in ticks and
-naming its track. Editing notes never moves them: a note moved under the pedal plays
+naming its track, and ``Score.system_events`` (system exclusive and the meta events
+nothing else holds, byte for byte). Editing notes never moves them: a note moved under the pedal plays
 with the pedal where it was.
 """
 
@@ -33,6 +34,7 @@ __all__ = [
     "KeySignature",
     "ChannelEvent",
     "TextEvent",
+    "SystemEvent",
     "CHANNEL_KINDS",
     "TEXT_KINDS",
     "CONDUCTOR",
@@ -153,6 +155,18 @@ class TextEvent:
     track: int = CONDUCTOR
 
 
+@dataclass(frozen=True, slots=True)
+class SystemEvent:
+    """A MIDI event the app does not interpret, kept byte for byte to be written back in
+    place: system exclusive (``data`` from its F0 or F7 status on) and the meta events not
+    read as anything else (sequencer-specific, instrument and device names, port, channel
+    prefix, SMPTE offset, …; ``data`` from its FF on). ``track`` as for TextEvent."""
+
+    tick: int
+    data: bytes
+    track: int = CONDUCTOR
+
+
 _BY_TICK = attrgetter("tick")
 
 
@@ -173,6 +187,7 @@ class Score:
     title: str = ""
     channel_events: list[ChannelEvent] = field(default_factory=list)
     text_events: list[TextEvent] = field(default_factory=list)
+    system_events: list[SystemEvent] = field(default_factory=list)
 
     # -- basic queries -------------------------------------------------------------
 
@@ -196,7 +211,8 @@ class Score:
             self, notes=list(self.notes), tracks=[replace(t) for t in self.tracks],
             tempos=list(self.tempos), time_signatures=list(self.time_signatures),
             key_signatures=list(self.key_signatures),
-            channel_events=list(self.channel_events), text_events=list(self.text_events))
+            channel_events=list(self.channel_events), text_events=list(self.text_events),
+            system_events=list(self.system_events))
 
     def sort(self) -> None:
         """Sort notes by (start, track, pitch) and the maps and events by tick, in place
@@ -207,6 +223,7 @@ class Score:
         self.key_signatures.sort(key=_BY_TICK)
         self.channel_events.sort(key=_BY_TICK)
         self.text_events.sort(key=_BY_TICK)
+        self.system_events.sort(key=_BY_TICK)
 
     @property
     def end_tick(self) -> int:

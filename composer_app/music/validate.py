@@ -16,24 +16,77 @@ from .score import CHANNEL_KINDS, CONDUCTOR, PPQ, TEXT_KINDS, Score
 from .theory import key_from_sharps
 
 __all__ = [
-    "MAX_NOTES", "MAX_EVENTS", "MIN_BPM", "MAX_BPM", "MAX_NUMERATOR", "VALID_DENOMINATORS", "MAX_TICK",
-    "BEND_MIN", "BEND_MAX", "clamp_bpm", "countable_meter", "score_problem", "validate_score",
+    "MAX_NOTES", "MAX_EVENTS", "MAX_TRACKS", "MIN_BPM", "MAX_BPM", "MAX_NUMERATOR",
+    "VALID_DENOMINATORS", "MAX_TICK", "BEND_MIN", "BEND_MAX", "ReadNotes", "readable_bpm",
+    "clamp_bpm", "countable_meter", "score_problem", "validate_score",
 ]
 
 MAX_NOTES = 1_000_000
-# Controllers, bends, aftertouch, later program changes, and text, each counted: a
-# controller flood of a million events reads (about 100 MB); beyond two we refuse.
+# Controllers, bends, aftertouch, later program changes, text and system events, each
+# counted: a controller flood of a million events reads (about 100 MB); beyond two we
+# refuse.
 MAX_EVENTS = 2_000_000
+# Voices (tracks of a Score; MusicXML parts, MIDI track chunks): beyond this a file is
+# refused before it is parsed (a MusicXML of 500 parts reads in about 5 s).
+MAX_TRACKS = 1000
 BEND_MIN, BEND_MAX = -8192, 8191
-MIN_BPM, MAX_BPM = 5.0, 1000.0
+# A tempo is what a MIDI file can hold (set_tempo: 24-bit microseconds per quarter, so
+# 3.576 bpm at the slowest) up to 1000 bpm: every tempo in that range is written and read
+# back exactly in MIDI, MusicXML and project files. Slower or faster tempos of a foreign
+# file are clamped (and said); a project file's are refused.
+MIN_BPM = 60_000_000 / 0xFFFFFF
+MAX_BPM = 1000.0
 MAX_NUMERATOR = 64
 VALID_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)
-MAX_TICK = 2**31 - 1  # about 620 hours at 120 bpm; Qt paints in 32-bit coordinates
+# The longest piece: 24 hours at 120 bpm (43,200 bars of 4/4). A note or event later than
+# this is refused: a 480-byte MusicXML with a note of a million bars no longer opens
+# into an export that needs gigabytes.
+MAX_TICK = 24 * 3600 * 2 * PPQ
+
+
+class ReadNotes:
+    """What a reader tells the user besides the Score: repairs of a damaged file and
+    what it changed or left out (a tempo clamped, a meter ignored), each said once with
+    how often it happened; :meth:`lines` gives them as one line per kind."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._damage: list[str] = []
+
+    def once(self, text: str) -> None:
+        self._counts[text] = self._counts.get(text, 0) + 1
+
+    def damage(self, items: list[str]) -> None:
+        self._damage.extend(items)
+
+    def lines(self, name: str) -> list[str]:
+        out = []
+        if self._damage:
+            shown = self._damage[:6]
+            more = len(self._damage) - len(shown)
+            out.append(f"{name}: damaged file, opened with repairs: " + "; ".join(shown)
+                       + (f"; and {more} more" if more else ""))
+        changed = [text if n == 1 else f"{text} ({n:,} times)" for text, n in self._counts.items()]
+        if changed:
+            out.append(f"{name}: " + "; ".join(changed))
+        return out
+
+
+def readable_bpm(bpm: float, said: ReadNotes | None = None) -> float:
+    """A tempo from a foreign file in the range a Score holds, clamped to
+    MIN_BPM..MAX_BPM; a clamped tempo is told to ``said``. The one tempo rule of the
+    readers."""
+    bpm = float(bpm)
+    kept = min(max(bpm, MIN_BPM), MAX_BPM)
+    if kept != bpm and said is not None:
+        said.once(f"tempo {bpm:.6g} bpm set to {kept:.4g} bpm (tempos are "
+                  f"{MIN_BPM:.4g}-{MAX_BPM:g} bpm)")
+    return kept
 
 
 def clamp_bpm(bpm: float) -> float:
     """A readable tempo from a foreign file: clamped to MIN_BPM..MAX_BPM."""
-    return min(max(float(bpm), MIN_BPM), MAX_BPM)
+    return readable_bpm(bpm)
 
 
 def countable_meter(numerator: int, denominator: int) -> bool:
@@ -55,6 +108,8 @@ def score_problem(score: Score) -> str | None:
         return f"unsupported resolution {score.ppq} (expected {PPQ})"
     if not score.tracks:
         return "no tracks"
+    if len(score.tracks) > MAX_TRACKS:
+        return f"{len(score.tracks):,} tracks: more than {MAX_TRACKS:,}, too many to edit"
     for i, t in enumerate(score.tracks, 1):
         if not (_is_int(t.channel) and 0 <= t.channel <= 15):
             return f"bad track {i} {t.name!r}: channel {t.channel} (channels are 1-16)"
@@ -82,7 +137,7 @@ def score_problem(score: Score) -> str | None:
         if not (isinstance(bpm, (int, float)) and math.isfinite(bpm)
                 and MIN_BPM <= bpm <= MAX_BPM):
             return (f"tempo {bpm} bpm at tick {t.tick} "
-                    f"(a tempo is {MIN_BPM:g}-{MAX_BPM:g} bpm)")
+                    f"(a tempo is {MIN_BPM:.4g}-{MAX_BPM:g} bpm)")
     if not score.time_signatures:
         return "no meter"
     for ts in score.time_signatures:
@@ -127,7 +182,36 @@ def _events_problem(score: Score, n_tracks: int) -> str | None:
             return f"bad {t.kind} at tick {t.tick}: events are at tick 0 or later"
         if not (_is_int(t.track) and (t.track == CONDUCTOR or 0 <= t.track < n_tracks)):
             return f"bad {t.kind} at tick {t.tick}: there is no track {t.track}"
+    if len(score.system_events) > MAX_EVENTS:
+        return f"more than {MAX_EVENTS:,} system events: too large to edit"
+    for e in score.system_events:
+        if not (_tick_ok(e.tick) and isinstance(e.data, bytes) and _system_bytes_ok(e.data)):
+            return f"bad system event at tick {e.tick}"
+        if not (_is_int(e.track) and (e.track == CONDUCTOR or 0 <= e.track < n_tracks)):
+            return f"bad system event at tick {e.tick}: there is no track {e.track}"
     return None
+
+
+def _system_bytes_ok(data: bytes) -> bool:
+    """A whole system exclusive (F0/F7, length, data) or meta event (FF, type, length,
+    data) other than the end of a track, as a MIDI file holds it."""
+    if len(data) < 2 or data[0] not in (0xF0, 0xF7, 0xFF):
+        return False
+    pos = 1
+    if data[0] == 0xFF:
+        if data[1] > 0x7F or data[1] == 0x2F:
+            return False
+        pos = 2
+    length = 0
+    for _ in range(4):
+        if pos >= len(data):
+            return False
+        byte = data[pos]
+        pos += 1
+        length = (length << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return pos + length == len(data)
+    return False
 
 
 def _note_text(n) -> str:

@@ -129,8 +129,9 @@ class FileController(QObject):
         if not go:
             return False
         QApplication.setOverrideCursor(Qt.WaitCursor)
+        said: list[str] = []
         try:
-            score = load_score(path, tune=tune)
+            score = load_score(path, tune=tune, notes=said)
         except UserError as exc:
             QApplication.restoreOverrideCursor()
             self.warn("Cannot open file", str(exc))
@@ -147,8 +148,24 @@ class FileController(QObject):
         self.settings.add_recent(str(Path(path).resolve()))
         self.fresh_view()
         what = f", tune X:{tune} {score.title}" if tune is not None else ""
-        self._status(f"Opened {path}{what} ({len(score.notes)} notes)", 4000)
+        self._tell(f"Opened {path}{what} ({len(score.notes)} notes)", said, path)
+        damage = [line for line in said if "damaged file" in line]
+        if damage:  # what was read may not be what was written: say so where it is seen
+            self.warn("Opened with repairs", damage[0])
         return True
+
+    def _tell(self, done: str, notes: list[str], path: str) -> None:
+        """``done`` in the status bar, with what the reader or writer said (one line
+        each: a repair, a tempo clamped, what a format does not hold) kept there longer;
+        the file's name, which starts each line, is said once."""
+        for line in notes:
+            log.info("%s", line)
+        if notes:
+            prefix = f"{Path(path).name}: "
+            said = [line[len(prefix):] if line.startswith(prefix) else line for line in notes]
+            self._status(f"{done}: " + " · ".join(said), 20000)
+        else:
+            self._status(done, 4000)
 
     def fill_recent(self, menu: QMenu) -> None:
         menu.clear()
@@ -182,7 +199,7 @@ class FileController(QObject):
 
     def save_to(self, path: str) -> bool:
         try:
-            save_score(self.doc.score(), path)
+            said = save_score(self.doc.score(), path)
         except UserError as exc:
             self.warn("Cannot save", str(exc))
             return False
@@ -190,7 +207,7 @@ class FileController(QObject):
         self.doc.undo_stack.setClean()
         self.autosaver.remove()
         self.settings.add_recent(self.doc.path)
-        self._status(f"Saved {path}", 4000)
+        self._tell(f"Saved {path}", said, path)
         return True
 
     # -- dialogs' folder and names ----------------------------------------------------
@@ -233,22 +250,25 @@ class FileController(QObject):
 
     def export_midi(self, path: str | None = None) -> bool:
         path = self._export_path(path, "Export MIDI", ".mid", "MIDI")
-        return bool(path) and self._export(lambda: write_midi(self.doc.score(), path), path)
+        return bool(path) and self._export(lambda: write_midi(self.doc.score(), path) or [],
+                                           path)
 
     def export_musicxml(self, path: str | None = None) -> bool:
         path = self._export_path(path, "Export MusicXML", ".musicxml", "MusicXML")
         return bool(path) and self._export(lambda: write_musicxml(self.doc.score(), path), path)
 
     def _export(self, write, path: str) -> bool:
+        """``write()`` returns what the user should know (MusicXML: what it quantized and
+        what it does not hold), shown with the status."""
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
-            write()
+            said = write()
         except UserError as exc:
             self.warn("Cannot export", str(exc))
             return False
         finally:
             QApplication.restoreOverrideCursor()
-        self._status(f"Exported {path}", 4000)
+        self._tell(f"Exported {path}", said, path)
         return True
 
     def export_wav(self, path: str | None = None) -> None:

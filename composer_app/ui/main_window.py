@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from composer_app.music import KeySignature, TempoChange, TimeSignature, parse_key
 from composer_app.music.theory import key_names
+from composer_app.music.validate import MAX_BPM, MIN_BPM
 
 from . import commands as cmd
 from .actions import HELP, VIEW, ActionRegistry
@@ -226,8 +227,9 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         tb.addWidget(QLabel(" Tempo "))
         self.tempo_spin = QDoubleSpinBox()
-        self.tempo_spin.setRange(20, 300)
-        self.tempo_spin.setDecimals(1)
+        # The range a Score holds (music/validate.py): a file's 3.58 bpm shows as itself.
+        self.tempo_spin.setDecimals(2)
+        self.tempo_spin.setRange(round(MIN_BPM, 2), MAX_BPM)
         self.tempo_spin.setSuffix(" bpm")
         self.tempo_spin.setKeyboardTracking(False)
         self.tempo_spin.valueChanged.connect(self._tempo_edited)

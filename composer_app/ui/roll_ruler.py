@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from composer_app.music.score import TextEvent
 from composer_app.music.theory import key_names, parse_key
+from composer_app.music.validate import MAX_BPM, MIN_BPM
 
 from . import commands as cmd
 from . import piece_edits as pe
@@ -60,8 +61,8 @@ class MarkDialog(QDialog):
         form = QFormLayout(self)
         if kind == pe.TEMPO:
             self.bpm = QDoubleSpinBox()
-            self.bpm.setRange(20, 300)
-            self.bpm.setDecimals(1)
+            self.bpm.setDecimals(2)
+            self.bpm.setRange(round(MIN_BPM, 2), MAX_BPM)  # what a Score holds
             self.bpm.setSuffix(" bpm")
             self.bpm.setValue(float(value))
             form.addRow("Tempo", self.bpm)

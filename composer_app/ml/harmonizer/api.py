@@ -173,6 +173,8 @@ def _carried_events(score: Score, melody_track: int) -> dict:
                            if e.track == melody_track],
         "text_events": [replace(e, track=0) if e.track == melody_track else e
                         for e in score.text_events if e.track in (melody_track, CONDUCTOR)],
+        "system_events": [replace(e, track=0) if e.track == melody_track else e
+                          for e in score.system_events if e.track in (melody_track, CONDUCTOR)],
     }
 
 
