@@ -133,27 +133,29 @@ def pedal_span_at(events: Sequence[ChannelEvent], track: int, tick: float) -> Pe
     return next((s for s in spans if s.covers(tick)), None)
 
 
-def _place_span(events, track: int, start: int, end: int, without: PedalSpan | None = None
-                ) -> EventEdit:
-    """The pedal down over [start, end) (``without``: a span taken out first, moved). A
-    span it overlaps joins it; one that only touches it stays apart (a re-pedal)."""
-    if end <= start:
+def _place_span(events, track: int, start: int, end: int | None,
+                without: PedalSpan | None = None) -> EventEdit:
+    """The pedal down over [start, end) (end None: never released; ``without``: a span
+    taken out first, moved). A span it overlaps joins it; one that only touches it
+    stays apart (a re-pedal)."""
+    if end is not None and end <= start:
         return EventEdit()
     spans, strays = pedal_spans(events, track)
     remove: set[int] = set(without.indices) if without else set()
-    lo, hi = start, end
-    open_end = False
+    lo, hi = start, start if end is None else end
+    open_end = end is None
     for s in spans:
         if without is not None and s.indices == without.indices:
             continue
-        if s.start < end and (s.end is None or s.end > start):
+        if (end is None or s.start < end) and (s.end is None or s.end > start):
             remove.update(s.indices)
             lo = min(lo, s.start)
             if s.end is None:
                 open_end = True
             else:
                 hi = max(hi, s.end)
-    remove.update(i for i in strays if lo <= events[i].tick <= hi)
+    remove.update(i for i in strays if lo <= events[i].tick and (open_end or
+                                                                 events[i].tick <= hi))
     add = [ChannelEvent(lo, track, "control", SUSTAIN, PEDAL_ON)]
     if not open_end:
         add.append(ChannelEvent(hi, track, "control", SUSTAIN, PEDAL_OFF))
@@ -171,7 +173,7 @@ def delete_pedal_span(events: Sequence[ChannelEvent], span: PedalSpan) -> EventE
 
 
 def move_pedal_span(events: Sequence[ChannelEvent], track: int, span: PedalSpan,
-                    start: int, end: int) -> EventEdit:
+                    start: int, end: int | None) -> EventEdit:
     """``span`` now from ``start`` to ``end`` (an edge dragged)."""
     if (start, end) == (span.start, span.end):
         return EventEdit()
