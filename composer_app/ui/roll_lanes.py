@@ -324,7 +324,7 @@ class BendLane(EventLane):
                            QPointF(roll.x_of(tb), self.y_of(vb)))
         self._caption(p)
         p.setPen(QColor("#909090"))
-        p.drawText(self.width() - 22, int(mid) + 4, "0")
+        p.drawText(self.width() - 14, int(mid) - 3, "0")
         p.end()
 
     def mousePressEvent(self, e) -> None:  # noqa: N802
