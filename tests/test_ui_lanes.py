@@ -266,3 +266,35 @@ def test_a_daw_file_with_a_phrase_moved_and_the_lanes_edited_keeps_its_pedalling
     drawn = [b for b in bends if b[0] < BAR]
     assert len(drawn) >= 3 and all(v > 0 for _, v in drawn[1:])
     assert only(saved, 2, "pitchwheel") == []
+    # the project file keeps the edited events exactly, and so does the MIDI file read back
+    from composer_app.music import load_score
+
+    project = tmp_path / "out.composer.json"
+    assert window.save_to(str(project))
+    assert load_score(project).channel_events == window.doc.base.channel_events
+    assert load_score(dst).channel_events == window.doc.base.channel_events
+
+
+def test_an_undo_during_an_edge_drag_or_another_piece_never_edits_the_wrong_events(window):
+    span = [(480, 0, "control", SUSTAIN, 127), (960, 0, "control", SUSTAIN, 0)]
+    load(window, span)
+    roll = window.roll
+    window.act_lane_pedal.trigger()
+    lane = roll.pedal_lane
+    y = lane.height() // 2
+    drag(lane, [QPoint(x(roll, 1440), y), QPoint(x(roll, 1700), y), QPoint(x(roll, 1920), y)])
+    assert pedal(window.doc.base.channel_events) == [(480, 127), (960, 0), (1440, 127),
+                                                     (1920, 0)]
+    # press on the new span's end edge, undo the span while dragging, release
+    QTest.mousePress(lane, Qt.LeftButton, Qt.NoModifier, QPoint(x(roll, 1920), y))
+    QTest.mouseMove(lane, QPoint(x(roll, 2100), y))
+    window.doc.undo_stack.undo()
+    QTest.mouseRelease(lane, Qt.LeftButton, Qt.NoModifier, QPoint(x(roll, 2400), y))
+    assert pedal(window.doc.base.channel_events) == [(480, 127), (960, 0)]
+    # a span selected, then another piece opened: Delete does not reach into it
+    QTest.mouseClick(lane, Qt.LeftButton, Qt.NoModifier, QPoint(x(roll, 700), y))
+    assert lane.selected == 480
+    load(window, span)
+    roll.setFocus()
+    QTest.keyClick(roll, Qt.Key_Delete)
+    assert pedal(window.doc.base.channel_events) == [(480, 127), (960, 0)]

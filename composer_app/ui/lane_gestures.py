@@ -75,6 +75,8 @@ class PedalEdgeGesture(LaneGesture):
 
     def finish(self) -> None:
         start, end = self.span
+        if self.original not in le.pedal_spans(self.events, self.track)[0]:
+            return  # an undo or another piece during the drag: the span is not there now
         edit = le.move_pedal_span(self.events, self.track, self.original, start, end)
         if cmd.edit_events(self.roll.doc, "Move pedal", edit):
             self.roll.pedal_lane.selected = start

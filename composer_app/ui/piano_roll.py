@@ -121,6 +121,7 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         doc.notesChanged.connect(self._notes_changed)
         doc.metaChanged.connect(self._meta_changed)
         doc.eventsChanged.connect(self._events_changed)
+        doc.loaded.connect(self.clear_lane_selection)
         self._make_actions()
         self._meta_changed()
         self._update_scrollbars()

@@ -53,6 +53,8 @@ class EventLane(QWidget):
         self.roll = roll
         self.gesture: LaneGesture | None = None
         self._press_x = 0.0
+        self.dragged = False
+        self._cache: tuple | None = None  # (key, value) of what the lane reads
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.ClickFocus)
 
@@ -63,6 +65,15 @@ class EventLane(QWidget):
     @property
     def track(self) -> int:
         return self.roll.active_track
+
+    def cached(self, read):
+        """``read(events, track)``, read again only when the document changed (a flood
+        of a million controllers is not scanned on every repaint and pointer move)."""
+        doc = self.roll.doc
+        key = (doc.revision, id(doc.base.channel_events), self.track, read)
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, read(self.events, self.track))
+        return self._cache[1]
 
     def snapped(self, x: float, modifiers) -> int:
         tick = max(0.0, self.roll.tick_at(x))
@@ -123,7 +134,7 @@ class PedalLane(EventLane):
                         "Delete (or right-click it) to remove it, drag its edges to move them")
 
     def spans(self) -> list[le.PedalSpan]:
-        return le.pedal_spans(self.events, self.track)[0]
+        return self.cached(le.pedal_spans)[0]
 
     def selected_span(self) -> le.PedalSpan | None:
         return next((s for s in self.spans() if s.start == self.selected), None)
@@ -292,7 +303,7 @@ class BendLane(EventLane):
         t0, t1 = roll.tick_at(0), roll.tick_at(self.width())
         value = 0
         steps: list[tuple[int, int]] = []
-        for tick, v in le.bend_points(self.events, self.track):
+        for tick, v in self.cached(le.bend_points):
             if tick <= t0:
                 value = v
             elif tick <= t1:
