@@ -89,13 +89,18 @@ class Document(QObject):
         # Counts every change, merged undo steps included (the undo stack's index does
         # not move when ↑ is pressed again): autosave compares against it.
         self.revision = 0
+        self.events_revision = 0  # counts changes of the channel events only (the lanes)
         self.notesChanged.connect(self._bump_revision)
         self.metaChanged.connect(self._bump_revision)
         self.eventsChanged.connect(self._bump_revision)
+        self.eventsChanged.connect(self._bump_events_revision)
         self.load(score or Score(), path)
 
     def _bump_revision(self) -> None:
         self.revision += 1
+
+    def _bump_events_revision(self) -> None:
+        self.events_revision += 1
 
     # -- whole-document changes (not undoable: New/Open/Restore) ---------------------
 

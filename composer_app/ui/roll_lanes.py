@@ -67,10 +67,10 @@ class EventLane(QWidget):
         return self.roll.active_track
 
     def cached(self, read):
-        """``read(events, track)``, read again only when the document changed (a flood
+        """``read(events, track)``, read again only when the events changed (a flood
         of a million controllers is not scanned on every repaint and pointer move)."""
         doc = self.roll.doc
-        key = (doc.revision, id(doc.base.channel_events), self.track, read)
+        key = (doc.events_revision, id(doc.base.channel_events), self.track, read)
         if self._cache is None or self._cache[0] != key:
             self._cache = (key, read(self.events, self.track))
         return self._cache[1]
