@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from . import commands as cmd
 from . import lane_edits as le
@@ -398,8 +398,7 @@ class LaneSelector(QWidget):
             b.setCheckable(True)
             b.setAutoRaise(True)
             b.setToolButtonStyle(Qt.ToolButtonTextOnly)
-            b.setSizePolicy(b.sizePolicy().horizontalPolicy().Expanding,
-                            b.sizePolicy().verticalPolicy().Expanding)
+            b.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
             font = b.font()
             font.setPointSizeF(max(6.5, font.pointSizeF() * 0.85))
             b.setFont(font)
