@@ -354,3 +354,89 @@ def test_overlapping_notes_of_one_pitch_sound_until_the_later_ends():
     assert not transport_mod.release(sounding, (0, 60)) and sounding == {(0, 60): 1}
     assert transport_mod.release(sounding, (0, 60)) and sounding == {}
     assert not transport_mod.release(sounding, (0, 60))  # a stray note-off sends nothing
+
+
+# -- the voices' controllers and bends (issue 13: the pedal and bend lanes play) ----------
+
+
+def _pedalled(events, notes=None):
+    from composer_app.music.score import ChannelEvent
+
+    return Score(notes=notes or [Note(60, 0, 480 * 40, 90, 1)],
+                 tracks=[Track("A", 0, 0), Track("B", 3, 40)], tempos=list(FAST),
+                 channel_events=[ChannelEvent(*e) for e in events])
+
+
+def _controls(out):
+    return [(m.type, m.channel, getattr(m, "control", None),
+             m.value if m.type == "control_change" else m.pitch)
+            for m in out.of_type("control_change", "pitchwheel")]
+
+
+def test_pedal_and_bend_play_in_time_and_stop_puts_them_back():
+    # tick, track, kind, number, value: the pedal down and a bend on voice B (channel 3)
+    score = _pedalled([(0, 1, "control", 64, 127), (0, 1, "control", 7, 90),
+                       (240, 1, "pitchwheel", 0, 4096)])
+    out = RecordingOutput()
+    t = Transport(out)
+    t.play(score)
+    time.sleep(0.15)  # past the bend at 0.05 s
+    assert _controls(out) == [("control_change", 3, 64, 127), ("control_change", 3, 7, 90),
+                              ("pitchwheel", 3, None, 4096)]
+    on = next(i for i, (_, m) in enumerate(out.messages) if m.type == "note_on")
+    pedal = next(i for i, (_, m) in enumerate(out.messages) if m.type == "control_change")
+    assert pedal < on  # in place before the note it holds
+    out.clear()
+    t.stop()
+    # the pedal up and the bend centred on that channel; the volume back to GM's 100
+    assert sorted(_controls(out)) == [("control_change", 3, 7, 100),
+                                      ("control_change", 3, 64, 0), ("pitchwheel", 3, None, 0)]
+    out.clear()
+    t.stop()  # a second stop has nothing to put back
+    assert _controls(out) == []
+    t.close()
+
+
+def test_a_pedal_let_go_in_the_piece_is_not_reset_again_and_mute_silences_it():
+    score = _pedalled([(0, 1, "control", 64, 127), (240, 1, "control", 64, 0)],
+                      notes=[Note(60, 0, 480, 90, 1)])
+    out, _t = _play_to_end(score)
+    assert _controls(out) == [("control_change", 3, 64, 127), ("control_change", 3, 64, 0)]
+    score.tracks[1].mute = True
+    out, _t = _play_to_end(score)
+    assert _controls(out) == []
+
+
+def test_playback_starting_under_the_pedal_presses_it_and_the_loop_wrap_resets_it():
+    # the pedal down from beat 1 to beat 3, bent from beat 2; loop beats 2-4
+    score = _pedalled([(480, 1, "control", 64, 127), (960, 1, "pitchwheel", 0, -3000),
+                       (1440, 1, "control", 64, 0)])
+    out = RecordingOutput()
+    t = Transport(out)
+    t.play(score, start_tick=1200)  # under the pedal, after the bend: both chased
+    time.sleep(0.02)
+    assert sorted(_controls(out)[:2]) == [("control_change", 3, 64, 127),
+                                          ("pitchwheel", 3, None, -3000)]
+    t.stop()
+    out.clear()
+    t.set_loop(600, 1200)  # 0.06 s
+    t.play(score, start_tick=600)
+    time.sleep(0.2)
+    t.stop()
+    sent = _controls(out)
+    # each pass: the pedal pressed again at the loop start (chased) after a reset at the
+    # wrap, and the bend back to the centre before the pass reaches it again
+    assert sent.count(("control_change", 3, 64, 127)) >= 2
+    assert ("pitchwheel", 3, None, 0) in sent
+    last = {(kind, ch, cc): value for kind, ch, cc, value in sent}
+    assert last == {("control_change", 3, 64): 0, ("pitchwheel", 3, None): 0}  # all put back
+    t.close()
+
+
+def test_build_events_orders_controls_between_note_offs_and_note_ons():
+    score = _pedalled([(480, 0, "control", 64, 127), (480, 0, "pitchwheel", 0, 100),
+                       (480, 0, "aftertouch", 0, 50)],
+                      notes=[Note(60, 0, 480, 90, 0), Note(62, 480, 480, 90, 0)])
+    kinds = [e[1] for e in build_events(score, metronome_until=0)]
+    T = transport_mod
+    assert kinds == [T.ON, T.OFF, T.CONTROL, T.BEND, T.ON, T.OFF]  # aftertouch not played

@@ -358,13 +358,13 @@ def test_panels_hide_from_the_view_menu_and_the_layout_comes_back(qtbot, tmp_pat
     qtbot.waitExposed(w)
     toggles = {a.text(): a for a in w.view_menu.actions()}
     for name in ("Voices", "Generation", "Harmony checker", "Score", "Main", "Transport",
-                 "&Velocity Lane"):
+                 "Show &Lane Under the Notes"):
         assert name in toggles, sorted(toggles)
     width = w.roll.viewport().width()
     toggles["Voices"].trigger()
     toggles["Generation"].trigger()
     toggles["Harmony checker"].trigger()  # the right-hand dock's other tab
-    toggles["&Velocity Lane"].trigger()
+    toggles["Show &Lane Under the Notes"].trigger()
     assert not w.tracks_dock.isVisible() and not w.generation.dock.isVisible()
     assert not w.score.checker_dock.isVisible()
     assert not w.roll.velocity_lane.isVisible()

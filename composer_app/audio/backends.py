@@ -76,6 +76,11 @@ class Output:
     def control_change(self, channel: int, control: int, value: int) -> None:
         self.send(mido.Message("control_change", channel=channel, control=control, value=value))
 
+    def pitch_bend(self, channel: int, value: int) -> None:
+        """The channel's pitch bend, -8192..8191 (0 = centre)."""
+        value = max(-8192, min(8191, int(value)))
+        self.send(mido.Message("pitchwheel", channel=channel, pitch=value))
+
     def all_notes_off(self) -> None:
         """Release every note on every channel (sustain pedal up, then CC 123)."""
         for ch in CHANNELS:

@@ -24,7 +24,17 @@ from composer_app.music.gm import DRUM_CHANNEL
 from ._native import load_fluidsynth, write_float
 from .errors import AudioUnavailable
 from .soundfont import resolve_soundfont
-from .transport import CLICK, CLICK_OFF, OFF, ON, audible_tracks, build_events, release
+from .transport import (
+    BEND,
+    CLICK,
+    CLICK_OFF,
+    CONTROL,
+    OFF,
+    ON,
+    audible_tracks,
+    build_events,
+    release,
+)
 
 __all__ = ["render_score", "render_to_wav", "MAX_TAIL_S", "TARGET_PEAK_DBFS"]
 
@@ -98,6 +108,10 @@ def _render_float(score: Score, soundfont, sample_rate: int, metronome: bool) ->
             elif kind in (ON, CLICK):
                 sounding[key] = sounding.get(key, 0) + 1
                 synth.noteon(ch, pitch, vel)
+            elif kind == CONTROL:
+                synth.cc(ch, pitch, vel)
+            elif kind == BEND:
+                synth.pitch_bend(ch, vel)
         if music_frames > pos:
             write_float(ptr, out, pos, music_frames - pos)
             pos = music_frames

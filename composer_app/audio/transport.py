@@ -11,6 +11,13 @@ Every note the transport starts is counted per (channel, pitch), so ``stop``, ``
 a loop wrap or an output change release exactly the notes that sound, and two
 overlapping notes of one pitch on one channel do not cut each other short.
 
+The voices' controllers (the sustain pedal, modulation, volume, ...) and pitch bends
+(``Score.channel_events``) play in time too. Like notes they are chased: playback that
+starts (or resumes, or wraps) in the middle sends the pedal and bend in force there; and
+what was sent is put back on ``stop``, ``pause``, a wrap and an edit that removed it
+(:data:`CONTROL_RESET`: the pedal up, the bend centred), so a pedal never stays down
+and a bend never stays off-centre after playback.
+
 Over 500 lines on purpose: :class:`Transport` is one lock, one condition and one
 scheduler thread, and every public method (play, seek, loop, set_score, set_output,
 preview) changes state those guard; kept in one file so its invariants are read together.
@@ -33,7 +40,8 @@ from composer_app.music.gm import DRUM_CHANNEL, HI_WOOD_BLOCK, LOW_WOOD_BLOCK
 from .backends import Output
 from .errors import AudioUnavailable
 
-__all__ = ["Transport", "build_events", "count_in_events", "METRONOME_CHANNEL"]
+__all__ = ["Transport", "build_events", "count_in_events", "control_state",
+           "METRONOME_CHANNEL", "CONTROL_RESET"]
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +49,14 @@ log = logging.getLogger(__name__)
 # A click's note-off has its own kind: it releases only a click that was sent, never a
 # note of the user's on the percussion channel.
 # COUNT is a count-in click: it sounds whether or not the metronome is on.
-OFF, ON, CLICK, CLICK_OFF, COUNT = 0, 1, 2, 3, 4
+# CONTROL and BEND are a voice's controller and pitch bend: (seconds, kind, channel,
+# number, value); at one instant they go after the note-offs and before the note-ons (as
+# the MIDI writer orders them), so a bend or pedal is in place when its note starts.
+OFF, ON, CLICK, CLICK_OFF, COUNT, CONTROL, BEND = 0, 1, 2, 3, 4, 5, 6
+_RANK = {OFF: 0, CLICK_OFF: 0, CONTROL: 1, BEND: 1}
+# What playback puts a controller it changed back to (General MIDI's reset values:
+# modulation, volume, pan, expression, the pedals); others are left as they were sent.
+CONTROL_RESET = {1: 0, 7: 100, 10: 64, 11: 127, 64: 0, 65: 0, 66: 0, 67: 0, 68: 0, 69: 0}
 METRONOME_CHANNEL = DRUM_CHANNEL
 CLICK_ACCENT, CLICK_BEAT = HI_WOOD_BLOCK, LOW_WOOD_BLOCK
 CLICK_SECONDS = 0.05
@@ -78,6 +93,11 @@ def audible_tracks(score: Score) -> set[int]:
 def _voicing(score: Score) -> list[tuple[int, int]]:
     """(channel, program) per track: when it changes, programs are sent again."""
     return [(t.channel, t.program) for t in score.tracks]
+
+
+def _reset_value(key: tuple[int, int]) -> int | None:
+    """What a controller (channel, number) or the bend (channel, -1) goes back to."""
+    return 0 if key[1] < 0 else CONTROL_RESET.get(key[1])
 
 
 def _channel_of(score: Score, track: int) -> int:
@@ -140,14 +160,32 @@ def build_events(score: Score, metronome_until: int | None = None) -> list[Event
         vel = max(1, min(127, int(n.velocity)))
         events.append((sec(n.start), ON, ch, n.pitch, vel))
         events.append((sec(n.end), OFF, ch, n.pitch, 0))
+    for e in score.channel_events:
+        if e.kind not in ("control", "pitchwheel") or (
+                e.track not in audible and e.track < len(score.tracks)):
+            continue
+        kind = CONTROL if e.kind == "control" else BEND
+        events.append((sec(e.tick), kind, _channel_of(score, e.track), e.number, e.value))
     until = score.end_tick if metronome_until is None else metronome_until
     for tick, accent in metronome_clicks(score, until):
         t = sec(tick)
         pitch = CLICK_ACCENT if accent else CLICK_BEAT
         events.append((t, CLICK, METRONOME_CHANNEL, pitch, 110 if accent else 80))
         events.append((t + CLICK_SECONDS, CLICK_OFF, METRONOME_CHANNEL, pitch, 0))
-    events.sort(key=lambda e: (e[0], e[1] not in (OFF, CLICK_OFF)))
+    events.sort(key=lambda e: (e[0], _RANK.get(e[1], 2)))
     return events
+
+
+def control_state(events: list[Event]) -> dict[tuple[int, int], int]:
+    """The controllers and bends ``events`` leave in force: (channel, number) -> value
+    for controllers, (channel, -1) -> value for the bend."""
+    state: dict[tuple[int, int], int] = {}
+    for _t, kind, ch, number, value in events:
+        if kind == CONTROL:
+            state[ch, number] = value
+        elif kind == BEND:
+            state[ch, -1] = value
+    return state
 
 
 class Transport:
@@ -203,6 +241,8 @@ class Transport:
         self._wraps = 0                # loop wraps since play()
         self._play_from: float | None = None  # where play() started (seconds), until a seek
         self._live: dict[tuple[int, int], int] = {}  # notes played in (live_note), sounding
+        # Controllers and bends playback sent: (channel, number or -1 = bend) -> value.
+        self._controls: dict[tuple[int, int], int] = {}
 
     # -- state the UI reads ---------------------------------------------------------
 
@@ -444,9 +484,11 @@ class Transport:
             try:
                 for ch, pitch in list(self._sounding):
                     old.note_off(ch, pitch)
+                self._reset_controls()  # on the old output, still current here
             except AudioUnavailable:
                 pass  # the old device is gone; nothing to release there
             self._sounding.clear()
+            self._controls.clear()
             self._previews.clear()
             self._output = output
             if self._playing:
@@ -537,8 +579,40 @@ class Transport:
                 held[ch, pitch] -= 1
         return {k: c for k, c in held.items() if c > 0}, velocity
 
+    def _chase_controls(self) -> None:
+        """Send the controllers and bend in force at the playhead (events before
+        ``_idx``) that differ from what was sent; put back what is no longer set."""
+        state = control_state(self._events[: self._idx])
+        for key in [k for k in self._controls if k not in state]:
+            self._send_control(key, _reset_value(key))
+        for key, value in state.items():
+            if self._controls.get(key, _reset_value(key)) != value:
+                self._send_control(key, value)
+
+    def _send_control(self, key: tuple[int, int], value: int | None) -> None:
+        ch, number = key
+        if value is None:  # no reset value known: left as it was sent
+            self._controls.pop(key, None)
+            return
+        if number < 0:
+            self._output.pitch_bend(ch, value)
+        else:
+            self._output.control_change(ch, number, value)
+        if value == _reset_value(key):
+            self._controls.pop(key, None)
+        else:
+            self._controls[key] = value
+
+    def _reset_controls(self) -> None:
+        """Put back every controller and bend playback changed (pedal up, bend 0)."""
+        for key in list(self._controls):
+            self._send_control(key, _reset_value(key))
+        self._controls.clear()
+
     def _chase_notes(self) -> None:
-        """Start the notes that began before the playhead and still sound at it."""
+        """Start the notes that began before the playhead and still sound at it (and set
+        the pedal and bend in force there)."""
+        self._chase_controls()
         held, velocity = self._held()
         for key in held:
             self._note_on(key[0], key[1], velocity[key])
@@ -558,6 +632,7 @@ class Transport:
         try:
             if programs:
                 self._send_programs()
+            self._chase_controls()
             for key in list(self._sounding):
                 if key not in held and key not in previewed:
                     del self._sounding[key]
@@ -599,7 +674,9 @@ class Transport:
         try:
             for ch, pitch in sounding:
                 self._output.note_off(ch, pitch)
+            self._reset_controls()
         except AudioUnavailable as exc:
+            self._controls.clear()
             self._report_later(exc)
 
     def _report_later(self, exc: Exception) -> None:
@@ -657,6 +734,10 @@ class Transport:
                         self._note_off(ch, pitch)
                 elif kind == ON:
                     self._note_on(ch, pitch, vel)
+                elif kind == CONTROL:
+                    self._send_control((ch, pitch), vel)
+                elif kind == BEND:
+                    self._send_control((ch, -1), vel)
                 elif self.metronome:  # a click
                     self._note_on(ch, pitch, vel)
                     self._clicks_sounding[ch, pitch] = self._clicks_sounding.get((ch, pitch), 0) + 1
@@ -706,6 +787,7 @@ class Transport:
         self._paused = False
         self._sounding.clear()   # the device is gone or broken: nothing to release there
         self._previews.clear()
+        self._controls.clear()
 
     def _run(self) -> None:
         while True:

@@ -70,6 +70,22 @@ class EditMeta(QUndoCommand):
         self.doc._set_meta(self.before)
 
 
+class EditEvents(QUndoCommand):
+    """An :class:`~.lane_edits.EventEdit` of the channel events (a pedal span drawn, a
+    bend curve): the events out and in by index, so undo restores the list exactly."""
+
+    def __init__(self, doc: Document, text: str, edit):
+        super().__init__(text)
+        self.doc = doc
+        self.edit = edit
+
+    def redo(self) -> None:
+        self.doc._edit_events(self.edit)
+
+    def undo(self) -> None:
+        self.doc._edit_events(self.edit, undo=True)
+
+
 # -- helpers that build and push commands ---------------------------------------------
 
 
@@ -145,3 +161,11 @@ def edit_meta(doc: Document, text: str, change) -> None:
     change(after)
     if after != before:
         doc.undo_stack.push(EditMeta(doc, text, before, after))
+
+
+def edit_events(doc: Document, text: str, edit) -> bool:
+    """Push an :class:`~.lane_edits.EventEdit` as one undo step (nothing when empty)."""
+    if not edit:
+        return False
+    doc.undo_stack.push(EditEvents(doc, text, edit))
+    return True

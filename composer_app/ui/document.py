@@ -74,6 +74,7 @@ class Document(QObject):
 
     notesChanged = Signal()
     metaChanged = Signal()
+    eventsChanged = Signal()  # the base score's channel events (the pedal, bend lanes)
     pathChanged = Signal()
     loaded = Signal()  # a whole new piece replaced the old one (New/Open/Restore)
 
@@ -88,12 +89,18 @@ class Document(QObject):
         # Counts every change, merged undo steps included (the undo stack's index does
         # not move when ↑ is pressed again): autosave compares against it.
         self.revision = 0
+        self.events_revision = 0  # counts changes of the channel events only (the lanes)
         self.notesChanged.connect(self._bump_revision)
         self.metaChanged.connect(self._bump_revision)
+        self.eventsChanged.connect(self._bump_revision)
+        self.eventsChanged.connect(self._bump_events_revision)
         self.load(score or Score(), path)
 
     def _bump_revision(self) -> None:
         self.revision += 1
+
+    def _bump_events_revision(self) -> None:
+        self.events_revision += 1
 
     # -- whole-document changes (not undoable: New/Open/Restore) ---------------------
 
@@ -111,6 +118,7 @@ class Document(QObject):
         self.undo_stack.setClean()
         self.notesChanged.emit()
         self.metaChanged.emit()
+        self.eventsChanged.emit()
         self.pathChanged.emit()
         self.loaded.emit()
 
@@ -162,6 +170,14 @@ class Document(QObject):
         self.notes.update(add)
         self._index = None
         self.notesChanged.emit()
+
+    def _edit_events(self, edit, undo: bool = False) -> None:
+        """Apply (or revert) a :class:`~.lane_edits.EventEdit` to the channel events."""
+        if undo:
+            edit.revert(self.base.channel_events)
+        else:
+            edit.apply(self.base.channel_events)
+        self.eventsChanged.emit()
 
     def _set_meta(self, meta: ScoreMeta) -> None:
         import copy

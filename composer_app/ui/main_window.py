@@ -115,6 +115,12 @@ class MainWindow(QMainWindow):
             self._arrange_for_screen()
         self.act_velocity_lane.setChecked(self.settings.q.value("view/velocity_lane", "true")
                                           not in (False, "false", "0"))
+        self.roll.laneChanged.connect(self._lane_shown)
+        lane = str(self.settings.q.value("view/lane", "velocity"))
+        lanes_on = self.act_velocity_lane.isChecked()
+        self.roll.set_lane(lane)  # an unknown name: velocity
+        self._lane_shown(self.roll.lane)
+        self.act_velocity_lane.setChecked(lanes_on)
         for name in ("chord_lane", "chord_symbols"):
             action = getattr(self, f"act_{name}")
             on = self.settings.q.value(f"view/{name}", "true" if action.isChecked() else "false")
@@ -404,6 +410,17 @@ class MainWindow(QMainWindow):
         if hasattr(self, "score"):
             self.score.set_symbols(bool(on))
 
+    def _lane_shown(self, name: str) -> None:
+        """The View menu follows the lane the roll shows (its selector or the menu)."""
+        action = self.lane_group_actions().get(name)
+        if action is not None and not action.isChecked():
+            action.setChecked(True)
+        if self.roll.lanes_on and not self.act_velocity_lane.isChecked():
+            self.act_velocity_lane.setChecked(True)
+
+    def lane_group_actions(self) -> dict:
+        return self.action_registry.groups["lane"]
+
     def zoom_reset(self) -> None:
         self.roll.set_zoom(DEFAULT_PX_PER_TICK, DEFAULT_KEY_H)
 
@@ -460,6 +477,7 @@ class MainWindow(QMainWindow):
         self.settings.q.setValue("window/geometry", self.saveGeometry())
         self.settings.q.setValue("window/state", self.saveState())
         self.settings.q.setValue("view/velocity_lane", self.act_velocity_lane.isChecked())
+        self.settings.q.setValue("view/lane", self.roll.lane)
         self.settings.q.setValue("view/chord_lane", self.act_chord_lane.isChecked())
         self.settings.q.setValue("view/chord_symbols", self.act_chord_symbols.isChecked())
         self.settings.sync()

@@ -12,7 +12,10 @@ under the pointer), not raw mouse coordinates:
   paste, ...), pure functions of notes and numbers;
 - :mod:`.roll_paint`: painting the canvas (and the voice colours); ``roll_marks.py``
   the fermata sign;
-- :mod:`.roll_keyboard`, :mod:`.roll_ruler`, :mod:`.roll_velocity`: the side widgets.
+- :mod:`.roll_keyboard`, :mod:`.roll_ruler`, :mod:`.roll_velocity`: the side widgets;
+  :mod:`.roll_lanes` the sustain-pedal and pitch-bend lanes (one lane shows at a time
+  under the notes, chosen with the selector beside it: ``set_lane``), their gestures in
+  :mod:`.lane_gestures` and their arithmetic in :mod:`.lane_edits`.
 
 Hooks for generation: ``set_ghost_notes`` draws candidate notes as dashed outlines over
 the roll, and the notes they would replace faded and struck through.
@@ -35,6 +38,7 @@ from .roll_commands import EDIT_ACTIONS, RollCommands  # noqa: F401
 from .roll_edits import SNAP_TICKS, SNAPS, resized  # noqa: F401  (the roll's names)
 from .roll_gestures import TOOLS, DrawGesture, Gesture, RollEvent, Tool
 from .roll_keyboard import Keyboard
+from .roll_lanes import LANES, BendLane, LaneSelector, PedalLane
 from .roll_paint import (  # noqa: F401  (the roll's names)
     BLACK_KEYS,
     REPLACED_STRIKE,
@@ -59,6 +63,7 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
     playheadMoved = Signal(int)  # the user moved it (ruler click)
     loopChanged = Signal(int, int)  # (0, 0) clears
     activeTrackChanged = Signal(int)
+    laneChanged = Signal(str)  # the lane under the notes: "velocity", "pedal" or "bend"
     message = Signal(str)
 
     def __init__(self, doc: Document, parent=None):
@@ -96,6 +101,17 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.keyboard = Keyboard(self)
         self.ruler = Ruler(self)
         self.velocity_lane = VelocityLane(self)
+        self.pedal_lane = PedalLane(self)
+        self.bend_lane = BendLane(self)
+        self.lanes = {"velocity": self.velocity_lane, "pedal": self.pedal_lane,
+                      "bend": self.bend_lane}
+        self.lane = "velocity"
+        self.lanes_on = True
+        self.lane_selector = LaneSelector(self)
+        self.lane_selector.chosen.connect(self.set_lane)
+        self.lane_selector.show_lane(self.lane)
+        for name, widget in self.lanes.items():
+            widget.setVisible(name == self.lane)
         self.chord_lane = ChordLane(self)
         self._set_margins()
         self.horizontalScrollBar().valueChanged.connect(self._scrolled)
@@ -104,6 +120,8 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.verticalScrollBar().setSingleStep(self.key_h)
         doc.notesChanged.connect(self._notes_changed)
         doc.metaChanged.connect(self._meta_changed)
+        doc.eventsChanged.connect(self._events_changed)
+        doc.loaded.connect(self.clear_lane_selection)
         self._make_actions()
         self._meta_changed()
         self._update_scrollbars()
@@ -217,6 +235,8 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
     def set_selection(self, ids) -> None:
         ids = {i for i in ids if i in self.doc.notes}
         if ids != self.selection:
+            if ids:  # the notes were chosen last: Delete acts on them, not on a lane
+                self.clear_lane_selection()
             self.selection = ids
             self.selectionChanged.emit()
         self._repaint_all()
@@ -226,6 +246,7 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
 
     def set_active_track(self, track: int) -> None:
         if track != self.active_track:
+            self.clear_lane_selection()
             self.active_track = track
             self.activeTrackChanged.emit(track)
             self._repaint_all()
@@ -313,29 +334,76 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self._update_scrollbars()
         self._repaint_all()
 
+    def _events_changed(self) -> None:
+        self.lanes[self.lane].update()
+
     def _scrolled(self) -> None:
         self.keyboard.update()
         self.ruler.update()
-        self.velocity_lane.update()
+        self.lanes[self.lane].update()
         self.chord_lane.update()
 
     def _repaint_all(self) -> None:
         self.viewport().update()
         self.keyboard.update()
         self.ruler.update()
-        self.velocity_lane.update()
+        self.lanes[self.lane].update()
         self.chord_lane.update()
 
     def _lane_heights(self) -> tuple[int, int]:
         return (CHORD_H if not self.chord_lane.isHidden() else 0,
-                VELOCITY_H if not self.velocity_lane.isHidden() else 0)
+                VELOCITY_H if self.lanes_on else 0)
+
+    # -- the lane under the notes (velocity, sustain pedal, pitch bend) --------------
+
+    def set_lane(self, name: str) -> None:
+        """Show lane ``name`` ("velocity", "pedal", "bend"; anything else: velocity) under
+        the notes, showing the lanes if they were hidden."""
+        if name not in self.lanes:
+            name = LANES[0][0]
+        changed = name != self.lane or not self.lanes_on
+        if name != self.lane:
+            self.clear_lane_selection()
+            self.lane = name
+        self.lane_selector.show_lane(name)
+        if not self.lanes_on:
+            self.set_velocity_lane_visible(True)
+        else:
+            for n, widget in self.lanes.items():
+                widget.setVisible(n == name)
+            self._place_side_widgets()
+        if changed:
+            self.laneChanged.emit(name)
+
+    def lane_pressed(self, lane) -> None:
+        """A press in a lane: the other lanes' selections go (Delete acts on this one)."""
+        for widget in self.lanes.values():
+            if widget is not lane and hasattr(widget, "clear_selection"):
+                widget.clear_selection()
+
+    def clear_lane_selection(self) -> None:
+        for widget in (getattr(self, "pedal_lane", None), getattr(self, "bend_lane", None)):
+            if widget is not None:
+                widget.clear_selection()
+
+    def lane_selection(self):
+        """The lane whose selection Delete removes now, or None."""
+        lane = self.lanes[self.lane]
+        return lane if self.lanes_on and getattr(lane, "has_selection", lambda: False)() \
+            else None
 
     def _set_margins(self) -> None:
         self.setViewportMargins(KEYBOARD_W, self.ruler_h, 0, sum(self._lane_heights()))
 
     def set_velocity_lane_visible(self, on: bool) -> None:
-        """Show or hide the velocity lane (hidden, the notes get its height)."""
-        self.velocity_lane.setVisible(on)
+        """Show or hide the lane under the notes (velocity, pedal or bend, with its
+        selector); hidden, the notes get its height."""
+        self.lanes_on = bool(on)
+        for n, widget in self.lanes.items():
+            widget.setVisible(self.lanes_on and n == self.lane)
+        self.lane_selector.setVisible(self.lanes_on)
+        if not self.lanes_on:
+            self.clear_lane_selection()
         self._lanes_changed()
 
     def set_chord_lane_visible(self, on: bool) -> None:
@@ -359,8 +427,10 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.ruler.setGeometry(vp.left(), vp.top() - self.ruler_h, vp.width(), self.ruler_h)
         chord_h, vel_h = self._lane_heights()
         self.chord_lane.setGeometry(vp.left(), vp.bottom() + 1, vp.width(), CHORD_H)
-        self.velocity_lane.setGeometry(vp.left(), vp.bottom() + 1 + chord_h, vp.width(),
-                                       VELOCITY_H)
+        for widget in self.lanes.values():
+            widget.setGeometry(vp.left(), vp.bottom() + 1 + chord_h, vp.width(), VELOCITY_H)
+        self.lane_selector.setGeometry(vp.left() - KEYBOARD_W, vp.bottom() + 1 + chord_h,
+                                       KEYBOARD_W, VELOCITY_H)
         self._update_scrollbars()
 
     # -- hit testing and events -----------------------------------------------------
@@ -397,6 +467,7 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         t = e.type()
         if t == e.Type.MouseButtonPress:
             self.setFocus(Qt.MouseFocusReason)
+            self.clear_lane_selection()
             ev = self._event(e)
             if ev.button in (Qt.LeftButton, Qt.RightButton):
                 if ev.button == Qt.RightButton and self.tool.name != "draw":
@@ -479,6 +550,7 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
             if self.gesture is not None:
                 self.cancel_drag()
             else:
+                self.clear_lane_selection()
                 self.set_selection(set())
             return
         super().keyPressEvent(e)

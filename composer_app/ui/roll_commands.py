@@ -61,6 +61,10 @@ class RollCommands:
         self.set_selection(i for i, n in self.doc.notes.items() if n.track == self.active_track)
 
     def delete_selection(self) -> None:
+        lane = self.lane_selection()  # a pedal span or bend range chosen last
+        if lane is not None:
+            lane.delete_selected()
+            return
         if self.selection:
             cmd.delete_notes(self.doc, self.selection)
 

@@ -49,6 +49,7 @@ class TransportController(QObject):
         audio.finished.connect(self.playback_finished)
         doc.notesChanged.connect(self.edited_while_playing)
         doc.metaChanged.connect(self.edited_while_playing)
+        doc.eventsChanged.connect(self.edited_while_playing)
         roll.playheadMoved.connect(self.playhead_set_by_user)
         roll.loopChanged.connect(self.loop_changed)
         roll.previewPitch.connect(self.preview)
