@@ -195,7 +195,7 @@ def sketch_ids(doc: Document, ids, playhead: int) -> list[int]:
 def continue_request(doc: Document, ids, playhead: int, *, bars: int = 4,
                      variations: int = 1, temperature: float = 1.0, top_p: float = 0.95,
                      seed: int | None = None, device: str = "auto",
-                     key: str | None = None) -> Request:
+                     key: str | None = None, style: str = "folk") -> Request:
     chosen = sketch_ids(doc, ids, playhead)
     if not chosen:
         raise UserError("Nothing to continue: draw a few notes of melody first, "
@@ -211,7 +211,7 @@ def continue_request(doc: Document, ids, playhead: int, *, bars: int = 4,
     audition_from = max(doc.base.bar_start(max(doc.base.bar_of(end) - 1, 0)),
                         doc.base.bar_start(doc.base.bar_of(first)))
     params = dict(bars=int(bars), variations=int(variations), temperature=float(temperature),
-                  top_p=float(top_p), seed=seed, device=device)
+                  top_p=float(top_p), seed=seed, device=device, style=str(style))
     return Request("continue", sketch, params, (audition_from, target),
                    context={"sketch_end": end, "target_end": target})
 
