@@ -11,6 +11,7 @@ weights and their model card, as shipped).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
@@ -327,7 +328,12 @@ def model_card(summary: dict, extra: dict | None = None, checkpoint: dict | None
                 "soprano lines of the Bach chorales of splits/bach_chorales.json",
         "split": "composer_app/training/splits/melodies.json",
         "training": {k: v for k, v in training.items() if v is not None},
-        "reproduce": "composer-app train continuer && composer-app evaluate continuer",
+        "style_input": "issue 15: each melody's style is its corpus's (folk: essen, oneills, "
+                       "ryans; chorale: the Bach sopranos), an embedding of "
+                       f"{(checkpoint or {}).get('config', {}).get('style_dim', '?')} "
+                       "features appended to every step's input; sampling's style guidance "
+                       "per style: " + json.dumps(C.STYLE_GUIDANCE),
+        "reproduce": _reproduce(summary.get("train_config") or {}),
     }
     if checkpoint is not None:
         card["checkpoint"] = {k: checkpoint[k] for k in ("config", "vocabulary", "sampling",
@@ -336,6 +342,21 @@ def model_card(summary: dict, extra: dict | None = None, checkpoint: dict | None
 
     card["motifs"] = {"rules": MOTIFS.as_dict()}  # `evaluate continuer` measures them
     return {**card, **(extra or {})}
+
+
+def _reproduce(cfg: dict) -> str:
+    """The command line that trains this run again, then evaluates it."""
+    cmd = "composer-app train continuer"
+    default = TrainConfig()
+    if cfg.get("init_from"):
+        cmd += f" --init-from {cfg['init_from']}"
+    if cfg.get("epochs", default.epochs) != default.epochs:
+        cmd += f" --epochs {cfg['epochs']}"
+    if cfg.get("lr", default.lr) != default.lr:
+        cmd += f" --lr {cfg['lr']:g}"
+    if cfg.get("chorale_repeats", 1) != 1:
+        cmd += f" --chorale-repeats {cfg['chorale_repeats']}"
+    return cmd + " && composer-app evaluate continuer"
 
 
 def train_cli(args) -> int:

@@ -173,12 +173,12 @@ def evaluate_styles(checkpoint: Path | None = None, data: dict | None = None,
                     seeds: int = 3, prefix_bars: int = 4, new_bars: int = 4,
                     folk_openings: int = 72, chorale_openings: int | None = None,
                     runtime=None, classifier: StyleClassifier | None = None,
-                    style_guidance: float | None = None, split: str = "test") -> dict:
+                    style_guidance: dict | None = None, split: str = "test") -> dict:
     """The share of continuations classified as each style, by the style asked for and
     the corpus of the opening: test-split openings (all the chorales', the first
     ``folk_openings`` folk ones), ``prefix_bars`` given, ``new_bars`` continued with
-    ``seeds`` seeds under each style; a continuation is the style its bars' mean
-    probability says. The corpus's own next bars are classified beside them."""
+    ``seeds`` seeds under each style (``style_guidance``: style -> weight, default the
+    sampler's); a continuation is the style its bars' mean probability says. The corpus's own next bars are classified beside them."""
     from composer_app.ml import continuer as C
     from composer_app.ml.runtime import Runtime
 
@@ -211,7 +211,7 @@ def evaluate_styles(checkpoint: Path | None = None, data: dict | None = None,
                 for k in range(seeds):
                     res = C.continue_melody(sketch, new_bars, seed=1000 * k + i,
                                             runtime=runtime, checkpoint=path, style=style,
-                                            style_guidance=style_guidance)[0]
+                                            style_guidance=(style_guidance or {}).get(style))[0]
                     notes = [(n.pitch, n.start, n.duration) for n in res.track_notes(0)]
                     new = [n for n in notes if n[1] >= cut]
                     before = [n for n in notes if n[1] < cut]
@@ -241,6 +241,8 @@ def evaluate_styles(checkpoint: Path | None = None, data: dict | None = None,
                     f"continued, {seeds} seeds, each style): a continuation is classified by "
                     f"the mean chorale probability of its bars",
         "classifier_on_real_test_bars": clf.heldout,
+        "style_guidance": {s: (style_guidance or {}).get(s, C.STYLE_GUIDANCE.get(s, 0.0))
+                           for s in C.STYLES},
         "by_opening": table,
         "own_style_percent": own,
         "own_style_note": "the share classified as the style asked for, the mean over the "
@@ -280,37 +282,25 @@ def sample_data(train_folk: int = 150, train_chorale: int = 30, test_each: int =
     rng = random.Random(seed)
     texts = dict(M.corpus_tunes())
 
-    def folk(ids, n):
-        ids = sorted(i for i in ids if not i.startswith("bach/") and i in texts)
-        out = []
+    def parsed(ids, folk: bool):
+        ids = sorted(i for i in ids if i.startswith("bach/") != folk
+                     and (not folk or i in texts))
         for tid in rng.sample(ids, len(ids)):
-            mel = M._parse_tune((tid, texts[tid]))
+            mel = (M._parse_tune((tid, texts[tid])) if folk
+                   else M._parse_chorale(tid.split("/", 1)[1]))
             if mel:
+                yield mel
+
+    def take(ids, folk: bool, n: int, continuable: bool = False) -> list[dict]:
+        out: list[dict] = []
+        for mel in parsed(ids, folk) if n > 0 else ():
+            if not continuable or any(True for _ in openings([mel], 4, 4)):
                 out.append(mel)
-            if len(out) >= n:
-                break
+                if len(out) >= n:
+                    break
         return out
 
-    def chorales(ids, n):
-        ids = sorted(i for i in ids if i.startswith("bach/"))
-        out = []
-        for cid in rng.sample(ids, len(ids)):
-            mel = M._parse_chorale(cid.split("/", 1)[1])
-            if mel:
-                out.append(mel)
-            if len(out) >= n:
-                break
-        return out
-
-    def continuable(mels_of, ids, n):
-        out = []
-        for mel in mels_of(ids, 4 * n):
-            if any(True for _ in openings([mel], 4, 4)):
-                out.append(mel)
-            if len(out) >= n:
-                break
-        return out
-
-    return {"train": folk(split["train"], train_folk) + chorales(split["train"], train_chorale),
-            "test": continuable(folk, split["test"], test_each)
-            + continuable(chorales, split["test"], test_each)}
+    return {"train": take(split["train"], True, train_folk)
+            + take(split["train"], False, train_chorale),
+            "test": take(split["test"], True, test_each, True)
+            + take(split["test"], False, test_each, True)}

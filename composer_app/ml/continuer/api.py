@@ -26,6 +26,7 @@ from .tokens import (
     REST,
     STEP,
     STYLE_GUIDANCE,
+    STYLES,
     ContinuationCancelled,
     decode_tokens,
     encode_melody,
@@ -92,7 +93,7 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1,
 
     ``style`` (``"folk"``, the default, or ``"chorale"``: :data:`~.tokens.STYLES`) is the
     network's style input, the corpus it should sound like; weights without a style
-    input ignore it. ``style_guidance`` (default :data:`~.tokens.STYLE_GUIDANCE`; 0 = the
+    input ignore it. ``style_guidance`` (default: the style's in :data:`~.tokens.STYLE_GUIDANCE`; 0 = the
     network alone) steps each row under the other style too and samples from the
     style's logits pushed away from the other's.
 
@@ -103,7 +104,8 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1,
     """
     _check_args(score, bars, variations, temperature, top_p)
     style_index = style_id(style)
-    guidance = STYLE_GUIDANCE if style_guidance is None else float(style_guidance)
+    guidance = (STYLE_GUIDANCE.get(STYLES[style_index], 0.0) if style_guidance is None
+                else float(style_guidance))
     if not 0 <= guidance <= 8:
         raise UserError(f"style guidance must be between 0 and 8, not {style_guidance}")
     polyphonic = len(score.tracks_with_notes()) == 4
