@@ -86,7 +86,7 @@ def test_an_unknown_style_is_one_clear_message(runtime):
 def test_each_style_is_classified_as_its_own_more_often_than_not(runtime):
     from composer_app.training import melody_style as MS
 
-    data = MS.sample_data(train_folk=100, train_chorale=24, test_each=4)
+    data = MS.sample_data(train_folk=60, train_chorale=16, test_each=4)
     clf = MS.fit(data)
     assert clf.heldout["balanced_accuracy_percent"] > 70  # it tells real bars apart
     result = MS.evaluate_styles(data=data, seeds=2, folk_openings=4, chorale_openings=4,
