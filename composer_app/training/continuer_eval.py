@@ -306,7 +306,9 @@ def evaluate_cli(args) -> int:
                   file=sys.stderr)
     result["structure_by_style"] = by_style
     result["style_classifier"] = melody_style.evaluate_styles(
-        args.checkpoint, data=data, seeds=seeds, split=split)
+        args.checkpoint, data=data, seeds=seeds, split=split,
+        folk_openings=min(72, args.limit) if args.limit else 72,
+        chorale_openings=args.limit or None)
     print(f"\nclassified as their own style: {result['style_classifier']['own_style_percent']}",
           file=sys.stderr)
     text = json.dumps(result, indent=2)
