@@ -14,12 +14,16 @@ import sys
 from pathlib import Path
 
 from composer_app import __version__
+from composer_app.ml import STYLES
 from composer_app.music import UserError
 
 log = logging.getLogger("composer_app")
 
 SCORE_OUTPUTS = ("midi", "musicxml", "project")
 
+STYLE_CHOICES = STYLES
+STYLE_HELP = ("the style to continue in: folk (the folk-tune corpus, default) or chorale "
+              "(Bach's chorale sopranos)")
 TUNE_HELP = "ABC books: the tune to read, by its X: number (default the first)"
 
 SUBCOMMANDS = (
@@ -97,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--top-p", type=float, default=0.95)
     s.add_argument("--seed", type=_seed)
     s.add_argument("--device", default="auto")
+    s.add_argument("--style", choices=STYLE_CHOICES, default="folk", help=STYLE_HELP)
 
     s = sub.add_parser("song", help="a whole song in a form (ABCBDB, AABA…) from a sketch")
     s.add_argument("input", help="the sketch: section A")
@@ -111,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reharmonize", action="store_true", help="then alto, tenor and bass")
     s.add_argument("--seed", type=_seed)
     s.add_argument("--device", default="auto")
+    s.add_argument("--style", choices=STYLE_CHOICES, default="folk", help=STYLE_HELP)
 
     s = sub.add_parser("render", help="render to a WAV file through FluidSynth")
     s.add_argument("input")
@@ -128,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="run folder (checkpoints); default under the user data folder")
     s.add_argument("--device", default="auto")
     s.add_argument("--hidden", type=_positive, help="harmonizer: LSTM width (default 192)")
+    s.add_argument("--init-from", help="continuer: fine-tune these weights (a checkpoint "
+                                       "without a style input gets one)")
+    s.add_argument("--lr", type=float, help="continuer: the peak learning rate (default 3e-3)")
+    s.add_argument("--chorale-repeats", type=_positive,
+                   help="continuer: each chorale soprano this many times per epoch (default 1)")
 
     s = sub.add_parser("evaluate", help="evaluate a model on the held-out test split")
     s.add_argument("model", choices=["harmonizer", "continuer"])
@@ -392,7 +403,7 @@ def _cmd_continue(args) -> int:
 
     results = continue_melody(score, args.bars, variations=args.variations,
                               temperature=args.temperature, top_p=args.top_p, seed=args.seed,
-                              runtime=Runtime(args.device),
+                              runtime=Runtime(args.device), style=args.style,
                               progress=_progress_printer("continue"))
     for result, path in zip(results, _variation_paths(args.output, len(results))):
         _tell(save_score(result, path))
@@ -413,7 +424,7 @@ def _cmd_song(args) -> int:
     from composer_app.ml.song import song_form
 
     result = song_form(score, args.form, args.section_bars, seed=args.seed, related=related,
-                       vary=args.vary, reharmonize=args.reharmonize,
+                       vary=args.vary, reharmonize=args.reharmonize, style=args.style,
                        runtime=Runtime(args.device), progress=_progress_printer("song"))
     save_score(result, args.output)
     for mk in result.markers:

@@ -60,7 +60,7 @@ def test_each_wrong_section_is_a_user_error_naming_the_file(tmp_path, name):
             module.read_checkpoint(tmp_path / file)
 
 
-@pytest.mark.parametrize("name,module", [("harmonizer", H), ("continuer", C)])
+@pytest.mark.parametrize("name,module", [("harmonizer", H)])
 def test_shipped_files_are_version_1_and_read_as_the_current_layout(tmp_path, name, module):
     path = models_dir() / f"{name}.pt"
     if not path.is_file():
@@ -82,6 +82,58 @@ def test_shipped_files_are_version_1_and_read_as_the_current_layout(tmp_path, na
     assert all(torch.equal(again["state_dict"][k], raw["state_dict"][k])
                for k in raw["state_dict"])
     assert out.stat().st_size < 20 * 1024 * 1024
+
+
+def test_the_shipped_continuer_is_version_2_with_a_style_input():
+    # Retrained for issue 15's style input (fine-tuned from the version-1 weights).
+    path = models_dir() / "continuer.pt"
+    if not path.is_file():
+        pytest.skip("shipped weights missing")
+    data = C.read_checkpoint(path)
+    assert data["format_version"] == 2 and data["config"]["style_dim"] > 0
+    assert data["versions"]["torch"] and data["training"]["config"]["init_from"]
+    model = C.model_from_checkpoint(data, path)
+    assert model.style_emb.num_embeddings == 2
+    assert path.stat().st_size < 20 * 1024 * 1024
+
+
+def _version_1_continuer(path):
+    """A continuer file in the layout shipped before the style input (version 1)."""
+    from dataclasses import asdict
+
+    model = C.ContinuerModel(C.ContinuerConfig(hidden=8, layers=1, token_dim=4, style_dim=0))
+    config = asdict(model.config)
+    del config["style_dim"]  # version 1 had no such field
+    torch.save({"format": C.FORMAT, "version": 1, "config": config,
+                "vocab": {"step_ticks": C.STEP, "rest": C.REST, "hold": C.HOLD, "bos": C.BOS,
+                          "min_pitch": C.MIN_PITCH, "max_pitch": C.MAX_PITCH,
+                          "max_pos": C.MAX_POS, "phrase_bars": C.PHRASE_BARS,
+                          "meters": list(C.METERS), "normalise_key": True},
+                "state_dict": model.state_dict(), "train_config": {"epochs": 1}}, path)
+    return model
+
+
+def test_a_version_1_continuer_still_loads_and_ignores_the_style(tmp_path):
+    from composer_app.ml.runtime import Runtime
+    from composer_app.music import Note, Score
+
+    path = tmp_path / "old.pt"
+    old = _version_1_continuer(path)
+    data = C.read_checkpoint(path)
+    assert data["format_version"] == 1 and data["config"]["style_dim"] == 0
+    model = C.model_from_checkpoint(data, path)
+    assert model.style_emb is None
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in old.state_dict().items())
+    sketch = Score(notes=[Note(60 + i % 5, i * 480, 480) for i in range(8)])
+    runtime = Runtime("cpu")
+    outs = [C.continue_melody(sketch, 2, seed=4, checkpoint=path, runtime=runtime,
+                              style=style)[0].notes for style in C.STYLES]
+    assert outs[0] == outs[1]
+    # a version-2 file written before the style input (its config has no style_dim)
+    data2 = C.checkpoint_dict(model)
+    del data2["config"]["style_dim"]
+    schema.save(data2, tmp_path / "v2.pt")
+    assert C.model_from_checkpoint(C.read_checkpoint(tmp_path / "v2.pt"), path).style_emb is None
 
 
 def test_shipped_files_are_unchanged():

@@ -636,3 +636,42 @@ def test_continue_length_takes_what_the_readme_says(window, qtbot):
     QTest.keyClick(box, Qt.Key_Return)
     assert box.value() == 64
     assert box.minimum() == 1
+
+
+def test_the_style_combo_is_saved_and_defaults_to_folk(window, make_window):
+    combo = window.generation.panel.style
+    assert [combo.itemData(i) for i in range(combo.count())] == ["folk", "chorale"]
+    assert combo.currentText() == "Folk"  # a fresh settings file
+    combo.setCurrentIndex(combo.findData("chorale"))
+    assert window.settings.get("generation/style") == "chorale"
+    window.settings.sync()
+    again = make_window()  # the same settings file: the next start
+    try:
+        assert again.generation.panel.style.currentText() == "Chorale"
+    finally:
+        again.generation.shutdown()
+
+
+@needs_continuer
+def test_the_style_combo_reaches_the_model(window, qtbot):
+    from composer_app.ml import continue_melody
+    from composer_app.ml.runtime import Runtime
+    from composer_app.ui import proposals
+
+    load(window, melody(4))
+    window.generation.panel.bars.setValue(2)
+    combo = window.generation.panel.style
+    shown = {}
+    for style in ("chorale", "folk"):
+        combo.setCurrentIndex(combo.findData(style))
+        run(qtbot, window, "continue")
+        shown[style] = sorted((n.pitch, n.start, n.duration)
+                              for n in window.generation.proposal(0).add)
+        window.act_variation_discard.trigger()
+    req = proposals.continue_request(window.doc, set(), window.roll.playhead, bars=2,
+                                     variations=2, seed=7, device="cpu", style="chorale")
+    params = {k: v for k, v in req.params.items() if k != "device"}
+    expected = continue_melody(req.score, runtime=Runtime("cpu"), **params)[0]
+    assert shown["chorale"] == sorted((n.pitch, n.start, n.duration) for n in expected.notes
+                                      if n.start >= req.score.end_tick)
+    assert shown["chorale"] != shown["folk"]

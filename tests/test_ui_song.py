@@ -191,3 +191,17 @@ def test_cancel_while_the_song_is_written_leaves_the_piece(window, qtbot):
         assert d.isVisible() and d.message.text() == "Cancelling…"
     assert not d.isVisible()
     assert state(window) == before and window.doc.undo_stack.count() == 0
+
+
+def test_the_song_and_a_section_are_written_in_the_panels_style(window, qtbot):
+    window.doc.load(sketch())
+    panel = window.generation.panel
+    panel.style.setCurrentIndex(panel.style.findData("chorale"))
+    assert dialog(window, "AABA", 4).request().params["style"] == "chorale"
+    window.generation.song_dialog.reject()
+    seen = []
+    window.generation.runner = lambda job, progress, cancel: seen.append(job) or [job.score]
+    window.doc.base.set_markers([(0, "A"), (4 * BAR, "B")])
+    with qtbot.waitSignal(window.generation.jobEnded, timeout=WAIT_MS):
+        assert window.generation.regenerate_section(window.doc.base.markers[1])
+    assert seen[0].kind == "section" and seen[0].params["style"] == "chorale"

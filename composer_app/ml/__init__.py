@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from composer_app.music import UserError
 
-__all__ = ["harmonize", "harmonize_melody", "continue_melody", "GenerationCancelled"]
+__all__ = ["harmonize", "harmonize_melody", "continue_melody", "GenerationCancelled",
+           "STYLES", "DEFAULT_STYLE"]
+
+# The styles Continue can be asked for (issue 15), the continuer's style input by index:
+# Folk = the ABC tunes it was trained on (Essen, O'Neill's, Ryan's), Chorale = the Bach
+# sopranos. Here (no torch) so the CLI's and the panel's choices need no model loaded.
+STYLES = ("folk", "chorale")
+DEFAULT_STYLE = "folk"
 
 
 class GenerationCancelled(UserError):

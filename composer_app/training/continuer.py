@@ -11,6 +11,7 @@ weights and their model card, as shipped).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
@@ -50,6 +51,12 @@ class TrainConfig:
     max_train_steps: int | None = None  # cap on optimizer steps per epoch (quick runs)
     sources: tuple = ("essen", "oneills", "ryans", "bach")
     model: dict = field(default_factory=dict)
+    # Fine-tuning: start from these weights (a checkpoint without a style input gets one,
+    # its new input columns zero, so it starts as the network it was).
+    init_from: str | None = None
+    # Each chorale soprano is seen this many times per epoch (the Chorale style has 290
+    # train melodies against 9,280 folk tunes).
+    chorale_repeats: int = 1
 
 
 # -- sequences ------------------------------------------------------------------------------
@@ -81,7 +88,8 @@ def melody_sequence(mel: dict, transpose: int | None = None) -> dict | None:
     pos = [C.metric_position((phase + i) % steps, (phase + i) // steps - pickup)
            for i in range(len(tokens))]
     return {"tokens": tokens, "pos": pos, "meter": C.meter_id(num, den),
-            "mode": 1 if key.mode == "minor" else 0}
+            "mode": 1 if key.mode == "minor" else 0,
+            "style": C.style_id(C.SOURCE_STYLE.get(mel.get("source"), C.DEFAULT_STYLE))}
 
 
 def melody_key(mel: dict) -> Key:
@@ -101,7 +109,7 @@ def pack_epoch(seqs: list[dict], seq_len: int, rng: random.Random) -> dict[str, 
     """Shuffle sequences, join them (BOS between), cut into rows of ``seq_len``."""
     order = list(range(len(seqs)))
     rng.shuffle(order)
-    prev, last, tgt, pos, meter, mode = [], [], [], [], [], []
+    prev, last, tgt, pos, meter, mode, style = [], [], [], [], [], [], []
     for i in order:
         s = seqs[i]
         n = len(s["tokens"])
@@ -112,13 +120,15 @@ def pack_epoch(seqs: list[dict], seq_len: int, rng: random.Random) -> dict[str, 
         pos += s["pos"]
         meter += [s["meter"]] * n
         mode += [s["mode"]] * n
+        style += [s.get("style", 0)] * n
     rows = len(tgt) // seq_len
     cut = rows * seq_len
 
     def t(x):
         return torch.tensor(x[:cut], dtype=torch.long).view(rows, seq_len)
 
-    return {"prev": t(prev), "last": t(last), "tgt": t(tgt), "pos": t(pos), "meter": t(meter), "mode": t(mode)}
+    return {"prev": t(prev), "last": t(last), "tgt": t(tgt), "pos": t(pos), "meter": t(meter),
+            "mode": t(mode), "style": t(style)}
 
 
 def padded_batches(seqs: list[dict], batch: int):
@@ -128,7 +138,7 @@ def padded_batches(seqs: list[dict], batch: int):
         group = seqs[i:i + batch]
         n = max(len(s["tokens"]) for s in group)
         out = {k: torch.zeros((len(group), n), dtype=torch.long)
-               for k in ("prev", "last", "pos", "meter", "mode")}
+               for k in ("prev", "last", "pos", "meter", "mode", "style")}
         out["tgt"] = torch.full((len(group), n), IGNORE, dtype=torch.long)
         for r, s in enumerate(group):
             L = len(s["tokens"])
@@ -139,6 +149,7 @@ def padded_batches(seqs: list[dict], batch: int):
             out["pos"][r, :L] = torch.tensor(s["pos"])
             out["meter"][r, :] = s["meter"]
             out["mode"][r, :] = s["mode"]
+            out["style"][r, :] = s.get("style", 0)
         yield out
 
 
@@ -147,7 +158,8 @@ def nll_per_token(model: C.ContinuerModel, seqs: list[dict], batch: int = 64) ->
     model.eval()
     total, count = 0.0, 0
     for b in padded_batches(seqs, batch):
-        logits, _ = model(b["prev"], b["last"], b["pos"], b["meter"], b["mode"])
+        logits, _ = model(b["prev"], b["last"], b["pos"], b["meter"], b["mode"],
+                          style=b["style"])
         loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                            b["tgt"].reshape(-1), ignore_index=IGNORE,
                                            reduction="sum")
@@ -165,19 +177,45 @@ def load_data(cfg: TrainConfig, quiet: bool = False) -> dict[str, list[dict]]:
 
 
 def sequences(mels: list[dict], key_mode: str = "normalise",
-              rng: random.Random | None = None) -> list[dict]:
+              rng: random.Random | None = None, chorale_repeats: int = 1) -> list[dict]:
+    """The melodies' sequences (:func:`melody_sequence`); each chorale soprano
+    ``chorale_repeats`` times (oversampling the smaller style)."""
     out = []
     for mel in mels:
-        transpose = None
-        if key_mode == "augment":
-            transpose = (rng or random).randint(-6, 5)
-        s = melody_sequence(mel, transpose)
-        if s and len(s["tokens"]) >= 8:
-            out.append(s)
+        for _ in range(chorale_repeats if mel.get("source") == "bach" else 1):
+            transpose = None
+            if key_mode == "augment":
+                transpose = (rng or random).randint(-6, 5)
+            s = melody_sequence(mel, transpose)
+            if s and len(s["tokens"]) >= 8:
+                out.append(s)
     return out
 
 
 # -- training -------------------------------------------------------------------------------
+
+
+def with_style_input(model: C.ContinuerModel, style_dim: int) -> C.ContinuerModel:
+    """``model`` with a style input of ``style_dim`` (fine-tuning the weights shipped
+    before it): every weight copied, the first LSTM layer's new input columns zero, so
+    the result predicts what ``model`` predicted whatever the style; a model that has a
+    style input already is returned as it is."""
+    if model.style_emb is not None or not style_dim:
+        return model
+    from dataclasses import replace
+
+    new = C.ContinuerModel(replace(model.config, style_dim=style_dim))
+    old_state = model.state_dict()
+    state = new.state_dict()
+    for name, value in old_state.items():
+        if name == "lstm.weight_ih_l0":
+            w = torch.zeros_like(state[name])
+            w[:, :value.shape[1]] = value
+            state[name] = w
+        else:
+            state[name] = value
+    new.load_state_dict(state)
+    return new
 
 
 class ContinuerTask(Task):
@@ -198,13 +236,16 @@ class ContinuerTask(Task):
         self.rng = random.Random(cfg.seed)
         self.valid = sequences(self.data["valid"], "normalise")
         # The epoch length is known after packing:
-        probe = pack_epoch(sequences(self.data["train"], cfg.key_mode, random.Random(0)),
-                           cfg.seq_len, random.Random(0))
+        probe = pack_epoch(sequences(self.data["train"], cfg.key_mode, random.Random(0),
+                                     cfg.chorale_repeats), cfg.seq_len, random.Random(0))
         self.per_epoch = math.ceil(probe["tgt"].shape[0] / cfg.batch)
         if cfg.max_train_steps:
             self.per_epoch = min(self.per_epoch, cfg.max_train_steps)
 
     def build_model(self) -> C.ContinuerModel:
+        if self.config.init_from:
+            return with_style_input(C.load_continuer(self.config.init_from, "cpu").model,
+                                    self.config.model.get("style_dim", C.ContinuerConfig.style_dim))
         return C.ContinuerModel(C.ContinuerConfig(**self.config.model))
 
     def model_from_checkpoint(self, data: dict, path: Path) -> C.ContinuerModel:
@@ -218,8 +259,8 @@ class ContinuerTask(Task):
 
     def batches(self, epoch: int):
         cfg = self.config
-        packed = pack_epoch(sequences(self.data["train"], cfg.key_mode, self.rng), cfg.seq_len,
-                            self.rng)
+        packed = pack_epoch(sequences(self.data["train"], cfg.key_mode, self.rng,
+                                      cfg.chorale_repeats), cfg.seq_len, self.rng)
         perm = torch.randperm(packed["tgt"].shape[0])
         for b in range(self.per_epoch):
             idx = perm[b * cfg.batch:(b + 1) * cfg.batch]
@@ -229,7 +270,7 @@ class ContinuerTask(Task):
 
     def loss(self, model: C.ContinuerModel, batch) -> torch.Tensor:
         logits, _ = model(batch["prev"], batch["last"], batch["pos"], batch["meter"],
-                          batch["mode"])
+                          batch["mode"], style=batch["style"])
         return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                            batch["tgt"].reshape(-1))
 
@@ -287,7 +328,12 @@ def model_card(summary: dict, extra: dict | None = None, checkpoint: dict | None
                 "soprano lines of the Bach chorales of splits/bach_chorales.json",
         "split": "composer_app/training/splits/melodies.json",
         "training": {k: v for k, v in training.items() if v is not None},
-        "reproduce": "composer-app train continuer && composer-app evaluate continuer",
+        "style_input": "issue 15: each melody's style is its corpus's (folk: essen, oneills, "
+                       "ryans; chorale: the Bach sopranos), an embedding of "
+                       f"{(checkpoint or {}).get('config', {}).get('style_dim', '?')} "
+                       "features appended to every step's input; sampling's style guidance "
+                       "per style: " + json.dumps(C.STYLE_GUIDANCE),
+        "reproduce": _reproduce(summary.get("train_config") or {}),
     }
     if checkpoint is not None:
         card["checkpoint"] = {k: checkpoint[k] for k in ("config", "vocabulary", "sampling",
@@ -298,12 +344,35 @@ def model_card(summary: dict, extra: dict | None = None, checkpoint: dict | None
     return {**card, **(extra or {})}
 
 
+def _reproduce(cfg: dict) -> str:
+    """The command line that trains this run again, then evaluates it."""
+    cmd = "composer-app train continuer"
+    default = TrainConfig()
+    if cfg.get("init_from"):
+        cmd += f" --init-from {cfg['init_from']}"
+    if cfg.get("epochs", default.epochs) != default.epochs:
+        cmd += f" --epochs {cfg['epochs']}"
+    if cfg.get("lr", default.lr) != default.lr:
+        cmd += f" --lr {cfg['lr']:g}"
+    if cfg.get("chorale_repeats", 1) != 1:
+        cmd += f" --chorale-repeats {cfg['chorale_repeats']}"
+    return cmd + " && composer-app evaluate continuer"
+
+
 def train_cli(args) -> int:
     cfg = TrainConfig()
     if args.epochs is not None:
         if args.epochs < 1:
             raise UserError("--epochs must be at least 1")
         cfg.epochs = args.epochs
+    if getattr(args, "init_from", None):
+        cfg.init_from = str(args.init_from)
+    if getattr(args, "lr", None) is not None:
+        if not args.lr > 0:
+            raise UserError("--lr must be above 0")
+        cfg.lr, cfg.lr_min = args.lr, min(cfg.lr_min, args.lr / 10)
+    if getattr(args, "chorale_repeats", None):
+        cfg.chorale_repeats = args.chorale_repeats
     if (args.device or "auto") not in ("auto", "cpu"):
         from composer_app.ml.device import choose_device
 

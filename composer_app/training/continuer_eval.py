@@ -104,6 +104,17 @@ def evaluate(checkpoint: Path | None = None, limit: int | None = None, prefix_ba
     if limit:
         test = test[:limit]
     nll = nll_per_token(model, sequences(test))
+    # Each corpus's test melodies read with each style input: the style input is heard
+    # when each corpus is likelier under its own style.
+    nll_by_style = {}
+    for corpus, mels in (("folk", [m for m in test if m["source"] != "bach"]),
+                         ("chorale", [m for m in test if m["source"] == "bach"])):
+        seqs = sequences(mels)
+        if seqs:
+            nll_by_style[f"{corpus}_melodies"] = {
+                f"{style}_style": round(nll_per_token(
+                    model, [{**q, "style": C.style_id(style)} for q in seqs]), 4)
+                for style in C.STYLES}
     gen_notes, real_notes, keys, spans = [], [], [], []
     t0 = time.time()
     used = 0
@@ -130,6 +141,7 @@ def evaluate(checkpoint: Path | None = None, limit: int | None = None, prefix_ba
         "test_melodies": len(test),
         "test_nll_per_token": round(nll, 4),
         "test_perplexity": round(math.exp(nll), 3),
+        "test_nll_per_token_by_style_input": nll_by_style,
         "continuation_protocol": f"first {prefix_bars} bars of each test melody with at least "
                                  f"{prefix_bars + new_bars} bars, continued by {new_bars} bars, "
                                  "temperature 1.0, top-p 0.95, one seed per melody",
@@ -186,10 +198,14 @@ def structure_stats(items: list[dict]) -> dict:
 def evaluate_structure(checkpoint: Path | None = None, split: str = "test",
                        limit: int | None = None, seeds: int = 3, prefix_bars: int = 4,
                        new_bars: int = 4, motifs=None, data=None, runtime=None,
-                       quiet: bool = True) -> dict:
+                       quiet: bool = True, style: str | None = None,
+                       style_guidance: float | None = None,
+                       sources: tuple | None = None) -> dict:
     """Issue 15's table: the first ``prefix_bars`` bars of each melody of ``split`` with at
     least ``prefix_bars + new_bars`` whole bars, continued by ``new_bars`` with each of
-    ``seeds`` seeds (ours), beside the melody's own next bars (the corpus)."""
+    ``seeds`` seeds (ours) in ``style`` (default folk), beside the melody's own next bars
+    (the corpus). ``sources`` keeps the melodies of those corpora only (``("bach",)``:
+    the chorales)."""
     from composer_app.ml import motifs as MO
     from composer_app.ml.runtime import Runtime
 
@@ -202,7 +218,8 @@ def evaluate_structure(checkpoint: Path | None = None, split: str = "test",
     ours, real = [], []
     used = 0
     t0 = time.time()
-    for i, mel in enumerate(data[split]):
+    mels = [m for m in data[split] if sources is None or m["source"] in sources]
+    for i, mel in enumerate(mels):
         if limit and used >= limit:
             break
         score = melody_score(mel)
@@ -235,7 +252,8 @@ def evaluate_structure(checkpoint: Path | None = None, split: str = "test",
                               for n in score.notes if cut <= n.start < stop]))
         for k in range(seeds):
             res = C.continue_melody(sketch, new_bars, seed=1000 * k + i, runtime=runtime,
-                                    checkpoint=path, motifs=rules)[0]
+                                    checkpoint=path, motifs=rules, style=style,
+                                    style_guidance=style_guidance)[0]
             ours.append(measured([(n.pitch, n.start, n.duration) for n in res.notes
                                   if n.start >= cut]))
         used += 1
@@ -245,6 +263,10 @@ def evaluate_structure(checkpoint: Path | None = None, split: str = "test",
                     f"{seeds} seeds (temperature 1.0, top-p 0.95), beside its own next "
                     f"{new_bars} bars",
         "split": split, "melodies": used, "seeds": seeds,
+        "style": style or C.DEFAULT_STYLE,
+        "style_guidance": (C.STYLE_GUIDANCE.get(style or C.DEFAULT_STYLE, 0.0)
+                           if style_guidance is None else style_guidance),
+        "sources": list(sources) if sources else "all",
         "motifs": rules.as_dict(),
         "ours": structure_stats(ours), "corpus": structure_stats(real),
         "seconds": round(time.time() - t0, 1),
@@ -260,10 +282,35 @@ def structure_table(result: dict) -> str:
 
 
 def evaluate_cli(args) -> int:
+    from . import melody_style
+
     result = evaluate(args.checkpoint, args.limit)
-    result["structure"] = evaluate_structure(args.checkpoint, args.split or "test",
-                                             args.limit, args.seeds or 3)
+    split, seeds = args.split or "test", args.seeds or 3
+    data = load_data(TrainConfig(), quiet=True)
+    result["structure"] = evaluate_structure(args.checkpoint, split, args.limit, seeds,
+                                             data=data)
     print(structure_table(result["structure"]), file=sys.stderr)
+    # Issue 15's style input: the table in each style, on all openings and on the
+    # chorales' alone, and the folk-vs-chorale classifier's verdict on both.
+    by_style = {}
+    for style in C.STYLES:
+        by_style[style] = {
+            "all_openings": result["structure"] if style == C.DEFAULT_STYLE else
+            evaluate_structure(args.checkpoint, split, args.limit, seeds, data=data,
+                               style=style),
+            "chorale_openings": evaluate_structure(args.checkpoint, split, args.limit, seeds,
+                                                   data=data, style=style,
+                                                   sources=("bach",))}
+        for where, table in by_style[style].items():
+            print(f"\nstyle {style}, {where.replace('_', ' ')}:\n{structure_table(table)}",
+                  file=sys.stderr)
+    result["structure_by_style"] = by_style
+    result["style_classifier"] = melody_style.evaluate_styles(
+        args.checkpoint, data=data, seeds=seeds, split=split,
+        folk_openings=min(72, args.limit) if args.limit else 72,
+        chorale_openings=args.limit or None)
+    print(f"\nclassified as their own style: {result['style_classifier']['own_style_percent']}",
+          file=sys.stderr)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

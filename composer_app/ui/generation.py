@@ -119,6 +119,8 @@ class Generation(QObject):
         self.panel = GenerationPanel(a, self.clip_source)
         self.panel.set_device(w.settings.get("compute/device"))
         self.panel.deviceChanged.connect(lambda v: w.settings.set("compute/device", v))
+        self.panel.set_style(w.settings.get("generation/style"))
+        self.panel.styleChanged.connect(lambda v: w.settings.set("generation/style", v))
         self.panel.drag.message.connect(lambda m: w.statusBar().showMessage(m, 4000))
         self.dock = w.add_panel(self.panel, "Generation")
         w.resizeDocks([self.dock], [330], Qt.Horizontal)
@@ -203,7 +205,8 @@ class Generation(QObject):
         try:
             req = proposals.continue_request(
                 self.w.doc, self.w.roll.selection, self.w.roll.playhead, bars=p.bars.value(),
-                temperature=p.temperature.value(), top_p=p.top_p.value(), **self._common())
+                temperature=p.temperature.value(), top_p=p.top_p.value(),
+                style=p.continue_style(), **self._common())
         except UserError as exc:
             self.w.warn("Continue", str(exc))
             return False
@@ -243,7 +246,7 @@ class Generation(QObject):
             req = proposals.section_request(self.w.doc, marker, variations=p.variations.value(),
                                             seed=p.seed_for_request(),
                                             device=self.w.settings.get("compute/device")
-                                            or "auto")
+                                            or "auto", style=p.style.currentData())
         except UserError as exc:
             self.w.warn("Regenerate section", str(exc))
             return False

@@ -27,9 +27,13 @@ from PySide6.QtWidgets import (
 from composer_app.music.theory import key_names
 
 from .clip_drag import ClipDragHandle
+from .workers import STYLES
 
 KEY_NAMES = key_names()  # spelled as Key.name spells them
 DEVICES = [("Auto", "auto"), ("CPU", "cpu"), ("GPU", "gpu")]
+STYLE_TEXT = {"folk": ("Folk", "Continue like the folk tunes the model learnt from "
+                               "(Essen, O'Neill's, Ryan's)"),
+              "chorale": ("Chorale", "Continue like the soprano of a Bach chorale")}
 MAX_SEED = 2**31 - 1
 
 
@@ -49,6 +53,7 @@ class GenerationPanel(QWidget):
     """Settings for Continue/Reharmonize and the picker for their variations."""
 
     deviceChanged = Signal(str)  # "auto", "cpu" or "gpu"
+    styleChanged = Signal(str)  # "folk" or "chorale"
 
     def __init__(self, actions: dict, clip_source, parent=None):
         super().__init__(parent)
@@ -111,6 +116,17 @@ class GenerationPanel(QWidget):
         # -- Continue only
         cont = QGroupBox("Continue")
         form = QFormLayout(cont)
+        self.style = QComboBox()
+        self.style.setObjectName("continue_style")
+        for value in STYLES:
+            text, tip = STYLE_TEXT.get(value, (value.title(), ""))
+            self.style.addItem(text, value)
+            self.style.setItemData(self.style.count() - 1, tip, Qt.ToolTipRole)
+        self.style.setToolTip("The style Continue writes in: Folk (folk tunes) or Chorale "
+                              "(Bach chorale sopranos)")
+        self.style.currentIndexChanged.connect(
+            lambda _: self.styleChanged.emit(self.style.currentData()))
+        form.addRow("Style", self.style)
         self.bars = QSpinBox()
         self.bars.setRange(1, MAX_CONTINUE_BARS)
         self.bars.setValue(4)
@@ -178,6 +194,13 @@ class GenerationPanel(QWidget):
     def set_device(self, value: str) -> None:
         i = self.device.findData(value)
         self.device.setCurrentIndex(max(i, 0))
+
+    def set_style(self, value: str) -> None:
+        """Show ``value`` (an unknown one: the first style, Folk)."""
+        self.style.setCurrentIndex(max(self.style.findData(value), 0))
+
+    def continue_style(self) -> str:
+        return self.style.currentData() or STYLES[0]
 
     def set_device_in_use(self, text: str) -> None:
         self.device_label.setText(text)

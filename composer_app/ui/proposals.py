@@ -197,7 +197,7 @@ def sketch_ids(doc: Document, ids, playhead: int) -> list[int]:
 def continue_request(doc: Document, ids, playhead: int, *, bars: int = 4,
                      variations: int = 1, temperature: float = 1.0, top_p: float = 0.95,
                      seed: int | None = None, device: str = "auto",
-                     key: str | None = None) -> Request:
+                     key: str | None = None, style: str = "folk") -> Request:
     chosen = sketch_ids(doc, ids, playhead)
     if not chosen:
         raise UserError("Nothing to continue: draw a few notes of melody first, "
@@ -213,7 +213,7 @@ def continue_request(doc: Document, ids, playhead: int, *, bars: int = 4,
     audition_from = max(doc.base.bar_start(max(doc.base.bar_of(end) - 1, 0)),
                         doc.base.bar_start(doc.base.bar_of(first)))
     params = dict(bars=int(bars), variations=int(variations), temperature=float(temperature),
-                  top_p=float(top_p), seed=seed, device=device)
+                  top_p=float(top_p), seed=seed, device=device, style=str(style))
     return Request("continue", sketch, params, (audition_from, target),
                    context={"sketch_end": end, "target_end": target})
 
@@ -273,7 +273,7 @@ def section_at(doc: Document, tick: int):
 
 
 def section_request(doc: Document, marker, *, variations: int = 1, seed: int | None = None,
-                    device: str = "auto") -> Request:
+                    device: str = "auto", style: str = "folk") -> Request:
     """Regenerate the section ``marker`` starts (to the next marker, or the piece's end)."""
     from . import piece_edits as pe
     from .document import ScoreMeta
@@ -282,7 +282,8 @@ def section_request(doc: Document, marker, *, variations: int = 1, seed: int | N
         raise UserError("That marker is gone (undone or deleted); right-click another one.")
     score = doc.score()
     start, end = pe.section_span(ScoreMeta.of(doc.base), marker, score.end_tick)
-    params = dict(start=start, end=end, variations=int(variations), seed=seed, device=device)
+    params = dict(start=start, end=end, variations=int(variations), seed=seed, device=device,
+                  style=str(style))
     return Request("section", score, params, (start, end),
                    context={"name": marker.text})
 
@@ -335,7 +336,7 @@ def song_sketch(doc: Document, ids, active_track: int) -> tuple[int, Score]:
 
 def song_request(doc: Document, ids, active_track: int, *, form: str, section_bars: int,
                  related: str = "", vary: bool = False, reharmonize: bool = False,
-                 seed: int | None = None, device: str = "auto") -> Request:
+                 seed: int | None = None, device: str = "auto", style: str = "folk") -> Request:
     """The song's request; :class:`UserError` for a form, sketch or meter it cannot be."""
     from composer_app.music.form import check_form, check_sketch, parse_related
 
@@ -346,7 +347,7 @@ def song_request(doc: Document, ids, active_track: int, *, form: str, section_ba
     bar = sketch.time_signature_at(0).bar_ticks
     span = len(letters) * section_bars * bar
     params = dict(form=letters, section_bars=int(section_bars), related=pairs, vary=bool(vary),
-                  reharmonize=bool(reharmonize), seed=seed, device=device)
+                  reharmonize=bool(reharmonize), seed=seed, device=device, style=str(style))
     return Request("song", sketch, params, (0, span),
                    context={"melody_track": track, "letters": letters})
 

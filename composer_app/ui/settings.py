@@ -15,6 +15,7 @@ DEFAULTS: dict[str, object] = {
     "compute/device": "auto",  # "auto", "cpu" or "gpu"
     "compute/threads": 0,  # 0 = automatic
     "editor/snap": "1/16",
+    "generation/style": "folk",  # Continue's style: "folk" or "chorale" (ml.STYLES)
     "autosave/interval_s": 60,
     "midi/input_port": "",  # "" = no MIDI input (a keyboard to play in)
     "record/count_in_bars": 1,

@@ -142,7 +142,8 @@ class SongDialog(QDialog):
             related=self.related.text(), vary=self.vary.isChecked(),
             reharmonize=self.reharmonize.isChecked(),
             seed=None if seed == RANDOM_SEED else seed,
-            device=self.w.settings.get("compute/device") or "auto")
+            device=self.w.settings.get("compute/device") or "auto",
+            style=self.w.generation.panel.style.currentData())
 
     def check(self) -> bool:
         """Say what is wrong (and disable Write song), or what will be written."""

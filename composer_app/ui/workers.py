@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from composer_app.ml import STYLES  # noqa: F401  (the panel's Style choices)
 from composer_app.ml.runtime import Runtime, is_out_of_memory
 from composer_app.music import Score, UserError
 

@@ -60,6 +60,7 @@ from .sampler import (  # noqa: F401
 )
 from .tokens import (  # noqa: F401
     BOS,
+    DEFAULT_STYLE,
     DEFAULT_TEMPERATURE,
     DEFAULT_TOP_P,
     FORMAT,
@@ -76,7 +77,10 @@ from .tokens import (  # noqa: F401
     PHRASE_BARS,
     REST,
     REST_LOGIT_BIAS,
+    SOURCE_STYLE,
     STEP,
+    STYLE_GUIDANCE,
+    STYLES,
     VOCAB,
     ContinuationCancelled,
     bar_steps,
@@ -87,6 +91,7 @@ from .tokens import (  # noqa: F401
     meter_id,
     metric_position,
     pitch_token,
+    style_id,
     token_pitch,
 )
 
@@ -100,4 +105,5 @@ __all__ = [
     "encode_melody",
     "decode_tokens",
     "default_checkpoint",
+    "STYLES",
 ]

@@ -25,12 +25,15 @@ from .tokens import (
     N_SPECIAL,
     REST,
     STEP,
+    STYLE_GUIDANCE,
+    STYLES,
     ContinuationCancelled,
     decode_tokens,
     encode_melody,
     key_shift,
     meter_id,
     metric_position,
+    style_id,
 )
 
 log = logging.getLogger(__name__)
@@ -72,7 +75,9 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1,
                     cancel: Callable[[], bool] | None = None,
                     checkpoint: str | Path | None = None,
                     runtime: Runtime | None = None,
-                    motifs: motif_rules.Motifs | None = None) -> list[Score]:
+                    motifs: motif_rules.Motifs | None = None,
+                    style: str | None = None,
+                    style_guidance: float | None = None) -> list[Score]:
     """Continue the sketch's top line by ``bars`` whole bars; one score per variation.
 
     The continuation starts where the sketch ends (its last note-off) and stops on a bar
@@ -86,12 +91,23 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1,
     bars at phrase-parallel places) by :func:`composer_app.ml.motifs.score`; pass
     ``motifs=motifs.FREE_SAMPLING`` for the network alone (one sample, nothing copied).
 
+    ``style`` (``"folk"``, the default, or ``"chorale"``: :data:`~.tokens.STYLES`) is the
+    network's style input, the corpus it should sound like; weights without a style
+    input ignore it. ``style_guidance`` (default: the style's in :data:`~.tokens.STYLE_GUIDANCE`; 0 = the
+    network alone) steps each row under the other style too and samples from the
+    style's logits pushed away from the other's.
+
     ``seed`` makes the output reproducible; ``progress(percent)`` is called as it goes;
     ``cancel()`` returning true raises :class:`ContinuationCancelled`. Problems the user
     can fix (empty sketch, bars outside 1-64, temperature <= 0, missing or wrong
     weights) raise :class:`UserError`.
     """
     _check_args(score, bars, variations, temperature, top_p)
+    style_index = style_id(style)
+    guidance = (STYLE_GUIDANCE.get(STYLES[style_index], 0.0) if style_guidance is None
+                else float(style_guidance))
+    if not 0 <= guidance <= 8:
+        raise UserError(f"style guidance must be between 0 and 8, not {style_guidance}")
     polyphonic = len(score.tracks_with_notes()) == 4
     runtime = runtime or Runtime(device)
     continuer = runtime.continuer(checkpoint)
@@ -146,7 +162,8 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1,
                               sig.denominator), mode, variations * k, temperature, top_p,
                               generator, progress=None if polyphonic else progress,
                               cancel=cancel, forced=forced,
-                              logprobs=logprobs if k > 1 else None)
+                              logprobs=logprobs if k > 1 else None, style=style_index,
+                              guidance=guidance)
     if k > 1:
         rows = _rerank(rows, logprobs, k, score, melody, first, end, target_end, key,
                        octave + shift, rules)

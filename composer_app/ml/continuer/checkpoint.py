@@ -53,8 +53,9 @@ def sampling() -> dict:
 
 
 def _legacy(data: dict, path: Path) -> dict:
-    """Format version 1 (the shipped file): ``version``, ``vocab`` (these fields checked)
-    and ``train_config`` at the top."""
+    """Format version 1 (the file shipped before issue 15's style input): ``version``,
+    ``vocab`` (these fields checked) and ``train_config`` at the top; a model without a
+    style input (``style_dim`` 0)."""
     vocab = data.get("vocab") if isinstance(data.get("vocab"), dict) else {}
     if (vocab.get("step_ticks"), vocab.get("min_pitch"), vocab.get("max_pitch"),
             vocab.get("max_pos"), vocab.get("phrase_bars"), vocab.get("meters")) != (
@@ -62,7 +63,10 @@ def _legacy(data: dict, path: Path) -> dict:
         raise UserError(f"{path}: the melody-continuer checkpoint's vocabulary does not "
                         "match this app's grid; retrain")
     training = {"config": data["train_config"]} if "train_config" in data else {}
-    return {**schema.legacy_sections(data), "vocabulary": vocabulary(), "sampling": sampling(),
+    sections = schema.legacy_sections(data)
+    if isinstance(sections["config"], dict):  # version 1 had no style input
+        sections["config"] = {**sections["config"], "style_dim": 0}
+    return {**sections, "vocabulary": vocabulary(), "sampling": sampling(),
             "training": training}
 
 
@@ -79,7 +83,8 @@ def model_from_checkpoint(data, path: Path) -> ContinuerModel:
     """Rebuild the model from a loaded checkpoint dict; UserError naming ``path``."""
     data = schema.check(data, path, KIND)
     try:
-        config = ContinuerConfig(**data["config"])
+        # A config without ``style_dim`` predates the style input: a model without one.
+        config = ContinuerConfig(**{"style_dim": 0, **data["config"]})
         model = ContinuerModel(config)
         model.load_state_dict(data["state_dict"])
     except (KeyError, TypeError, RuntimeError) as exc:

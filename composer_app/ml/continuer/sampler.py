@@ -28,13 +28,17 @@ class Continuer:
                  progress: Callable[[int], None] | None = None,
                  cancel: Callable[[], bool] | None = None,
                  forced: torch.Tensor | None = None,
-                 logprobs: list | None = None) -> list[list[int]]:
+                 logprobs: list | None = None, style: int = 0,
+                 guidance: float = 0.0) -> list[list[int]]:
         """New tokens after a primed prefix, one row per variation.
 
         ``forced`` (variations, new steps), when given, holds a token per step that
         replaces the sampled one (-1: sample); the copy path restates bars with it. A
         list ``logprobs`` receives each row's mean log-probability (under the sampling
-        distribution's logits, before top-p) of the tokens it got.
+        distribution's logits, before top-p) of the tokens it got. ``style`` is an index
+        of :data:`~.tokens.STYLES` (a model without a style input ignores it);
+        ``guidance`` > 0 pushes the sampling away from the other style (each row is
+        stepped under both styles: logits ``l_style + guidance * (l_style - l_other)``).
 
         ``prev_tokens`` are the inputs of the prefix steps (BOS first) and ``prev_pos``
         the metric positions (:func:`metric_position`) of the steps they predict; the last prefix input's prediction
@@ -44,20 +48,28 @@ class Continuer:
         dev = self.device
         m = self.model
         n_new = len(new_pos)
-        meter_t = torch.full((variations,), meter, dtype=torch.long, device=dev)
-        mode_t = torch.full((variations,), mode, dtype=torch.long, device=dev)
-        # Prime on all prefix inputs but the last: that one is stepped below.
-        hs = [torch.zeros(1, m.config.hidden, device=dev) for _ in range(m.config.layers)]
-        cs = [torch.zeros(1, m.config.hidden, device=dev) for _ in range(m.config.layers)]
+        # Style guidance: each row is stepped twice, under the style asked for and under
+        # the other one, and samples from l_style + g * (l_style - l_other).
+        styles = [style]
+        if guidance and m.style_emb is not None and m.style_emb.num_embeddings > 1:
+            styles.append(1 - style if style in (0, 1) else 0)
+        R = len(styles)
+        meter_t = torch.full((variations * R,), meter, dtype=torch.long, device=dev)
+        mode_t = torch.full((variations * R,), mode, dtype=torch.long, device=dev)
+        style_t = torch.tensor(styles, dtype=torch.long, device=dev).repeat_interleave(variations)
+        # Prime on all prefix inputs but the last (once per style): that one is stepped below.
+        hs = [torch.zeros(R, m.config.hidden, device=dev) for _ in range(m.config.layers)]
+        cs = [torch.zeros(R, m.config.hidden, device=dev) for _ in range(m.config.layers)]
         if len(prev_tokens) > 1:
-            t = torch.tensor([prev_tokens[:-1]], device=dev)
-            lp = torch.tensor([last_pitches(prev_tokens[:-1])], device=dev)
-            p = torch.tensor([prev_pos[:-1]], device=dev)
-            _, (h, c) = m.lstm(m.embed(t, lp, p, meter_t[:1, None].expand_as(t),
-                                       mode_t[:1, None].expand_as(t)))
-            hs, cs = list(h[:, 0:1]), list(c[:, 0:1])  # per layer (1, H)
-        hs = [h.expand(variations, -1).contiguous() for h in hs]
-        cs = [c.expand(variations, -1).contiguous() for c in cs]
+            t = torch.tensor([prev_tokens[:-1]] * R, device=dev)
+            lp = torch.tensor([last_pitches(prev_tokens[:-1])] * R, device=dev)
+            p = torch.tensor([prev_pos[:-1]] * R, device=dev)
+            _, (h, c) = m.lstm(m.embed(t, lp, p, torch.full_like(t, meter),
+                                       torch.full_like(t, mode),
+                                       torch.tensor(styles, device=dev)[:, None]))
+            hs, cs = list(h), list(c)  # per layer (R, H)
+        hs = [h.repeat_interleave(variations, dim=0).contiguous() for h in hs]
+        cs = [c.repeat_interleave(variations, dim=0).contiguous() for c in cs]
         prev = torch.full((variations,), prev_tokens[-1], dtype=torch.long, device=dev)
         last = torch.full((variations,), last_pitches(prev_tokens)[-1], dtype=torch.long,
                           device=dev)
@@ -65,7 +77,10 @@ class Continuer:
         if prev_tokens[-1] == BOS:
             prev_is_rest = torch.ones_like(prev_is_rest)
         pos_emb = m.metric_emb(torch.tensor(new_pos, device=dev))
-        meter_e, mode_e = m.meter_emb(meter_t), m.mode_emb(mode_t)
+        fixed = [m.meter_emb(meter_t), m.mode_emb(mode_t)]
+        if m.style_emb is not None:
+            fixed.append(m.style_emb(style_t))
+        fixed = torch.cat(fixed, dim=-1)
         out = torch.empty((variations, n_new), dtype=torch.long, device=dev)
         inv_t = 1.0 / temperature
         every = max(1, n_new // 20)
@@ -75,10 +90,14 @@ class Continuer:
         for i in range(n_new):
             if cancel is not None and cancel():
                 raise ContinuationCancelled("continuation cancelled")
-            x = torch.cat([m.token_emb(prev), m.last_emb(last), pos_emb[i].expand(variations, -1), meter_e,
-                           mode_e], dim=-1)
+            both = prev.repeat(R) if R > 1 else prev
+            x = torch.cat([m.token_emb(both), m.last_emb(last.repeat(R) if R > 1 else last),
+                           pos_emb[i].expand(variations * R, -1), fixed], dim=-1)
             y, hs, cs = self.stepper(x, hs, cs)
             logits = m.head(y)
+            if R > 1:
+                logits = logits[:variations] + guidance * (logits[:variations]
+                                                           - logits[variations:])
             logits[:, BOS] = -math.inf
             logits[:, REST] += REST_LOGIT_BIAS
             # HOLD needs a sounding note; the sketch's last note is never lengthened.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from composer_app.ml import GenerationCancelled
+from composer_app.ml import DEFAULT_STYLE, STYLES, GenerationCancelled
 from composer_app.music import Key
 
 from .. import checkpoint as schema
@@ -26,6 +26,11 @@ PHRASE_BARS = 8  # bars are also counted mod 8 from the first full bar (phrase p
 METERS = ("2/4", "3/4", "4/4", "6/8", "3/8", "9/8", "12/8", "2/2", "3/2", "6/4", "4/2")
 OTHER_METER = len(METERS)
 MAX_BARS = 64
+# The styles (composer_app.ml.STYLES) by the corpus a training melody came from.
+# Style guidance (a sampler rule), per style asked for: logits l_style + g * (l_style -
+# l_other); chosen on the validation split, measured in models/continuer.json ("style").
+STYLE_GUIDANCE = {"folk": 1.5, "chorale": 2.0}
+SOURCE_STYLE = {"essen": "folk", "oneills": "folk", "ryans": "folk", "bach": "chorale"}
 # Sampled freely, the model rests less often than the corpus does (29 % of 4-bar
 # continuations of the test split held a rest, the corpus 39.5 %), though under teacher
 # forcing it predicts rests at the corpus rate. A logit bias on REST closes the gap:
@@ -41,6 +46,16 @@ ContinuationCancelled = GenerationCancelled
 
 
 # -- tokens --------------------------------------------------------------------------------
+
+
+def style_id(style: str | None) -> int:
+    """The index of a style name (None: the default); :class:`UserError` otherwise."""
+    from composer_app.music import UserError
+
+    name = DEFAULT_STYLE if style is None else str(style).strip().lower()
+    if name not in STYLES:
+        raise UserError(f"style {style!r}: choose one of {', '.join(STYLES)}")
+    return STYLES.index(name)
 
 
 def meter_id(numerator: int, denominator: int) -> int:
