@@ -76,7 +76,7 @@ def melody_sequence(mel: dict, transpose: int | None = None) -> dict | None:
     pitches = [n[0] for n in mel["notes"]]
     if transpose is None:
         shift = C.key_shift(key)
-        shift += C._octave_fit([p + shift for p in pitches])
+        shift += C.octave_fit([p + shift for p in pitches])
     else:
         shift = transpose
     notes = [(p + shift, s, d) for p, s, d in mel["notes"]]

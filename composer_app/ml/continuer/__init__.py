@@ -18,7 +18,7 @@ share its weights with the state carried, all variations as one batch, under a s
 A package along the model's seams: :mod:`.tokens` (the vocabulary and the grid it is
 read from), :mod:`.network`, :mod:`.checkpoint`, :mod:`.sampler`, :mod:`.api` (the
 public call); the rerank rules are :mod:`composer_app.ml.motifs`. Everything is
-re-exported here, as the one module was before.
+re-exported here but the modules' private helpers.
 """
 
 
@@ -27,20 +27,13 @@ from __future__ import annotations
 from composer_app.music import UserError  # noqa: F401  (as the one module had it)
 
 from .api import (  # noqa: F401
-    _check_args,
-    _copy_plans,
-    _fill_lower_voices,
-    _first_full_bar,
-    _fit_midi,
-    _octave_fit,
-    _rerank,
     continue_melody,
     melody_track,
     metric_positions,
+    octave_fit,
 )
 from .checkpoint import (  # noqa: F401
     KIND,
-    _legacy,
     checkpoint_dict,
     default_checkpoint,
     load_continuer,
@@ -52,11 +45,9 @@ from .checkpoint import (  # noqa: F401
 from .network import (  # noqa: F401
     ContinuerConfig,
     ContinuerModel,
-    _Stepper,
 )
 from .sampler import (  # noqa: F401
     Continuer,
-    _sample_top_p,
 )
 from .tokens import (  # noqa: F401
     BOS,

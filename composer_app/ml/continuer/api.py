@@ -127,7 +127,7 @@ def continue_melody(score: Score, bars: int, *, variations: int = 1,
     # by octaves into the model's comfortable range.
     first = melody[0].start
     prefix_notes = [(n.pitch + shift, n.start, n.duration) for n in melody]
-    octave = _octave_fit([p for p, _, _ in prefix_notes])
+    octave = octave_fit([p for p, _, _ in prefix_notes])
     prefix_notes = [(p + octave, s, d) for p, s, d in prefix_notes]
     # Grid origin: the sketch end minus whole steps, so new steps fall on the grid of
     # the sketch end; prefix onsets snap to it.
@@ -271,7 +271,7 @@ def metric_positions(score: Score, first: int, ticks: list[int]) -> list[int]:
     return out
 
 
-def _octave_fit(pitches: list[int]) -> int:
+def octave_fit(pitches: list[int]) -> int:
     """Octaves (in semitones) that move the pitches' middle near the training range."""
     if not pitches:
         return 0

@@ -39,16 +39,16 @@ class Rules:
     seventh: float = 3.0  # the seventh of V7 leaves not downward by step
     cadence: float = 6.0  # at a phrase end: V (bass on the dominant) then I, in the cadence key
     bass_step: float = 1.5  # bonus for a bass note a step (1-2 semitones) from the last
-    bass_repeat: float = 3.0  # the bass strikes its last pitch again
+    bass_repeat: float = 1.5  # the bass strikes its last pitch again
     bass_leap: float = 3.0  # the bass leaps a sixth, a seventh or beyond the octave
     inner_step: float = 1.0  # bonus for an alto or tenor note a step from its last
     one_moving_voice: float = 0.0  # off the beat, per other voice striking a note there too
     rising_third: float = 1.0  # a lower voice leaps up a third
     offbeat_repeat: float = 0.0  # off the beat, an alto or tenor strikes its last pitch again
-    common_tone: float = 0.0  # bonus: on the beat, an alto or tenor keeps its pitch
+    common_tone: float = 1.0  # bonus: on the beat, an alto or tenor keeps its pitch
     beat_chord: float = 2.0  # on a beat, the last voice decided leaves no triad or seventh
     repair: int = 2  # last passes: resample the notes that still make parallels
-    passing_tones: float = 0.0  # share of a lower voice's thirds from a beat filled in passing
+    passing_tones: float = 1.0  # share of a lower voice's thirds from a beat filled in passing
 
     def as_dict(self) -> dict:
         return asdict(self)
