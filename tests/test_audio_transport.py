@@ -16,8 +16,9 @@ from composer_app.audio.backends import (
     open_output,
 )
 from composer_app.audio.errors import PortUnavailable
+from composer_app.audio.events import build_events
 from composer_app.audio.ports import list_output_ports
-from composer_app.audio.transport import Transport, build_events
+from composer_app.audio.transport import Transport
 from composer_app.music import Note, Score, TempoChange, Track, UserError
 
 FAST = [TempoChange(0, 600.0)]  # a quarter note lasts 0.1 s

@@ -10,16 +10,16 @@ import mido
 
 from composer_app.audio.backends import RecordingOutput
 from composer_app.audio.errors import PortUnavailable
-from composer_app.audio.midi_input import FakeInput, MidiInput, PortInput, open_input
-from composer_app.audio.ports import list_input_ports
-from composer_app.audio.transport import (
+from composer_app.audio.events import (
     CLICK_ACCENT,
     CLICK_BEAT,
     COUNT,
     METRONOME_CHANNEL,
-    Transport,
     count_in_events,
 )
+from composer_app.audio.midi_input import FakeInput, MidiInput, PortInput, open_input
+from composer_app.audio.ports import list_input_ports
+from composer_app.audio.transport import Transport
 from composer_app.music import Note, Score, TempoChange, TimeSignature
 from composer_app.ui.recording import StepCursor, Take, quantized_onsets
 

@@ -15,7 +15,8 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from composer_app.audio.backends import RecordingOutput  # noqa: E402
-from composer_app.audio.transport import ON, Transport, build_events  # noqa: E402
+from composer_app.audio.events import ON, build_events  # noqa: E402
+from composer_app.audio.transport import Transport  # noqa: E402
 from composer_app.music import (  # noqa: E402
     KeySignature,
     Note,

@@ -23,8 +23,7 @@ from composer_app.music.gm import DRUM_CHANNEL
 
 from ._native import load_fluidsynth, write_float
 from .errors import AudioUnavailable
-from .soundfont import resolve_soundfont
-from .transport import (
+from .events import (
     BEND,
     CLICK,
     CLICK_OFF,
@@ -35,6 +34,7 @@ from .transport import (
     build_events,
     release,
 )
+from .soundfont import resolve_soundfont
 
 __all__ = ["render_score", "render_to_wav", "MAX_TAIL_S", "TARGET_PEAK_DBFS"]
 

@@ -47,7 +47,8 @@ def _render_60s(runs: int) -> BenchResult:
 def _schedule_jitter(runs: int) -> BenchResult:
     """Lateness of every note event of a 10 s, four-voice sixteenth-note passage."""
     from composer_app.audio.backends import RecordingOutput
-    from composer_app.audio.transport import METRONOME_CHANNEL, Transport
+    from composer_app.audio.events import METRONOME_CHANNEL
+    from composer_app.audio.transport import Transport
 
     score = chorale(JITTER_SECONDS, bpm=120.0, subdivision=4)
     lateness: list[float] = []
