@@ -469,7 +469,7 @@ def _track_chunk(events: list[tuple[int, int, bytes]]) -> bytes:
     now = 0
     running = None
     for tick, _order, data in events:
-        out += _vlq(tick - now)
+        out += vlq(tick - now)
         status = data[0]
         if status >= 0xF0:
             running = None
@@ -488,23 +488,11 @@ def _TICK_ORDER(event):
     return event[0], event[1]
 
 
-_SMALL_VLQ = [bytes((i,)) for i in range(128)]
-
-
-def _vlq(value: int) -> bytes:
-    if value < 128:
-        return _SMALL_VLQ[value]
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
 
 
 def _meta_text(kind: str, text: str) -> bytes:
     data = text.encode("utf-8", "replace")
-    return bytes((0xFF, _META_TEXT_TYPE[kind])) + _vlq(len(data)) + data
+    return bytes((0xFF, _META_TEXT_TYPE[kind])) + vlq(len(data)) + data
 
 
 def _channel_bytes(e: ChannelEvent, channel: int) -> bytes:

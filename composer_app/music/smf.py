@@ -240,8 +240,13 @@ def _delta_size(data: bytes, pos: int) -> int:
     return size
 
 
+_SMALL_VLQ = [bytes((i,)) for i in range(128)]  # most deltas and lengths: one byte
+
+
 def vlq(value: int) -> bytes:
     """A variable-length quantity (delta times, lengths)."""
+    if value < 128:
+        return _SMALL_VLQ[value]
     out = [value & 0x7F]
     value >>= 7
     while value:

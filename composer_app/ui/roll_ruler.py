@@ -234,27 +234,28 @@ class Ruler(QWidget):
         """Ask for a name and add a marker at the bar line of ``tick`` (one undo step)."""
         tick = pe.bar_line_at(self.meta(), tick)
         bar = self.roll.doc.base.bar_of(tick) + 1
-        name = self.ask_name(self, f"Marker at bar {bar}",
-                             next_marker_name(self.roll.doc.base.markers))
-        if name is None:
-            return
-        try:
-            pe.clean_marker_name(name)
-        except ValueError as exc:
-            self.roll.message.emit(str(exc))
-            return
-        cmd.edit_meta(self.roll.doc, "Add marker", lambda m: pe.add_marker(m, tick, name))
+        name = self._marker_name(f"Marker at bar {bar}",
+                                 next_marker_name(self.roll.doc.base.markers))
+        if name is not None:
+            cmd.edit_meta(self.roll.doc, "Add marker", lambda m: pe.add_marker(m, tick, name))
 
     def rename_marker(self, mark: TextEvent) -> None:
-        name = self.ask_name(self, "Rename marker", mark.text)
-        if name is None or name.strip() == mark.text:
-            return
+        name = self._marker_name("Rename marker", mark.text)
+        if name is not None and name.strip() != mark.text:
+            cmd.edit_meta(self.roll.doc, "Rename marker",
+                          lambda m: pe.rename_marker(m, mark, name))
+
+    def _marker_name(self, title: str, suggested: str) -> str | None:
+        """The name the user gives, or None (cancelled, or refused with the reason said)."""
+        name = self.ask_name(self, title, suggested)
+        if name is None:
+            return None
         try:
             pe.clean_marker_name(name)
         except ValueError as exc:
             self.roll.message.emit(str(exc))
-            return
-        cmd.edit_meta(self.roll.doc, "Rename marker", lambda m: pe.rename_marker(m, mark, name))
+            return None
+        return name
 
     def delete_marker(self, mark: TextEvent) -> None:
         cmd.edit_meta(self.roll.doc, "Delete marker", lambda m: pe.delete_marker(m, mark))
