@@ -385,7 +385,10 @@ _TOO_MANY_EVENTS = f"more than {MAX_EVENTS:,} controller, text or system events:
 
 # Meta event type bytes of the text kinds (and the track name).
 _META_TEXT_TYPE = {"text": 0x01, "copyright": 0x02, "track_name": 0x03, "lyrics": 0x05,
-                   "marker": 0x06, "cue_marker": 0x07}
+                   "marker": 0x06, "cue_marker": 0x07,
+                   # What notation files say besides notes (score.TEXT_KINDS): text events.
+                   "dynamic": 0x01, "chord": 0x01, "tempo": 0x01, "words": 0x01,
+                   "repeat": 0x01}
 _END_OF_TRACK_BYTES = b"\xff\x2f\x00"
 
 
