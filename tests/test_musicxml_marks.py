@@ -216,3 +216,14 @@ def test_lilypond_suite_files_say_what_they_hold_and_write_it_back(name, tmp_pat
     kinds = ("lyrics", "chord", "dynamic")
     assert sorted((t.tick, t.kind, t.text) for t in back.text_events if t.kind in kinds) == \
         sorted((t.tick, t.kind, t.text) for t in score.text_events if t.kind in kinds)
+
+
+def test_notation_marks_survive_midi(hand, tmp_path):
+    from composer_app.music import read_midi, write_midi
+
+    score = read_musicxml(hand, unfold=False)
+    write_midi(score, tmp_path / "marks.mid")
+    back = read_midi(tmp_path / "marks.mid")
+    kinds = ("lyrics", "dynamic", "chord", "tempo", "repeat")
+    assert [t for t in back.text_events if t.kind in kinds] == \
+        [t for t in score.text_events if t.kind in kinds]
