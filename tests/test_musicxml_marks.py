@@ -227,3 +227,21 @@ def test_notation_marks_survive_midi(hand, tmp_path):
     kinds = ("lyrics", "dynamic", "chord", "tempo", "repeat")
     assert [t for t in back.text_events if t.kind in kinds] == \
         [t for t in score.text_events if t.kind in kinds]
+
+
+def test_the_unfold_preference_decides_how_the_app_opens_repeats(make_window, hand):
+    pytest.importorskip("PySide6")
+    from composer_app.ui.preferences import PreferencesDialog
+
+    w = make_window(size=(1200, 800))
+    assert w.files.open_path(str(hand), ask=False)
+    assert w.doc.score().end_tick == 5 * BAR  # unfolded by default
+    dlg = PreferencesDialog(w.settings, w)
+    assert dlg.unfold.isChecked()
+    dlg.unfold.setChecked(False)
+    dlg.save()
+    assert w.files.open_path(str(hand), ask=False)
+    score = w.doc.score()
+    assert score.end_tick == 3 * BAR
+    assert _texts(score, "repeat") == [(0, "|:", -1), (2 * BAR, ":|", -1)]
+    assert not w.warnings

@@ -638,7 +638,7 @@ def _unfolded(stream, root, said, unfold: bool):
     played = len(out.parts[0].getElementsByClass(m21stream.Measure)) if len(out.parts) else 0
     if said is not None:
         said.once(f"repeats unfolded: {written:,} bars written, {played:,} played "
-                  "(open with --no-unfold to keep them written once)")
+                  "(to keep them written once: --no-unfold, or Preferences > Repeats)")
     return out
 
 
