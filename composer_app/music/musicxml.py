@@ -362,12 +362,16 @@ def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
         unmarked: list[int] = []  # score.notes indexes of notes without a written velocity
         # Voices of one staff become voices (tracks) of the app: "Flute", "Flute voice 2"
         # (a drum staff's voices, hands and feet, stay one kit).
-        for number, voice in ([(1, part)] if drums else _voices_of(part)):
+        voices = [(1, part)] if drums else _voices_of(part)
+        marks = None  # the staff's flat stream, for its dynamics, chord symbols and words
+        for number, voice in voices:
             track = len(score.tracks)
             score.tracks.append(Track(
                 name=str(name) if number == 1 else f"{name} voice {number}", program=program,
                 channel=DRUM_CHANNEL if drums else melodic_channel(track)))
             voice_flat = voice.flatten() if is_stream else voice
+            if voice is part:
+                marks = voice_flat
             fermatas = _fermata_ticks(voice_flat, ticks)
             flat = voice.stripTies(inPlace=False).flatten() if is_stream else voice
             graces = []
@@ -392,7 +396,8 @@ def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
             _grace_notes(graces, ticks, track, score, said, first_note, unmarked)
             _lyrics_of(voice_flat, ticks, track, score)
         # Marks written for the staff (not for one voice) go to its first voice.
-        marks = part.flatten() if is_stream else part
+        if marks is None:
+            marks = part.flatten() if is_stream else part
         _dynamics_of(marks, ticks, first_track, score, unmarked)
         _harmony_of(marks, ticks, first_track, score)
         _words_of(marks, ticks, first_track, score)
