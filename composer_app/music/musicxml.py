@@ -62,8 +62,11 @@ log = logging.getLogger(__name__)
 def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None,
                   unfold: bool = True) -> Score:
     """Read .musicxml/.xml/.mxl into a :class:`Score` (ties joined, chords split,
-    fermatas kept as :attr:`Note.fermata`). What the user should know (a tempo clamped)
-    is appended to ``notes``.
+    fermatas kept as :attr:`Note.fermata`; lyrics, dynamics, chord symbols, tempo words
+    and words as text events, a staff's voices as tracks, grace notes as short notes).
+    Repeats are played out when ``unfold`` (the default), else kept written once with
+    their barlines. What the user should know (a tempo clamped, repeats unfolded, grace
+    notes kept) is appended to ``notes``.
 
     The document is read, unzipped and parsed here, under the limits of
     ``music/validate.py`` checked before anything large is allocated: a ``.mxl`` member's
@@ -592,14 +595,15 @@ def _words_of(flat, ticks, track: int, score: Score) -> None:
     the staff's first voice (tempo words are the piece's: :func:`_tempo_words_of`)."""
     from music21 import expressions
 
-    tempo_ticks = {t.tick for t in score.text_events if t.kind == "tempo"}
+    tempo_words = {(t.tick, t.text) for t in score.text_events if t.kind == "tempo"}
     for te in flat.getElementsByClass(expressions.TextExpression):
         if isinstance(te, expressions.RehearsalMark):
             continue
         text = str(te.content or "").strip()
         tick = ticks(te.offset)
-        if text and not _is_tempo_words(text) and not (tick in tempo_ticks and any(
-                t.text == text for t in score.text_events if t.kind == "tempo" and t.tick == tick)):
+        at_start = (0, text) if te.offset == 0 else (tick, text)  # as meta_ticks reads it
+        if text and not _is_tempo_words(text) and (tick, text) not in tempo_words \
+                and at_start not in tempo_words:
             score.text_events.append(TextEvent(tick, "words", text, track))
 
 
@@ -894,16 +898,17 @@ def _write_marks(part, score: Score, index: int, onsets: dict, unwritten: dict[s
             part.insert(at, expressions.TextExpression(t.text))
 
 
-def _with_repeats(data: bytes, score: Score) -> bytes:
+def _with_repeats(data: bytes, score: Score, unwritten: dict[str, int] | None = None) -> bytes:
     """music21's MusicXML with the repeat barlines of a piece read without unfolding
     (text events of kind "repeat") written back: a forward repeat on the left of the
     measure starting at its tick, a backward one on the right of the measure ending
-    there, in every part."""
+    there, in every part; one at no bar line is counted in ``unwritten``."""
     marks = [t for t in score.text_events if t.kind == "repeat" and t.track == CONDUCTOR]
     if not marks:
         return data
     head, _at, _rest = data.partition(b"<score-partwise")
     root = ET.fromstring(data)
+    placed: set[int] = set()
     for part in root.iter("part"):
         divisions, now = 1.0, 0.0
         starts: dict[int, object] = {}
@@ -926,11 +931,12 @@ def _with_repeats(data: bytes, score: Score) -> bytes:
                     longest = max(longest, now)
             now = longest
             ends[round(now * PPQ / divisions)] = measure
-        for t in marks:
+        for i, t in enumerate(marks):
             forward = t.text.startswith("|:")
             measure = starts.get(t.tick) if forward else ends.get(t.tick)
             if measure is None:
                 continue
+            placed.add(i)
             barline = ET.Element("barline", location="left" if forward else "right")
             ET.SubElement(barline, "bar-style").text = "heavy-light" if forward else "light-heavy"
             repeat = ET.SubElement(barline, "repeat", direction="forward" if forward else "backward")
@@ -946,6 +952,8 @@ def _with_repeats(data: bytes, score: Score) -> bytes:
                 measure.insert(at, barline)
             else:
                 measure.append(barline)
+    if unwritten is not None and len(placed) < len(marks):
+        unwritten["repeat barline"] = len(marks) - len(placed)
     return head + ET.tostring(root, encoding="unicode").encode("utf-8")
 
 
@@ -1108,7 +1116,7 @@ def _musicxml_bytes(score: Score, unwritten: dict[str, int] | None = None) -> by
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "score.musicxml"
         written = m21.write("musicxml", fp=str(out), makeNotation=True)
-        return _with_repeats(_name_drum_sounds(Path(written).read_bytes()), score)
+        return _with_repeats(_name_drum_sounds(Path(written).read_bytes()), score, unwritten)
 
 
 def _short(exc: Exception) -> str:
