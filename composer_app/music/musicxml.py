@@ -570,11 +570,13 @@ def _is_tempo_words(text: str) -> bool:
 
 
 def _tempo_words_of(first, meta_ticks, score: Score) -> None:
-    """Tempo words of the first part ("Allegro"; a direction's words at a tempo mark, or
-    words naming a tempo) as text events of kind "tempo" for the piece."""
+    """Tempo words of the first part (words naming a tempo: "Allegro", "Andante con
+    moto"; a metronome mark's own text) as text events of kind "tempo" for the piece.
+    Other words at a metronome mark are words (:func:`_words_of`): music21 does not say
+    whether they shared its direction, and the writer puts a metronome mark at the start
+    of every piece."""
     from music21 import expressions, tempo
 
-    marked = {meta_ticks(mm.offset) for mm in first.getElementsByClass(tempo.MetronomeMark)}
     seen = set()
     for mm in first.getElementsByClass(tempo.MetronomeMark):
         if not mm.textImplicit and mm.text and str(mm.text).strip():
@@ -584,7 +586,7 @@ def _tempo_words_of(first, meta_ticks, score: Score) -> None:
             continue
         text = str(te.content or "").strip()
         tick = meta_ticks(te.offset)
-        if text and (tick in marked or _is_tempo_words(text)):
+        if text and _is_tempo_words(text):
             seen.add((tick, text))
     for tick, text in sorted(seen):
         score.text_events.append(TextEvent(tick, "tempo", text))
@@ -822,6 +824,9 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
                 part.insert(Fraction(t.tick, PPQ), tempo.MetronomeMark(
                     text=words.pop(t.tick, None), number=_shown_bpm(t.bpm), numberSounding=t.bpm))
             for tick, text in words.items():  # tempo words without a tempo change there
+                if tick >= score.end_tick:  # no measure there
+                    unwritten["tempo words"] = unwritten.get("tempo words", 0) + 1
+                    continue
                 part.insert(Fraction(tick, PPQ), expressions.TextExpression(text))
         # Notes sharing onset and length become a chord; the rest go in as written. A
         # chord carries one fermata for all its notes (MusicXML has no per-note one here).
@@ -864,6 +869,9 @@ def _tempo_words_at(score: Score) -> dict[int, str]:
     return out
 
 
+_DIRECTION_KINDS = ("dynamic", "chord", "words")
+
+
 def _write_marks(part, score: Score, index: int, onsets: dict, unwritten: dict[str, int]):
     """The text events of track ``index`` that notation holds, into its music21 part:
     lyrics on the note starting at their tick (verse by verse), dynamics, chord symbols
@@ -872,6 +880,11 @@ def _write_marks(part, score: Score, index: int, onsets: dict, unwritten: dict[s
     from music21 import dynamics, expressions, harmony, note
 
     verses: dict[int, int] = {}
+    end = score.end_tick
+    last = max((t.tick for t in score.text_events if t.track == index and t.kind in
+                _DIRECTION_KINDS), default=-1)
+    if last >= end:  # a mark after the last note: a rest gives it a measure to sit in
+        part.insert(Fraction(end, PPQ), note.Rest(quarterLength=Fraction(last - end + PPQ, PPQ)))
     for t in score.text_events:
         if t.track != index:
             continue
