@@ -245,3 +245,18 @@ def test_the_unfold_preference_decides_how_the_app_opens_repeats(make_window, ha
     assert score.end_tick == 3 * BAR
     assert _texts(score, "repeat") == [(0, "|:", -1), (2 * BAR, ":|", -1)]
     assert not w.warnings
+
+
+def test_what_musicxml_cannot_hold_is_named(tmp_path):
+    from composer_app.music.score import Note, Score, TextEvent
+
+    score = Score(notes=[Note(60, 0, 960), Note(62, 960, 960)], text_events=[
+        TextEvent(0, "lyrics", "la", 0), TextEvent(480, "lyrics", "mid", 0),  # no note starts
+        TextEvent(960, "chord", "Xqz#9", 0),  # no chord symbol music21 can spell
+        TextEvent(960, "dynamic", "mf", 0)])
+    notes = write_musicxml(score, tmp_path / "x.musicxml")
+    assert len(notes) == 1
+    assert "not written 1 lyric, 1 chord symbol events" in notes[0]
+    back = read_musicxml(tmp_path / "x.musicxml")
+    assert _texts(back, "lyrics") == [(0, "la", 0)]
+    assert _texts(back, "dynamic") == [(960, "mf", 0)]
