@@ -260,3 +260,12 @@ def test_what_musicxml_cannot_hold_is_named(tmp_path):
     back = read_musicxml(tmp_path / "x.musicxml")
     assert _texts(back, "lyrics") == [(0, "la", 0)]
     assert _texts(back, "dynamic") == [(960, "mf", 0)]
+
+
+def test_an_unfolded_repeat_does_not_restate_tempo_meter_and_key(hand):
+    score = read_musicxml(hand)
+    assert [(t.tick, t.bpm) for t in score.tempos] == [(0, 132)]
+    assert [(t.tick, t.numerator) for t in score.time_signatures] == [(0, 4)]
+    assert [k.tick for k in score.key_signatures] == [0]
+    assert _texts(score, "tempo") == [(0, "Allegro", -1)]
+    assert [tick for tick, _t, _v in _texts(score, "chord")] == [0, BAR, 2 * BAR, 3 * BAR]

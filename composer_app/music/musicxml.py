@@ -89,10 +89,13 @@ def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None,
         stream = importer.stream
         if stream.metadata is not None and stream.metadata.movementName is None:
             stream.metadata.movementName = path.name  # as music21 reads a file
+        written = stream
         stream = _unfolded(stream, root, said, unfold)
     except Exception as exc:  # music21 raises many unrelated types for bad input
         raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
     score = score_from_music21(stream, said)
+    if stream is not written:
+        _without_restatements(score)
     score.title = score.title or path.name.split(".")[0]
     validate_score(score, str(path))
     if notes is not None:
@@ -651,6 +654,33 @@ def _unfolded(stream, root, said, unfold: bool):
         said.once(f"repeats unfolded: {written:,} bars written, {played:,} played "
                   "(to keep them written once: --no-unfold, or Preferences > Repeats)")
     return out
+
+
+def _without_restatements(score: Score) -> None:
+    """An unfolded piece without the tempo, meter, key and tempo words that a repeated
+    section restates (music21 copies the first bar's marks with it): an entry equal to
+    the one in force changes nothing."""
+    def changes(items, same):
+        out = []
+        for item in items:
+            if not out or not same(out[-1], item):
+                out.append(item)
+        return out
+
+    score.tempos = changes(score.tempos, lambda a, b: a.bpm == b.bpm)
+    score.time_signatures = changes(score.time_signatures, lambda a, b: (
+        a.numerator, a.denominator) == (b.numerator, b.denominator))
+    score.key_signatures = changes(score.key_signatures, lambda a, b: (
+        a.key, a.fifths) == (b.key, b.fifths))
+    said_last = None  # the tempo words in force
+    kept = []
+    for t in score.text_events:
+        if t.kind == "tempo" and t.track == CONDUCTOR:
+            if t.text == said_last:
+                continue
+            said_last = t.text
+        kept.append(t)
+    score.text_events = kept
 
 
 def _written_transposed(part, instr) -> bool:
