@@ -25,6 +25,7 @@ STYLE_CHOICES = STYLES
 STYLE_HELP = ("the style to continue in: folk (the folk-tune corpus, default) or chorale "
               "(Bach's chorale sopranos)")
 TUNE_HELP = "ABC books: the tune to read, by its X: number (default the first)"
+UNFOLD_HELP = "MusicXML: keep repeats written once (default: played out, as they sound)"
 
 SUBCOMMANDS = (
     "export", "info", "harmonize", "continue", "song", "render", "devices", "train", "evaluate",
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("export", help="convert between MIDI, MusicXML and project files")
     s.add_argument("input", help=".mid/.midi/.musicxml/.xml/.mxl/.abc/.composer.json")
+    s.add_argument("--no-unfold", action="store_true", help=UNFOLD_HELP)
     s.add_argument("--tune", type=_positive, help=TUNE_HELP)
     s.add_argument("-o", "--output", required=True, help="output: .mid, .musicxml or .composer.json")
     s.add_argument("--grid", type=int, default=16, choices=(4, 8, 16, 32),
@@ -71,10 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("info", help="print a JSON summary of a file")
     s.add_argument("input")
+    s.add_argument("--no-unfold", action="store_true", help=UNFOLD_HELP)
     s.add_argument("--tune", type=_positive, help=TUNE_HELP)
 
     s = sub.add_parser("check", help="check the voice leading of four-part writing")
     s.add_argument("input")
+    s.add_argument("--no-unfold", action="store_true", help=UNFOLD_HELP)
     s.add_argument("--key", help="the key to judge tendency tones in (default: the file's, "
                                  "else detected from the soprano)")
     s.add_argument("--labels", action="store_true",
@@ -83,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("harmonize", help="write alto, tenor and bass under a melody (Bach style)")
     s.add_argument("input")
+    s.add_argument("--no-unfold", action="store_true", help=UNFOLD_HELP)
     s.add_argument("--tune", type=_positive, help=TUNE_HELP)
     s.add_argument("-o", "--output", required=True, help="output .mid (OUT-1.mid … with --variations)")
     s.add_argument("--track", type=int, help="melody track number (1-based, as `info` lists them)")
@@ -93,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("continue", help="continue a melody by some bars")
     s.add_argument("input")
+    s.add_argument("--no-unfold", action="store_true", help=UNFOLD_HELP)
     s.add_argument("--tune", type=_positive, help=TUNE_HELP)
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--bars", type=int, required=True)
@@ -105,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("song", help="a whole song in a form (ABCBDB, AABA…) from a sketch")
     s.add_argument("input", help="the sketch: section A")
+    s.add_argument("--no-unfold", action="store_true", help=UNFOLD_HELP)
     s.add_argument("--tune", type=_positive, help=TUNE_HELP)
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--form", required=True,
@@ -120,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("render", help="render to a WAV file through FluidSynth")
     s.add_argument("input")
+    s.add_argument("--no-unfold", action="store_true", help=UNFOLD_HELP)
     s.add_argument("--tune", type=_positive, help=TUNE_HELP)
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--soundfont")
@@ -246,7 +254,7 @@ def _cmd_check(args) -> int:
     from composer_app.music.harmony_check import check_score, chord_labels
 
     said: list[str] = []
-    score = load_score(args.input, notes=said)
+    score = load_score(args.input, notes=said, unfold=not args.no_unfold)
     _tell(said)
     key = parse_key(args.key) if args.key else None
     issues = check_score(score, key)
@@ -305,7 +313,8 @@ def _load(args):
                   f"({tunes[0].title or 'untitled'}); choose another with --tune",
                   file=sys.stderr)
     said: list[str] = []
-    score = load_score(args.input, tune=tune, notes=said)
+    score = load_score(args.input, tune=tune, notes=said,
+                       unfold=not getattr(args, "no_unfold", False))
     _tell(said)
     return score
 

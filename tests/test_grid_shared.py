@@ -71,7 +71,9 @@ def test_the_runtime_grid_of_a_chorale_file_is_the_grid_the_harmonizer_was_train
 
     trained = parse_chorale(name)
     assert not isinstance(trained, str), trained
-    score = load_score(str(corpus.getWork(f"bach/{name}")))
+    # Written once, as the corpus trains: the app unfolds a file's repeats by default
+    # (bwv2.6 has them), a choice before the grid that this test is not about.
+    score = load_score(str(corpus.getWork(f"bach/{name}")), unfold=False)
     first = min(n.start for n in score.notes) // grid.STEP_TICKS  # a pickup's padding
     steps = trained.tokens.shape[1]
     assert np.array_equal(grid.score_to_grid(score, first + steps)[:, first:], trained.tokens)

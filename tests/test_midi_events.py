@@ -216,15 +216,18 @@ def test_musicxml_names_what_it_drops(tmp_path):
     notes = write_musicxml(score, tmp_path / "song.musicxml")
     assert len(notes) == 1
     line = notes[0]
-    assert line.startswith("song.musicxml: MusicXML here keeps notes only: not written ")
-    for part in ("9 sustain pedal", "5 pitch bend", "4 lyric", "1 program change"):
+    assert line.startswith("song.musicxml: MusicXML here does not hold everything: not written ")
+    for part in ("9 sustain pedal", "5 pitch bend", "1 program change"):
         assert part in line
+    assert "lyric" not in line  # each on the note it starts with, as <lyric>
     # the piece's markers are written, as rehearsal marks, and read back
     assert "1 marker" in line  # the one after the last note, which has no measure to sit in
     from composer_app.music import read_musicxml
 
     assert [(m.tick, m.text) for m in read_musicxml(tmp_path / "song.musicxml").markers] == \
         [(m.tick, m.text) for m in score.markers if m.tick < score.end_tick]  # none after the music
+    assert [(t.tick, t.text) for t in read_musicxml(tmp_path / "song.musicxml").text_events
+            if t.kind == "lyrics"] == [(0, "La"), (960, "la"), (1920, "лю"), (2880, "歌")]
     assert write_musicxml(Score(notes=[Note(60, 0, 480)]), tmp_path / "plain.musicxml") == []
 
 

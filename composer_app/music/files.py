@@ -33,14 +33,15 @@ def file_kind(path: str | os.PathLike) -> str:
 
 
 def load_score(path: str | os.PathLike, tune: int | None = None,
-               notes: list[str] | None = None) -> Score:
+               notes: list[str] | None = None, unfold: bool = True) -> Score:
     """Read any supported file. Raises :class:`UserError` with a one-line message.
 
     ``tune`` chooses a tune of an ABC book by its ``X:`` number (the first when None;
     :func:`composer_app.music.abc.abc_tunes` lists them); other files have no tunes.
     What the user should know besides (a damaged MIDI file's repairs, a tempo clamped,
     what was left out) is appended to ``notes``, one line each; the CLI prints them and
-    the app shows them after Open.
+    the app shows them after Open. ``unfold``: a MusicXML file's repeats are played
+    out (the default, said in one line), else kept written once with their barlines.
     """
     kind = file_kind(path)
     if tune is not None and kind != "abc":
@@ -50,7 +51,7 @@ def load_score(path: str | os.PathLike, tune: int | None = None,
     if kind == "midi":
         return read_midi(path, notes)
     if kind == "musicxml":
-        return read_musicxml(path, notes)
+        return read_musicxml(path, notes, unfold=unfold)
     if kind == "project":
         return read_project(path)
     raise UserError(

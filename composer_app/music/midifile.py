@@ -196,7 +196,7 @@ def _score_from_smf(smf: Smf, said: ReadNotes) -> Score:
                     event_count += 1
                     if event_count > MAX_EVENTS:
                         raise FileFormatError(_TOO_MANY_EVENTS)
-                    texts[ti].append((tick, _TEXT_TYPES[a], _text(b)))
+                    texts[ti].append(_text_event(tick, _TEXT_TYPES[a], _text(b)))
                 elif a == _TRACK_NAME:
                     name = _text(b).strip()
                     track_name = track_name or name
@@ -385,7 +385,15 @@ _TOO_MANY_EVENTS = f"more than {MAX_EVENTS:,} controller, text or system events:
 
 # Meta event type bytes of the text kinds (and the track name).
 _META_TEXT_TYPE = {"text": 0x01, "copyright": 0x02, "track_name": 0x03, "lyrics": 0x05,
-                   "marker": 0x06, "cue_marker": 0x07}
+                   "marker": 0x06, "cue_marker": 0x07,
+                   # What notation files say besides notes (score.TEXT_KINDS): text
+                   # events named by a prefix (_NOTATION_PREFIX), read back as that kind.
+                   "dynamic": 0x01, "chord": 0x01, "tempo": 0x01, "words": 0x01,
+                   "repeat": 0x01}
+# The text event of a dynamic mark, a chord symbol, tempo words, words or a repeat read
+# from notation starts with its name, readable in a DAW's event list ("Chord: G7").
+_NOTATION_PREFIX = {"dynamic": "Dynamic: ", "chord": "Chord: ", "tempo": "Tempo: ",
+                    "words": "Words: ", "repeat": "Repeat: "}
 _END_OF_TRACK_BYTES = b"\xff\x2f\x00"
 
 
@@ -490,8 +498,18 @@ def _TICK_ORDER(event):
 
 
 
+def _text_event(tick: int, kind: str, text: str) -> tuple[int, str, str]:
+    """(tick, kind, text) of a meta text event; a text event naming a notation mark
+    (_NOTATION_PREFIX) is that mark."""
+    if kind == "text":
+        for mark, prefix in _NOTATION_PREFIX.items():
+            if text.startswith(prefix):
+                return tick, mark, text[len(prefix):]
+    return tick, kind, text
+
+
 def _meta_text(kind: str, text: str) -> bytes:
-    data = text.encode("utf-8", "replace")
+    data = (_NOTATION_PREFIX.get(kind, "") + text).encode("utf-8", "replace")
     return bytes((0xFF, _META_TEXT_TYPE[kind])) + vlq(len(data)) + data
 
 

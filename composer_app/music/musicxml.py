@@ -23,6 +23,7 @@ import os
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -58,10 +59,14 @@ __all__ = ["read_musicxml", "write_musicxml", "score_to_music21", "score_from_mu
 log = logging.getLogger(__name__)
 
 
-def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None) -> Score:
+def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None,
+                  unfold: bool = True) -> Score:
     """Read .musicxml/.xml/.mxl into a :class:`Score` (ties joined, chords split,
-    fermatas kept as :attr:`Note.fermata`). What the user should know (a tempo clamped)
-    is appended to ``notes``.
+    fermatas kept as :attr:`Note.fermata`; lyrics, dynamics, chord symbols, tempo words
+    and words as text events, a staff's voices as tracks, grace notes as short notes).
+    Repeats are played out when ``unfold`` (the default), else kept written once with
+    their barlines. What the user should know (a tempo clamped, repeats unfolded, grace
+    notes kept) is appended to ``notes``.
 
     The document is read, unzipped and parsed here, under the limits of
     ``music/validate.py`` checked before anything large is allocated: a ``.mxl`` member's
@@ -84,9 +89,13 @@ def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None) -> Sc
         stream = importer.stream
         if stream.metadata is not None and stream.metadata.movementName is None:
             stream.metadata.movementName = path.name  # as music21 reads a file
+        written = stream
+        stream = _unfolded(stream, root, said, unfold)
     except Exception as exc:  # music21 raises many unrelated types for bad input
         raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
     score = score_from_music21(stream, said)
+    if stream is not written:
+        _without_restatements(score)
     score.title = score.title or path.name.split(".")[0]
     validate_score(score, str(path))
     if notes is not None:
@@ -284,7 +293,7 @@ def _with_drum_pitches(root) -> None:
 def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
     """Convert a music21 Score/Part/Stream to our :class:`Score`; tempos clamped or
     ignored are told to ``said``."""
-    from music21 import chord, instrument, key, meter, note, percussion, tempo
+    from music21 import chord, harmony, instrument, key, meter, note, percussion, tempo
     from music21 import stream as m21stream
 
     parts = list(stream.parts) if hasattr(stream, "parts") and len(stream.parts) else [stream]
@@ -336,6 +345,10 @@ def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
     if parts:
         score.time_signatures.extend(_short_bars(parts[0], ticks))
 
+    if parts:
+        _tempo_words_of(first, meta_ticks, score)
+        _repeats_of(first, meta_ticks, score)
+
     for index, part in enumerate(parts):
         name = part.partName if isinstance(part.partName, str) and part.partName else f"Part {index + 1}"
         program = 0
@@ -346,25 +359,54 @@ def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
             instr is not None and instr.midiChannel == DRUM_CHANNEL)
         if drums:
             program = 0
-        score.tracks.append(Track(name=str(name), program=program,
-                                  channel=DRUM_CHANNEL if drums else melodic_channel(index)))
         is_stream = isinstance(part, m21stream.Stream)
         if is_stream and _written_transposed(part, instr):
             # A B-flat clarinet's part is written a tone above what sounds: the notes
             # are kept at sounding pitch, as MIDI and the roll have them.
             part = part.toSoundingPitch(inPlace=False)
-        fermatas = _fermata_ticks(part.flatten() if is_stream else part, ticks)
-        flat = part.stripTies(inPlace=False).flatten() if is_stream else part
-        for el in flat.notes:
-            start = ticks(el.offset)
-            duration = int(round(Fraction(el.quarterLength) * PPQ))
-            if duration <= 0:
-                continue  # grace notes carry no time
-            velocity = el.volume.velocity if el.volume.velocity is not None else 80
-            velocity = min(max(int(velocity), 1), 127)
-            for midi in _midi_numbers(el, chord, note, percussion):
-                score.notes.append(Note(midi, start, duration, velocity, index,
-                                        fermata=_has_fermata(fermatas, midi, start, duration)))
+        first_track = len(score.tracks)
+        unmarked: list[int] = []  # score.notes indexes of notes without a written velocity
+        # Voices of one staff become voices (tracks) of the app: "Flute", "Flute voice 2"
+        # (a drum staff's voices, hands and feet, stay one kit).
+        voices = [(1, part)] if drums else _voices_of(part)
+        marks = None  # the staff's flat stream, for its dynamics, chord symbols and words
+        for number, voice in voices:
+            track = len(score.tracks)
+            score.tracks.append(Track(
+                name=str(name) if number == 1 else f"{name} voice {number}", program=program,
+                channel=DRUM_CHANNEL if drums else melodic_channel(track)))
+            voice_flat = voice.flatten() if is_stream else voice
+            if voice is part:
+                marks = voice_flat
+            fermatas = _fermata_ticks(voice_flat, ticks)
+            flat = voice.stripTies(inPlace=False).flatten() if is_stream else voice
+            graces = []
+            first_note = len(score.notes)
+            for el in flat.notes:
+                if isinstance(el, harmony.ChordSymbol):
+                    continue  # a chord symbol: _harmony_of
+                if el.duration.isGrace:
+                    graces.append(el)
+                    continue
+                start = ticks(el.offset)
+                duration = int(round(Fraction(el.quarterLength) * PPQ))
+                if duration <= 0:
+                    continue
+                written = el.volume.velocity
+                velocity = min(max(int(written), 1), 127) if written is not None else 80
+                for midi in _midi_numbers(el, chord, note, percussion):
+                    if written is None:
+                        unmarked.append(len(score.notes))
+                    score.notes.append(Note(midi, start, duration, velocity, track,
+                                            fermata=_has_fermata(fermatas, midi, start, duration)))
+            _grace_notes(graces, ticks, track, score, said, first_note, unmarked)
+            _lyrics_of(voice_flat, ticks, track, score)
+        # Marks written for the staff (not for one voice) go to its first voice.
+        if marks is None:
+            marks = part.flatten() if is_stream else part
+        _dynamics_of(marks, ticks, first_track, score, unmarked)
+        _harmony_of(marks, ticks, first_track, score)
+        _words_of(marks, ticks, first_track, score)
     if not score.tracks:
         score.tracks.append(Track())
     score.tempos = _dedupe(score.tempos) or [TempoChange(0, 120.0)]
@@ -374,6 +416,271 @@ def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
     score.key_signatures = _dedupe(score.key_signatures)
     score.sort()
     return score
+
+
+# What notation says besides notes (issue 13), read by one helper each and called from
+# score_from_music21: voices of a staff, grace notes, lyrics, dynamics, chord symbols,
+# tempo words and other words, repeats. Each becomes notes or Score.text_events
+# (score.TEXT_KINDS) that score_to_music21 writes back.
+
+def _voices_of(part) -> list[tuple[int, object]]:
+    """The voices of a staff as (number, stream of its notes at their offsets in the
+    part), numbered in the order they first appear: ``[(1, part)]`` when no measure
+    holds two voices. Notes written outside a voice belong to the first; chord symbols
+    belong to the staff (:func:`_harmony_of`) and are left out."""
+    from music21 import harmony
+    from music21 import stream as m21stream
+
+    if not isinstance(part, m21stream.Stream):
+        return [(1, part)]
+    measures = list(part.getElementsByClass(m21stream.Measure))
+    if not any(len(m.voices) > 1 for m in measures):
+        return [(1, part)]
+    loose: list = []
+    voices: dict[str, list] = {}
+    for m in measures:
+        at = m.getOffsetBySite(part)
+        for el in m.notes:
+            if not isinstance(el, harmony.ChordSymbol):
+                loose.append((at + el.getOffsetBySite(m), el))
+        for v in m.voices:
+            into = voices.setdefault(str(v.id), [])
+            v_at = at + v.getOffsetBySite(m)
+            for el in v.notes:
+                if not isinstance(el, harmony.ChordSymbol):
+                    into.append((v_at + el.getOffsetBySite(v), el))
+    found = [items for items in voices.values() if items]
+    if found:
+        found[0] = loose + found[0]
+    elif loose:
+        found = [loose]
+    out = []
+    for number, items in enumerate(found, 1):
+        voice = m21stream.Part()
+        for offset, el in sorted(items, key=lambda item: item[0]):
+            voice.coreInsert(offset, el)
+        voice.coreElementsChanged()
+        out.append((number, voice))
+    return out or [(1, part)]
+
+
+GRACE_TICKS = PPQ // 8  # a grace note is kept as a 32nd note
+
+
+def _grace_notes(graces, ticks, track: int, score: Score, said, first_note: int,
+                 unmarked: list[int]) -> None:
+    """Grace notes kept as short notes (a 32nd each, at most half the note they lead
+    to) taken from the start of the note(s) of the voice they lead to, which start that
+    much later; said once with how many. ``score.notes[first_note:]`` are the voice's."""
+    from music21 import chord, note, percussion
+
+    if not graces:
+        return
+    by_start: dict[int, list] = {}
+    for el in graces:
+        by_start.setdefault(ticks(el.offset), []).append(el)
+    mains: dict[int, list[int]] = {}
+    for i in range(first_note, len(score.notes)):
+        if score.notes[i].start in by_start:
+            mains.setdefault(score.notes[i].start, []).append(i)
+    for start, els in by_start.items():
+        led = mains.get(start, [])
+        shortest = min((score.notes[i].duration for i in led), default=None)
+        if shortest is not None and shortest < 2 * len(els):
+            said and said.once("grace notes before a note too short to share skipped")
+            continue
+        step = GRACE_TICKS if shortest is None else min(GRACE_TICKS, shortest // (2 * len(els)))
+        for k, el in enumerate(els):
+            written = el.volume.velocity
+            velocity = (min(max(int(written), 1), 127) if written is not None
+                        else score.notes[led[0]].velocity if led else 80)
+            for midi in _midi_numbers(el, chord, note, percussion):
+                if written is None:
+                    unmarked.append(len(score.notes))
+                score.notes.append(Note(midi, start + k * step, step, velocity, track))
+            if said is not None:
+                said.once("grace notes kept as 32nd notes taken from the time of the note "
+                          "they lead to")
+        taken = step * len(els)
+        for i in led:
+            n = score.notes[i]
+            score.notes[i] = replace(n, start=n.start + taken, duration=n.duration - taken)
+
+
+def _lyrics_of(flat, ticks, track: int, score: Score) -> None:
+    """Each note's lyric syllables as text events of kind "lyrics" at its onset, verse
+    by verse, as MIDI karaoke writes them: "Hal-" "-le-" "-lu-" "-jah" (hyphens for
+    the syllables of a word, read back by music21 as its <syllabic>)."""
+    for el in flat.notes:
+        lyrics = getattr(el, "lyrics", None)
+        if not lyrics:
+            continue
+        tick = ticks(el.offset)
+        for lyric in sorted(lyrics, key=lambda ly: ly.number or 0):
+            text = lyric.rawText
+            if text and text.strip():
+                score.text_events.append(TextEvent(tick, "lyrics", text, track))
+
+
+# The velocity of the notes after a dynamic mark (notes with their own velocity keep it).
+DYNAMIC_VELOCITY = {"pppp": 8, "ppp": 20, "pp": 33, "p": 49, "mp": 64, "mf": 80, "f": 96,
+                    "ff": 112, "fff": 120, "ffff": 127, "fp": 49, "sfp": 49}
+
+
+def _dynamics_of(flat, ticks, track: int, score: Score, unmarked: list[int]) -> None:
+    """Dynamic marks kept as text events of kind "dynamic" on the staff's first voice,
+    and the level of each (``DYNAMIC_VELOCITY``) given to the notes of the staff that
+    follow it without a velocity of their own (``unmarked``: indexes in score.notes)."""
+    from music21 import dynamics
+
+    levels: list[tuple[int, int]] = []
+    for mark in flat.getElementsByClass(dynamics.Dynamic):
+        text = str(mark.value or "").strip()
+        if not text:
+            continue
+        tick = ticks(mark.offset)
+        score.text_events.append(TextEvent(tick, "dynamic", text, track))
+        if text in DYNAMIC_VELOCITY:
+            levels.append((tick, DYNAMIC_VELOCITY[text]))
+    if not levels:
+        return
+    levels.sort()
+    at = [t for t, _ in levels]
+    for i in unmarked:
+        n = score.notes[i]
+        j = bisect.bisect_right(at, n.start) - 1
+        if j >= 0:
+            score.notes[i] = replace(n, velocity=levels[j][1])
+
+
+def _harmony_of(flat, ticks, track: int, score: Score) -> None:
+    """Chord symbols (<harmony>) as text events of kind "chord" ("Cm7", "G7/B", "N.C.")."""
+    from music21 import harmony
+
+    for cs in flat.getElementsByClass(harmony.ChordSymbol):
+        text = "N.C." if isinstance(cs, harmony.NoChord) else str(cs.figure or "").strip()
+        if text:
+            score.text_events.append(TextEvent(ticks(cs.offset), "chord", text, track))
+
+
+def _is_tempo_words(text: str) -> bool:
+    """Whether words name a tempo ("Allegro", "Andante con moto", "Langsam")."""
+    from music21 import tempo
+
+    low = text.strip().lower()
+    return any(low == word or low.startswith(word + " ") or low.startswith(word + ",")
+               for word in tempo.defaultTempoValues)
+
+
+def _tempo_words_of(first, meta_ticks, score: Score) -> None:
+    """Tempo words of the first part (words naming a tempo: "Allegro", "Andante con
+    moto"; a metronome mark's own text) as text events of kind "tempo" for the piece.
+    Other words at a metronome mark are words (:func:`_words_of`): music21 does not say
+    whether they shared its direction, and the writer puts a metronome mark at the start
+    of every piece."""
+    from music21 import expressions, tempo
+
+    seen = set()
+    for mm in first.getElementsByClass(tempo.MetronomeMark):
+        if not mm.textImplicit and mm.text and str(mm.text).strip():
+            seen.add((meta_ticks(mm.offset), str(mm.text).strip()))
+    for te in first.getElementsByClass(expressions.TextExpression):
+        if isinstance(te, expressions.RehearsalMark):
+            continue
+        text = str(te.content or "").strip()
+        tick = meta_ticks(te.offset)
+        if text and _is_tempo_words(text):
+            seen.add((tick, text))
+    for tick, text in sorted(seen):
+        score.text_events.append(TextEvent(tick, "tempo", text))
+
+
+def _words_of(flat, ticks, track: int, score: Score) -> None:
+    """A direction's other words ("dolce", "cresc.") as text events of kind "words" on
+    the staff's first voice (tempo words are the piece's: :func:`_tempo_words_of`)."""
+    from music21 import expressions
+
+    tempo_words = {(t.tick, t.text) for t in score.text_events if t.kind == "tempo"}
+    for te in flat.getElementsByClass(expressions.TextExpression):
+        if isinstance(te, expressions.RehearsalMark):
+            continue
+        text = str(te.content or "").strip()
+        tick = ticks(te.offset)
+        at_start = (0, text) if te.offset == 0 else (tick, text)  # as meta_ticks reads it
+        if text and not _is_tempo_words(text) and (tick, text) not in tempo_words \
+                and at_start not in tempo_words:
+            score.text_events.append(TextEvent(tick, "words", text, track))
+
+
+def _repeats_of(first, meta_ticks, score: Score) -> None:
+    """Repeat barlines of a piece read without unfolding, kept as text events of kind
+    "repeat" for the piece: "|:" where a repeat starts, ":|" where it ends (":|x3" when
+    played three times), so that MusicXML written from it repeats there again."""
+    from music21 import bar
+
+    for rep in first.getElementsByClass(bar.Repeat):
+        tick = meta_ticks(rep.offset)
+        if rep.direction == "start":
+            text = "|:"
+        else:
+            times = rep.times
+            text = ":|" if times in (None, 2) else f":|x{int(times)}"
+        score.text_events.append(TextEvent(tick, "repeat", text))
+
+
+def _unfolded(stream, root, said, unfold: bool):
+    """The piece with its repeats played out (music21's expandRepeats) when ``unfold``,
+    said in one line with the bars written and played; as written otherwise (its repeat
+    barlines kept: :func:`_repeats_of`). A file whose repeats cannot be unfolded is read
+    as written, and said."""
+    from music21 import stream as m21stream
+
+    if root.find(".//repeat") is None:
+        return stream
+    if not unfold:
+        if said is not None:
+            said.once("repeats kept written once (not unfolded)")
+        return stream
+    parts = list(stream.parts) if len(stream.parts) else []
+    written = len(parts[0].getElementsByClass(m21stream.Measure)) if parts else 0
+    try:
+        out = stream.expandRepeats()
+    except Exception as exc:  # music21's Expander raises for repeats it cannot follow
+        if said is not None:
+            said.once(f"repeats left written once: they cannot be unfolded ({_short(exc)})")
+        return stream
+    played = len(out.parts[0].getElementsByClass(m21stream.Measure)) if len(out.parts) else 0
+    if said is not None:
+        said.once(f"repeats unfolded: {written:,} bars written, {played:,} played "
+                  "(to keep them written once: --no-unfold, or Preferences > Repeats)")
+    return out
+
+
+def _without_restatements(score: Score) -> None:
+    """An unfolded piece without the tempo, meter, key and tempo words that a repeated
+    section restates (music21 copies the first bar's marks with it): an entry equal to
+    the one in force changes nothing."""
+    def changes(items, same):
+        out = []
+        for item in items:
+            if not out or not same(out[-1], item):
+                out.append(item)
+        return out
+
+    score.tempos = changes(score.tempos, lambda a, b: a.bpm == b.bpm)
+    score.time_signatures = changes(score.time_signatures, lambda a, b: (
+        a.numerator, a.denominator) == (b.numerator, b.denominator))
+    score.key_signatures = changes(score.key_signatures, lambda a, b: (
+        a.key, a.fifths) == (b.key, b.fifths))
+    said_last = None  # the tempo words in force
+    kept = []
+    for t in score.text_events:
+        if t.kind == "tempo" and t.track == CONDUCTOR:
+            if t.text == said_last:
+                continue
+            said_last = t.text
+        kept.append(t)
+    score.text_events = kept
 
 
 def _written_transposed(part, instr) -> bool:
@@ -490,8 +797,10 @@ def _dedupe(items):
     return [by_tick[t] for t in sorted(by_tick)]
 
 
-def score_to_music21(score: Score):
-    """Build a music21 Score: one Part per track with meter, key and tempo marks."""
+def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
+    """Build a music21 Score: one Part per track with meter, key and tempo marks, and the
+    marks read from notation (lyrics, dynamics, chord symbols, words: _write_marks);
+    what could not be written is counted in ``unwritten`` (name -> how many)."""
     from music21 import (
         chord,
         clef,
@@ -511,6 +820,8 @@ def score_to_music21(score: Score):
     clefs = {"soprano": clef.TrebleClef, "alto": clef.TrebleClef,
              "tenor": clef.Treble8vbClef, "bass": clef.BassClef}
 
+    if unwritten is None:
+        unwritten = {}
     m21 = stream.Score()
     if score.title:
         m21.insert(0, metadata.Metadata(title=score.title))
@@ -538,14 +849,22 @@ def score_to_music21(score: Score):
         if index == 0:
             for mk in score.markers:  # the song form's sections, as rehearsal marks
                 part.insert(Fraction(mk.tick, PPQ), expressions.RehearsalMark(mk.text))
+            words = _tempo_words_at(score)
             for t in score.tempos:
-                part.insert(Fraction(t.tick, PPQ), tempo.MetronomeMark(number=_shown_bpm(t.bpm), numberSounding=t.bpm))
+                part.insert(Fraction(t.tick, PPQ), tempo.MetronomeMark(
+                    text=words.pop(t.tick, None), number=_shown_bpm(t.bpm), numberSounding=t.bpm))
+            for tick, text in words.items():  # tempo words without a tempo change there
+                if tick >= score.end_tick:  # no measure there
+                    unwritten["tempo words"] = unwritten.get("tempo words", 0) + 1
+                    continue
+                part.insert(Fraction(tick, PPQ), expressions.TextExpression(text))
         # Notes sharing onset and length become a chord; the rest go in as written. A
         # chord carries one fermata for all its notes (MusicXML has no per-note one here).
         groups: dict[tuple[int, int], list[Note]] = {}
         for n in score.notes:
             if n.track == index:
                 groups.setdefault((n.start, n.duration), []).append(n)
+        onsets: dict[int, object] = {}  # the first note or chord at each onset
         for (start, duration), notes in sorted(groups.items()):
             if drums:
                 members = [_drum_note(n.pitch, note) for n in notes]
@@ -560,6 +879,8 @@ def score_to_music21(score: Score):
                 # music21 moves it to the last note when it splits this one at a bar line.
                 el.expressions.append(expressions.Fermata())
             part.insert(Fraction(start, PPQ), el)
+            onsets.setdefault(start, el)
+        _write_marks(part, score, index, onsets, unwritten)
         if getattr(inst, "transposition", None) is not None and inst.transposition.semitones:
             # Our notes sound; a transposing instrument's part is written transposed
             # (and says so in <transpose>), so that it reads back at sounding pitch.
@@ -567,6 +888,116 @@ def score_to_music21(score: Score):
             part.toWrittenPitch(inPlace=True)
         m21.insert(0, part)
     return m21
+
+
+def _tempo_words_at(score: Score) -> dict[int, str]:
+    """The piece's tempo words by tick ("Allegro"), several at one tick joined."""
+    out: dict[int, str] = {}
+    for t in score.text_events:
+        if t.kind == "tempo" and t.track == CONDUCTOR:
+            out[t.tick] = f"{out[t.tick]} {t.text}" if t.tick in out else t.text
+    return out
+
+
+_DIRECTION_KINDS = ("dynamic", "chord", "words")
+
+
+def _write_marks(part, score: Score, index: int, onsets: dict, unwritten: dict[str, int]):
+    """The text events of track ``index`` that notation holds, into its music21 part:
+    lyrics on the note starting at their tick (verse by verse), dynamics, chord symbols
+    and words as directions. A lyric with no note starting there, or a chord symbol
+    music21 cannot spell, is counted in ``unwritten``."""
+    from music21 import dynamics, expressions, harmony, note
+
+    verses: dict[int, int] = {}
+    end = score.end_tick
+    last = max((t.tick for t in score.text_events if t.track == index and t.kind in
+                _DIRECTION_KINDS), default=-1)
+    if last >= end:  # a mark after the last note: a rest gives it a measure to sit in
+        part.insert(Fraction(end, PPQ), note.Rest(quarterLength=Fraction(last - end + PPQ, PPQ)))
+    for t in score.text_events:
+        if t.track != index:
+            continue
+        at = Fraction(t.tick, PPQ)
+        if t.kind == "lyrics":
+            el = onsets.get(t.tick)
+            if el is None or not t.text.strip():
+                unwritten["lyric"] = unwritten.get("lyric", 0) + 1
+                continue
+            verses[t.tick] = verses.get(t.tick, 0) + 1
+            lyric = note.Lyric(number=verses[t.tick])
+            lyric.setTextAndSyllabic(t.text.strip(), applyRaw=False)
+            el.lyrics.append(lyric)
+        elif t.kind == "dynamic":
+            part.insert(at, dynamics.Dynamic(t.text))
+        elif t.kind == "chord":
+            try:
+                cs = harmony.NoChord() if t.text in ("N.C.", "NC") else harmony.ChordSymbol(t.text)
+            except Exception:  # music21 raises several types for a figure it cannot read
+                unwritten["chord symbol"] = unwritten.get("chord symbol", 0) + 1
+                continue
+            part.insert(at, cs)
+        elif t.kind == "words":
+            part.insert(at, expressions.TextExpression(t.text))
+
+
+def _with_repeats(data: bytes, score: Score, unwritten: dict[str, int] | None = None) -> bytes:
+    """music21's MusicXML with the repeat barlines of a piece read without unfolding
+    (text events of kind "repeat") written back: a forward repeat on the left of the
+    measure starting at its tick, a backward one on the right of the measure ending
+    there, in every part; one at no bar line is counted in ``unwritten``."""
+    marks = [t for t in score.text_events if t.kind == "repeat" and t.track == CONDUCTOR]
+    if not marks:
+        return data
+    head, _at, _rest = data.partition(b"<score-partwise")
+    root = ET.fromstring(data)
+    placed: set[int] = set()
+    for part in root.iter("part"):
+        divisions, now = 1.0, 0.0
+        starts: dict[int, object] = {}
+        ends: dict[int, object] = {}
+        for measure in part.iter("measure"):
+            starts.setdefault(round(now * PPQ / divisions), measure)
+            longest = now
+            for el in measure:
+                if el.tag == "attributes":
+                    value = _number((el.findtext("divisions") or "").strip())
+                    if value:
+                        now, longest = now * value / divisions, longest * value / divisions
+                        divisions = value
+                elif el.tag in ("note", "backup", "forward"):
+                    if el.tag == "note" and (el.find("chord") is not None or
+                                             el.find("grace") is not None):
+                        continue
+                    duration = _number((el.findtext("duration") or "0").strip()) or 0
+                    now = now - duration if el.tag == "backup" else now + duration
+                    longest = max(longest, now)
+            now = longest
+            ends[round(now * PPQ / divisions)] = measure
+        for i, t in enumerate(marks):
+            forward = t.text.startswith("|:")
+            measure = starts.get(t.tick) if forward else ends.get(t.tick)
+            if measure is None:
+                continue
+            placed.add(i)
+            barline = ET.Element("barline", location="left" if forward else "right")
+            ET.SubElement(barline, "bar-style").text = "heavy-light" if forward else "light-heavy"
+            repeat = ET.SubElement(barline, "repeat", direction="forward" if forward else "backward")
+            if t.text.startswith(":|x") and t.text[3:].isdigit():
+                repeat.set("times", t.text[3:])
+            for old in measure.findall("barline"):
+                if old.get("location", "right") == barline.get("location"):
+                    measure.remove(old)
+            if forward:
+                children = list(measure)
+                at = next((i for i, c in enumerate(children)
+                           if c.tag not in ("print", "attributes")), len(children))
+                measure.insert(at, barline)
+            else:
+                measure.append(barline)
+    if unwritten is not None and len(placed) < len(marks):
+        unwritten["repeat barline"] = len(marks) - len(placed)
+    return head + ET.tostring(root, encoding="unicode").encode("utf-8")
 
 
 def _shown_bpm(bpm: float):
@@ -650,8 +1081,9 @@ def write_musicxml(score: Score, path: str | os.PathLike, grid: int = DEFAULT_GR
 
     Music off a notatable grid (a performance) is written quantized to ``grid`` (1/16
     by default; ``triplets`` allows the triplet grid a level up), the notation only: the
-    score is not changed. Controllers, bends and text events are not written (music21's
-    MusicXML here holds notes and the maps). Returns the notes for the user, one line
+    score is not changed. Lyrics, dynamics, chord symbols, tempo words, words and kept
+    repeats are written (:func:`_write_marks`, :func:`_with_repeats`); controllers,
+    bends and MIDI text are not. Returns the notes for the user, one line
     each (what was quantized, what was not written), which the CLI prints and the log
     keeps."""
     path = Path(path)
@@ -661,23 +1093,25 @@ def write_musicxml(score: Score, path: str | os.PathLike, grid: int = DEFAULT_GR
         raise UserError(f"{path}: {bars:,} bars is longer than MusicXML is written here "
                         f"(at most {MAX_NOTATION_BARS:,} bars); save as MIDI or a project")
     written, quantized = notation_copy(score, grid, triplets)
+    unwritten: dict[str, int] = {}
     try:
-        data = _musicxml_bytes(written)
+        data = _musicxml_bytes(written, unwritten)
     except Exception as exc:
         if quantized is not None:
             raise UserError(f"{path}: cannot be written as MusicXML ({_short(exc)})") from None
         # Spelled on a fine grid yet music21 could not write it: the notation grid then.
         written, quantized = notation_copy(score, grid, triplets, force=True)
+        unwritten = {}
         try:
-            data = _musicxml_bytes(written)
+            data = _musicxml_bytes(written, unwritten)
         except Exception as exc2:
             raise UserError(f"{path}: cannot be written as MusicXML ({_short(exc2)})") from None
     if quantized is not None:
         notes.append(f"{path.name}: {quantized}")
-    dropped = dropped_events(score)
+    dropped = dropped_events(score, unwritten)
     if dropped:
-        notes.append(f"{path.name}: MusicXML here keeps notes only: not written {dropped} "
-                     "(save as MIDI or a project to keep them)")
+        notes.append(f"{path.name}: MusicXML here does not hold everything: not written "
+                     f"{dropped} (save as MIDI or a project to keep them)")
     atomic_write_bytes(path, data)
     for line in notes:
         log.info("%s", line)
@@ -690,10 +1124,16 @@ _EVENT_NAMES = {"pitchwheel": "pitch bend", "aftertouch": "aftertouch",
                 "copyright": "copyright notice"}
 
 
-def dropped_events(score: Score) -> str:
-    """What of ``score`` a notes-only format does not hold, in words ("" for nothing):
-    "156 sustain pedal, 40 other controller, 3,339 pitch bend, 79 marker events"."""
-    counts: dict[str, int] = {}
+# Text events MusicXML holds (score_to_music21 writes them; markers apart, below).
+_NOTATION_KINDS = ("lyrics", "dynamic", "chord", "tempo", "words", "repeat")
+
+
+def dropped_events(score: Score, unwritten: dict[str, int] | None = None) -> str:
+    """What of ``score`` MusicXML does not hold, in words ("" for nothing): "156 sustain
+    pedal, 40 other controller, 3,339 pitch bend, 79 marker events". Lyrics, dynamics,
+    chord symbols, words and repeats are written, save those the writer counted in
+    ``unwritten`` (a lyric where no note starts)."""
+    counts: dict[str, int] = dict(unwritten or {})
     for e in score.channel_events:
         if e.kind == "control":
             name = "sustain pedal" if e.number == SUSTAIN else "other controller"
@@ -703,6 +1143,8 @@ def dropped_events(score: Score) -> str:
     for t in score.text_events:
         if t.kind == "marker" and t.track == CONDUCTOR and t.tick < score.end_tick:
             continue  # written, as rehearsal marks (one after the last note has no measure)
+        if t.kind in _NOTATION_KINDS:
+            continue  # written (or counted in unwritten)
         counts[_EVENT_NAMES[t.kind]] = counts.get(_EVENT_NAMES[t.kind], 0) + 1
     for e in score.system_events:
         name = "system exclusive" if e.data[:1] in (b"\xf0", b"\xf7") else "other meta"
@@ -712,12 +1154,12 @@ def dropped_events(score: Score) -> str:
     return ", ".join(f"{n:,} {name}" for name, n in counts.items()) + " events"
 
 
-def _musicxml_bytes(score: Score) -> bytes:
-    m21 = score_to_music21(score)
+def _musicxml_bytes(score: Score, unwritten: dict[str, int] | None = None) -> bytes:
+    m21 = score_to_music21(score, unwritten)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "score.musicxml"
         written = m21.write("musicxml", fp=str(out), makeNotation=True)
-        return _name_drum_sounds(Path(written).read_bytes())
+        return _with_repeats(_name_drum_sounds(Path(written).read_bytes()), score, unwritten)
 
 
 def _short(exc: Exception) -> str:

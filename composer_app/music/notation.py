@@ -86,6 +86,8 @@ def notation_copy(score: Score, grid: int = DEFAULT_GRID, triplets: bool = True,
     out.tempos = _snapped(out.tempos, steps)
     out.time_signatures = _snapped(out.time_signatures, steps)
     out.key_signatures = _snapped(out.key_signatures, steps)
+    # Lyrics, dynamics and chord symbols stay on the notes they were at.
+    out.text_events = [replace(t, tick=quantize_tick(t.tick, steps)) for t in out.text_events]
     out.sort()
     kind = f"1/{grid}" + (" (triplets allowed)" if triplets else "")
     return out, (f"quantized to {kind} for the notation only: {moved:,} of "

@@ -46,8 +46,14 @@ __all__ = [
 # (value -8192..8191, 0 = none), channel aftertouch (value 0-127), polyphonic aftertouch
 # (number = the key, value 0-127), a program change (number = the program).
 CHANNEL_KINDS = ("control", "pitchwheel", "aftertouch", "polytouch", "program")
-# TextEvent.kind: the MIDI meta events of that name.
-TEXT_KINDS = ("text", "marker", "lyrics", "cue_marker", "copyright")
+# TextEvent.kind: the MIDI meta events of that name, then what notation files say besides
+# notes (issue 13): a dynamic mark ("p", "ff"; on a voice), a chord symbol ("Cm7"; on a
+# voice), tempo words ("Allegro"; for the piece, at a tempo change or alone), other
+# words of a direction ("dolce"; on a voice) and a repeat barline kept written once
+# ("|:" a repeat starts, ":|" it ends, ":|x3" played three times; for the piece). MIDI
+# holds these as text events.
+TEXT_KINDS = ("text", "marker", "lyrics", "cue_marker", "copyright",
+              "dynamic", "chord", "tempo", "words", "repeat")
 CONDUCTOR = -1  # TextEvent.track of text that belongs to the whole piece (markers, ...)
 SUSTAIN = 64  # the sustain pedal's controller number
 

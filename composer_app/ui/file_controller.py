@@ -131,7 +131,8 @@ class FileController(QObject):
         QApplication.setOverrideCursor(Qt.WaitCursor)
         said: list[str] = []
         try:
-            score = load_score(path, tune=tune, notes=said)
+            score = load_score(path, tune=tune, notes=said,
+                               unfold=bool(self.settings.get("files/unfold_repeats")))
         except UserError as exc:
             QApplication.restoreOverrideCursor()
             self.warn("Cannot open file", str(exc))

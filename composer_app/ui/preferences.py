@@ -108,10 +108,16 @@ class PreferencesDialog(QDialog):
         self.autosave.setSuffix(" s")
         self.autosave.setSpecialValueText("off")
         self.autosave.setValue(s.get("autosave/interval_s"))
+        self.unfold = QCheckBox("Unfold repeats when opening MusicXML")
+        self.unfold.setObjectName("unfold_repeats")
+        self.unfold.setToolTip("On: repeated bars are written out as they are played. "
+                               "Off: written once, with their repeat barlines kept")
+        self.unfold.setChecked(s.get("files/unfold_repeats"))
         editor = QGroupBox("Editor")
         form = QFormLayout(editor)
         form.addRow("Default snap", self.snap)
         form.addRow("Autosave every", self.autosave)
+        form.addRow("Repeats", self.unfold)
 
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
@@ -191,4 +197,5 @@ class PreferencesDialog(QDialog):
         s.set("record/count_in_bars", self.count_in.value())
         s.set("record/metronome", self.record_metronome.isChecked())
         s.set("record/quantize", self.quantize_input.isChecked())
+        s.set("files/unfold_repeats", self.unfold.isChecked())
         s.sync()

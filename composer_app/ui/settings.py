@@ -21,6 +21,7 @@ DEFAULTS: dict[str, object] = {
     "record/count_in_bars": 1,
     "record/metronome": True,  # the metronome clicks while recording
     "record/quantize": False,  # onsets played in snap to the grid
+    "files/unfold_repeats": True,  # a MusicXML file's repeats played out on Open
 }
 
 
