@@ -317,3 +317,39 @@ def test_scale_rows_follow_a_key_change(window):
     # F is in C major's scale (lighter), not in G major's; F# the other way round
     assert row(65, 1000) == "#fbfbf4" and row(65, 2 * BAR + 1000) == "#ecece7"
     assert row(66, 1000) == "#e0e0da" and row(66, 2 * BAR + 1000) == "#f0f0e6"
+
+
+def test_inserted_and_deleted_bars_take_the_pedal_bends_and_lyrics_with_their_music(window):
+    from composer_app.music.score import ChannelEvent, TextEvent
+
+    doc = window.doc
+    s = piece([Note(60, 0, 480), Note(62, BAR, 480), Note(64, 2 * BAR, 480)])
+    s.channel_events = [ChannelEvent(0, 0, "control", 64, 127), ChannelEvent(400, 0, "control", 64, 0),
+                        ChannelEvent(BAR, 0, "control", 64, 127),  # pressed in bar 2 ...
+                        ChannelEvent(BAR + 100, 0, "pitchwheel", 0, 2000),
+                        ChannelEvent(2 * BAR + 400, 0, "control", 64, 0)]  # ... up in bar 3
+    s.text_events = [TextEvent(0, "lyrics", "la", 0), TextEvent(BAR, "lyrics", "li", 0),
+                     TextEvent(2 * BAR, "lyrics", "lo", 0)]
+    doc.load(s)
+    before = doc.score()
+    window.roll.set_playhead(BAR + 10)
+    window.piece.ask_int = lambda *a: 1
+    window.act_piece_insert_bars.trigger()  # one bar before bar 2
+    got = doc.score()
+    assert [(e.tick, e.kind, e.value) for e in got.channel_events] == [
+        (0, "control", 127), (400, "control", 0), (2 * BAR, "control", 127),
+        (2 * BAR + 100, "pitchwheel", 2000), (3 * BAR + 400, "control", 0)]
+    assert [(e.tick, e.text) for e in got.text_events if e.kind == "lyrics"] == [
+        (0, "la"), (2 * BAR, "li"), (3 * BAR, "lo")]
+    doc.undo_stack.undo()
+    assert doc.score() == before
+    window.roll.set_selection([i for i, n in doc.notes.items() if n.pitch == 62])
+    window.act_piece_delete_bars.trigger()  # bar 2 goes: the pedal it pressed stays down
+    got = doc.score()
+    assert [(e.tick, e.kind, e.value) for e in got.channel_events] == [
+        (0, "control", 127), (400, "control", 0), (BAR, "control", 127),
+        (BAR, "pitchwheel", 2000), (BAR + 400, "control", 0)]
+    assert [(e.tick, e.text) for e in got.text_events if e.kind == "lyrics"] == [
+        (0, "la"), (BAR, "lo")]
+    doc.undo_stack.undo()
+    assert doc.score() == before

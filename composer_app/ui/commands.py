@@ -86,6 +86,35 @@ class EditEvents(QUndoCommand):
         self.doc._edit_events(self.edit, undo=True)
 
 
+class ReplaceEvents(QUndoCommand):
+    """The piece's controllers, bends, text (lyrics, chord symbols; markers are meta) and
+    system events replaced by other lists (bars inserted or deleted move them all)."""
+
+    def __init__(self, doc: Document, text: str, after: tuple[list, list, list]):
+        super().__init__(text)
+        self.doc = doc
+        base = doc.base
+        self.before = (list(base.channel_events),
+                       [e for e in base.text_events if e.kind != "marker"],
+                       list(base.system_events))
+        self.after = after
+
+    def _put(self, lists: tuple[list, list, list]) -> None:
+        base = self.doc.base
+        channel, text, system = lists
+        base.channel_events = list(channel)
+        base.text_events = sorted([e for e in base.text_events if e.kind == "marker"]
+                                  + list(text), key=lambda e: e.tick)
+        base.system_events = list(system)
+        self.doc.eventsChanged.emit()
+
+    def redo(self) -> None:
+        self._put(self.after)
+
+    def undo(self) -> None:
+        self._put(self.before)
+
+
 # -- helpers that build and push commands ---------------------------------------------
 
 

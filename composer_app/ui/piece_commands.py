@@ -17,10 +17,16 @@ if TYPE_CHECKING:
 
 
 def _apply(doc: Document, text: str, changed: dict, added: list, deleted: set,
-           meta: ScoreMeta) -> None:
+           meta: ScoreMeta, events=None) -> None:
+    """One undo step: the notes, the meta and (``events(lists)`` -> lists) the events."""
     before = ScoreMeta.of(doc.base)
     changed = {i: n for i, n in changed.items() if i not in deleted and doc.notes[i] != n}
-    if not (changed or added or deleted or meta != before):
+    base = doc.base
+    lists = (base.channel_events, [e for e in base.text_events if e.kind != "marker"],
+             base.system_events)
+    moved = tuple(events(*lists)) if events is not None else lists
+    events_change = any(list(x) != list(y) for x, y in zip(moved, lists))
+    if not (changed or added or deleted or meta != before or events_change):
         return
     with cmd.one_step(doc, text):
         cmd.delete_notes(doc, deleted, text)
@@ -28,6 +34,8 @@ def _apply(doc: Document, text: str, changed: dict, added: list, deleted: set,
         cmd.insert_notes(doc, added, text)
         if meta != before:
             doc.undo_stack.push(cmd.EditMeta(doc, text, before, meta))
+        if events_change:
+            doc.undo_stack.push(cmd.ReplaceEvents(doc, text, moved))
 
 
 def transpose_piece(doc: Document, semitones: int) -> None:
@@ -45,9 +53,10 @@ def insert_bars(doc: Document, bar: int, count: int) -> None:
     score = pe.score_of(ScoreMeta.of(doc.base))
     at = score.bar_start(bar)
     bar_ticks = score.time_signature_at(max(at - 1, 0)).bar_ticks
-    changed, added, meta = pe.insert_time(doc.notes, ScoreMeta.of(doc.base), at,
-                                          count * bar_ticks)
-    _apply(doc, f"Insert {count} bar{'s' * (count != 1)}", changed, added, set(), meta)
+    length = count * bar_ticks
+    changed, added, meta = pe.insert_time(doc.notes, ScoreMeta.of(doc.base), at, length)
+    _apply(doc, f"Insert {count} bar{'s' * (count != 1)}", changed, added, set(), meta,
+           lambda *lists: [pe.insert_events(x, at, length) for x in lists])
 
 
 def delete_bars(doc: Document, first: int, last: int) -> None:
@@ -56,7 +65,10 @@ def delete_bars(doc: Document, first: int, last: int) -> None:
     a, b = score.bar_start(first), score.bar_start(last + 1)
     changed, deleted, meta = pe.delete_time(doc.notes, ScoreMeta.of(doc.base), a, b)
     count = last - first + 1
-    _apply(doc, f"Delete {count} bar{'s' * (count != 1)}", changed, [], deleted, meta)
+    _apply(doc, f"Delete {count} bar{'s' * (count != 1)}", changed, [], deleted, meta,
+           lambda channel, text, system: (pe.delete_events(channel, a, b, keep_state=True),
+                                          pe.delete_events(text, a, b),
+                                          pe.delete_events(system, a, b)))
 
 
 class PieceController:

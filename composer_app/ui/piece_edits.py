@@ -284,6 +284,37 @@ def delete_time(notes: dict[int, Note], meta: ScoreMeta, a: int, b: int
     return changed, deleted, new
 
 
+# -- the events that are not notes (controllers, bends, lyrics, chord symbols, sysex) ------
+
+
+def insert_events(events: list, at: int, length: int) -> list:
+    """The events (of any kind with a ``tick``) from ``at`` on moved ``length`` later,
+    as the notes are: a pedal pressed on the bar line goes with the music after it."""
+    return [replace(e, tick=e.tick + length) if e.tick >= at else e for e in events]
+
+
+def delete_events(events: list, a: int, b: int, keep_state: bool = False) -> list:
+    """The events without those in ``[a, b)``, the later ones ``b - a`` earlier.
+
+    ``keep_state`` (channel events): for each controller, bend or aftertouch of a voice,
+    the last value set inside the cut is set at ``a`` instead, so what was in force at
+    ``b`` (the pedal down, a bend) still is where the music goes on.
+    """
+    cut = b - a
+    before = [e for e in events if e.tick < a]
+    after = [replace(e, tick=e.tick - cut) for e in events if e.tick >= b]
+    kept = []
+    if keep_state:
+        last: dict[tuple, object] = {}
+        for e in events:
+            if a <= e.tick < b:
+                last[(e.track, e.kind, e.number if e.kind in ("control", "polytouch") else 0)] = e
+        landing = {(e.track, e.kind, e.number if e.kind in ("control", "polytouch") else 0)
+                   for e in after if e.tick == a}
+        kept = [replace(e, tick=a) for key, e in last.items() if key not in landing]
+    return sorted(before + kept + after, key=lambda e: e.tick)
+
+
 def _copy(meta: ScoreMeta) -> ScoreMeta:
     return ScoreMeta(meta.tracks, list(meta.tempos), list(meta.time_signatures),
                      list(meta.key_signatures), meta.title, list(meta.markers))
