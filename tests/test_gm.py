@@ -36,7 +36,7 @@ def test_musicxml_parts_never_take_the_drum_channel():
 
 
 def test_the_metronome_clicks_on_the_percussion_channel():
-    from composer_app.audio import transport
+    from composer_app.audio import events
 
-    assert transport.METRONOME_CHANNEL == gm.DRUM_CHANNEL
-    assert (transport.CLICK_ACCENT, transport.CLICK_BEAT) == (gm.HI_WOOD_BLOCK, gm.LOW_WOOD_BLOCK)
+    assert events.METRONOME_CHANNEL == gm.DRUM_CHANNEL
+    assert (events.CLICK_ACCENT, events.CLICK_BEAT) == (gm.HI_WOOD_BLOCK, gm.LOW_WOOD_BLOCK)
