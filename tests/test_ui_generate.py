@@ -636,3 +636,24 @@ def test_continue_length_takes_what_the_readme_says(window, qtbot):
     QTest.keyClick(box, Qt.Key_Return)
     assert box.value() == 64
     assert box.minimum() == 1
+
+
+@needs_harmonizer
+def test_on_a_small_screen_the_melody_stays_in_view_over_its_new_voices(window, qtbot):
+    """1280×720: the four voices of a reharmonization span more rows than the roll shows.
+    The view brought to them keeps the voice being edited (the melody) in sight rather
+    than centring the range and cutting the melody off at the top."""
+    window.resize(1280, 720)
+    qtbot.waitUntil(lambda: window.roll.viewport().height() < 400)
+    load(window, melody(8))
+    roll = window.roll
+    select(window, lambda n: True)
+    run(qtbot, window, "reharmonize")
+    height = roll.viewport().height()
+    ghosts = roll.ghost_notes
+    pitches = [n.pitch for n in ghosts] + [n.pitch for n in window.doc.notes.values()]
+    assert (max(pitches) - min(pitches) + 1) * roll.key_h > height  # the case in question
+    for n in window.doc.notes.values():  # every melody row is in view
+        assert 0 <= roll.y_of(n.pitch) and roll.y_of(n.pitch) + roll.key_h <= height, n.pitch
+    # and the new voices are shown under it, as far as they fit
+    assert any(0 <= roll.y_of(n.pitch) < height for n in ghosts if n.track == 1)

@@ -404,8 +404,10 @@ class Generation(QObject):
             roll.set_ghost_notes(prop.add, replaced=going)
             # Bring the new notes into view with the music they go with.
             lo, hi = prop.span
-            context = [n.pitch for n in self.w.doc.notes.values() if n.end > lo and n.start < hi]
-            roll.show_pitches(context + [n.pitch for n in prop.add])
+            around = [n for n in self.w.doc.notes.values() if n.end > lo and n.start < hi]
+            # the voice being edited (the melody) stays in sight when all cannot
+            keep = [n.pitch for n in around + list(prop.add) if n.track == roll.active_track]
+            roll.show_pitches([n.pitch for n in around + list(prop.add)], keep=keep)
             if prop.add:
                 roll.show_ticks(min(n.start for n in prop.add), max(n.end for n in prop.add))
             new = len(prop.add) - unchanged

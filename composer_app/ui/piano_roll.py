@@ -167,8 +167,10 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.verticalScrollBar().setValue(
             int((127 - pitch) * self.key_h - self.viewport().height() / 2))
 
-    def show_pitches(self, pitches) -> None:
-        """Scroll so the pitch range is in view (centred on it when it does not fit)."""
+    def show_pitches(self, pitches, keep=()) -> None:
+        """Scroll so the pitch range is in view (centred on it when it does not fit; then
+        the rows of ``keep``, e.g. the voice being edited, stay in view as far as they
+        fit, the highest first)."""
         pitches = list(pitches)
         if not pitches:
             return
@@ -178,7 +180,13 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
             return  # already visible
         # the middle of the rows from hi's top to lo's bottom, in the middle of the view
         top, bottom = (127 - hi) * self.key_h, (128 - lo) * self.key_h
-        self.verticalScrollBar().setValue(int((top + bottom - height) / 2))
+        value = (top + bottom - height) / 2
+        keep = list(keep)
+        if keep:
+            k_top, k_bottom = (127 - max(keep)) * self.key_h, (128 - min(keep)) * self.key_h
+            value = max(value, k_bottom - height)  # keep's lowest row not below the view
+            value = min(value, k_top)  # nor its highest above it (this one wins)
+        self.verticalScrollBar().setValue(int(value))
 
     def center_on_notes(self) -> None:
         if not self.doc.notes:
