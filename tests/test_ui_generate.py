@@ -598,8 +598,16 @@ def test_undoing_an_accept_brings_the_variations_back(window, qtbot):
     assert len(gen.variations) == 2 and gen.index == 1  # at the one that was accepted
     assert window.roll.ghost_notes == second
     assert window.act_variation_accept.isEnabled()
-    window.doc.undo_stack.redo()  # accepted again: the variations go again
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    assert "Accept undone" in window.statusBar().currentMessage()
+    # Ctrl+Shift+Z, the key a musician presses: accepted again, the variations go again
+    QTest.keyClick(window.roll, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
     assert not gen.variations and window.roll.ghost_notes == []
+    # and the status bar no longer says the accept is undone
+    assert "Accept undone" not in window.statusBar().currentMessage()
+    assert "variation 2" in window.statusBar().currentMessage()
     window.doc.undo_stack.undo()
     window.act_variation_previous.trigger()  # try the other one without generating again
     first = gen.proposal().add

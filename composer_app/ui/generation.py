@@ -466,7 +466,7 @@ class Generation(QObject):
         with cmd.one_step(doc, prop.text):
             # First in the step, so undone last: the notes are back when the variations are.
             doc.undo_stack.push(cmd.Callback("Variations", lambda: self._bring_back(*shown),
-                                             lambda: self._put_away(shown[0])))
+                                             lambda: self._put_away(shown[0], number)))
             if prop.new_tracks:
                 def add_tracks(meta):
                     meta.tracks.extend(prop.new_tracks)
@@ -491,10 +491,13 @@ class Generation(QObject):
             f"Accept undone: the {len(results)} variation{'s' if len(results) > 1 else ''} "
             "are back (Alt+←/→ to try another)", 6000)
 
-    def _put_away(self, job: GenerationJob) -> None:
-        """Redo of an accept: the variations brought back by its undo go again."""
+    def _put_away(self, job: GenerationJob, number: int) -> None:
+        """Redo of an accept: the variations brought back by its undo go again (and the
+        status bar stops saying the accept is undone)."""
         if self._job is job:
             self.discard(quiet=True)
+            self.w.statusBar().showMessage(f"Accepted variation {number} again "
+                                           "(Ctrl+Z undoes it)", 5000)
 
     def _piece_replaced(self) -> None:
         """New/Open/Restore: the variations on show belonged to the old piece. (A job
