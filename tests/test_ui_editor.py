@@ -631,3 +631,26 @@ def test_a_new_piece_has_no_key_and_the_readme_says_so(window):
     assert window.doc.base.key is None and window.key_combo.currentText() == "(none)"
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert "empty piece in C major" not in readme and "no key signature" in readme
+
+
+def test_the_ruler_shows_whether_the_loop_is_on(window):
+    """A loop switched off with L stays set (L brings it back) but is not played: the
+    ruler shows it grey then, blue while it is on, as a DAW does."""
+    roll = window.roll
+    ruler = roll.ruler
+    QTest.mousePress(ruler, Qt.LeftButton, Qt.NoModifier, QPoint(int(roll.x_of(0)) + 1, 10))
+    QTest.mouseMove(ruler, QPoint(int(roll.x_of(1920)), 10))
+    QTest.mouseRelease(ruler, Qt.LeftButton, Qt.NoModifier, QPoint(int(roll.x_of(1920)), 10))
+
+    def band():  # the ruler's colour inside the loop, below the bar numbers
+        c = ruler.grab().toImage().pixelColor(int(roll.x_of(700)), ruler.height() - 3)
+        return c.blue() - c.red()
+
+    assert window.act_loop.isChecked() and band() > 40  # blue: on
+    window.activateWindow()
+    roll.setFocus()
+    QTest.keyClick(roll, Qt.Key_L)
+    assert not window.act_loop.isChecked() and roll.loop == (0, 1920)
+    assert abs(band()) < 15  # grey: set, not played
+    QTest.keyClick(roll, Qt.Key_L)
+    assert band() > 40

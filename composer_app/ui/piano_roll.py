@@ -82,6 +82,7 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.selection: set[int] = set()
         self.playhead = 0
         self.loop: tuple[int, int] | None = None
+        self.loop_on = False  # the Loop action's state (set by the transport)
         self.ghost_notes: list[Note] = []
         self.recording_notes: list[Note] = []  # the take being recorded (not in the piece yet)
         self.replaced_ids: set[int] = set()
@@ -282,6 +283,12 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
     def set_loop(self, a: int, b: int) -> None:
         self.loop = (a, b) if b > a else None
         self._repaint_all()
+
+    def set_loop_on(self, on: bool) -> None:
+        """Whether the loop set is played (the Loop action): drawn blue, else grey."""
+        if on != self.loop_on:
+            self.loop_on = on
+            self._repaint_all()
 
     def set_ghost_notes(self, notes, replaced=()) -> None:
         """Candidate notes drawn as dashed outlines (variations); the notes with ids in
