@@ -654,3 +654,28 @@ def test_the_ruler_shows_whether_the_loop_is_on(window):
     assert abs(band()) < 15  # grey: set, not played
     QTest.keyClick(roll, Qt.Key_L)
     assert band() > 40
+
+
+def test_enter_in_the_tempo_box_then_space_plays_at_the_new_tempo(make_window, qtbot):
+    """Type a tempo, Enter, Space to hear it: Enter gives the keys back to the roll, so
+    Space plays (it used to replace the selected tempo with a space and play nothing)."""
+    from PySide6.QtWidgets import QApplication
+
+    from composer_app.music import Note, Score
+
+    w = make_window(size=(1200, 800), record_play=True)
+    w.doc.load(Score(notes=[Note(60, 0, 480)]))
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None)
+    for spin, typed, value in ((w.tempo_spin, "90", 90.0), (w.num_spin, "3", 3)):
+        edit = spin.lineEdit()
+        QTest.mouseClick(edit, Qt.LeftButton)
+        edit.selectAll()
+        QTest.keyClicks(edit, typed)
+        QTest.keyClick(edit, Qt.Key_Return)
+        assert spin.value() == value
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key_Space)
+        assert spin.value() == value and spin.text().startswith(typed), spin.text()
+        assert w.played, "Space did not play"
+        w.played.clear()
+    assert w.doc.base.tempo_at(0) == 90.0 and w.doc.base.time_signature_at(0).numerator == 3

@@ -257,6 +257,10 @@ class MainWindow(QMainWindow):
         self.key_combo.setToolTip("Key signature; its scale is highlighted in the roll")
         self.key_combo.currentTextChanged.connect(self._key_edited)
         tb.addWidget(self.key_combo)
+        # Enter in a number field hands the keys back to the roll: type a tempo, Enter,
+        # Space plays it (in the field Space would replace the number).
+        for spin in (self.tempo_spin, self.num_spin):
+            spin.lineEdit().returnPressed.connect(self._keys_to_roll)
         self.addToolBarBreak()
         self.addToolBar(tb)
         self.transport_toolbar = tb
@@ -378,6 +382,9 @@ class MainWindow(QMainWindow):
             rest = [t for t in meta.time_signatures if t.tick > 0]
             meta.time_signatures = [TimeSignature(0, num, den)] + rest
         cmd.edit_meta(self.doc, "Set meter", change)
+
+    def _keys_to_roll(self) -> None:
+        self.roll.setFocus(Qt.OtherFocusReason)
 
     def _key_edited(self, text: str) -> None:
         if self._updating_fields:
