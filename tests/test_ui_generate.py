@@ -114,6 +114,19 @@ def test_generation_actions_have_free_shortcuts(window):
     assert window.act_reharmonize.shortcut().toString() == "Ctrl+Shift+H"
 
 
+def test_the_generate_menu_names_every_entry_in_words(window):
+    """The Generate menu listed the variation steps as bare "◀" and "▶": each entry says
+    what it does there, while the panel's buttons keep their arrows."""
+    from PySide6.QtWidgets import QToolButton
+
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Generate")
+    texts = [a.text().replace("&", "") for a in menu.actions() if not a.isSeparator()]
+    assert "Previous Variation" in texts and "Next Variation" in texts
+    assert all(sum(c.isalpha() for c in t) >= 4 for t in texts), texts
+    buttons = {b.text() for b in window.generation.panel.findChildren(QToolButton)}
+    assert {"◀", "▶", "♪ Listen"} <= buttons, buttons
+
+
 # -- errors from the worker -------------------------------------------------------------
 
 

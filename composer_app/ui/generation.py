@@ -59,8 +59,10 @@ class Generation(QObject):
     def _make_actions(self) -> None:
         w = self.w
 
-        def act(name, text, slot, keys, tip):
+        def act(name, text, slot, keys, tip, button=None):
             a = QAction(text, w)
+            if button:  # the panel's button shows this; the menu says it in words
+                a.setIconText(button)
             a.setShortcuts([QKeySequence(k) for k in keys])
             shown = " / ".join(QKeySequence(k).toString(QKeySequence.NativeText) for k in keys)
             a.setToolTip(f"{tip} ({shown})" if keys else tip)
@@ -77,12 +79,13 @@ class Generation(QObject):
                                ["Ctrl+Shift+H"],
                                "Write alto, tenor and bass under the selected melody, "
                                "keeping locked notes"),
-            "previous": act("variation_previous", "◀", lambda: self.step(-1), ["Alt+Left"],
-                            "Previous variation"),
-            "next": act("variation_next", "▶", lambda: self.step(1), ["Alt+Right"],
-                        "Next variation"),
-            "audition": act("variation_audition", "♪ Listen", self.audition, ["Alt+P"],
-                            "Play the piece with this variation from the start of its span"),
+            "previous": act("variation_previous", "&Previous Variation", lambda: self.step(-1),
+                            ["Alt+Left"], "Previous variation", button="◀"),
+            "next": act("variation_next", "&Next Variation", lambda: self.step(1), ["Alt+Right"],
+                        "Next variation", button="▶"),
+            "audition": act("variation_audition", "&Listen to Variation", self.audition, ["Alt+P"],
+                            "Play the piece with this variation from the start of its span",
+                            button="♪ Listen"),
             "accept": act("variation_accept", "Accept", self.accept, ["Ctrl+Return", "Ctrl+Enter"],
                           "Accept this variation (one undo step)"),
             "discard": act("variation_discard", "Discard all", self.discard, ["Ctrl+Backspace"],
