@@ -515,3 +515,26 @@ def test_a_first_start_gives_the_roll_most_of_the_width(tmp_path, screen):
     window, roll = int(words[words.index("window") + 1]), int(words[words.index("roll") + 1])
     assert window <= int(screen.split("x")[0])
     assert roll >= 0.6 * window, out.stdout
+
+
+def test_a_chorale_opens_with_its_soprano_in_view_on_a_small_screen(make_window, tmp_path):
+    """Opening four voices that span more rows than the roll shows centred the range and
+    cut the soprano (the voice being edited) off at the top."""
+    from composer_app.music import Note, Score, Track
+    from composer_app.music.project import write_project
+
+    voices = [(72, 79), (62, 69), (55, 62), (43, 50)]  # soprano ... bass, 3 octaves
+    notes = [Note(lo + (i * 3) % (hi - lo + 1), i * 480, 480, 80, t)
+             for t, (lo, hi) in enumerate(voices) for i in range(16)]
+    path = tmp_path / "chorale.composer.json"
+    write_project(Score(notes=notes, tracks=[Track(n, c) for c, n in
+                                             enumerate(["Soprano", "Alto", "Tenor", "Bass"])]),
+                  path)
+    w = make_window(size=(1280, 720))
+    roll = w.roll
+    assert (79 - 43 + 1) * roll.key_h > roll.viewport().height()  # does not fit
+    w.open_path(str(path))
+    height = roll.viewport().height()
+    for n in w.doc.notes.values():
+        if n.track == roll.active_track == 0:
+            assert 0 <= roll.y_of(n.pitch) and roll.y_of(n.pitch) + roll.key_h <= height, n

@@ -195,6 +195,9 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
             return
         pitches = [n.pitch for n in self.doc.notes.values()]
         self.center_on_pitch((min(pitches) + max(pitches)) // 2)
+        # more rows than the view shows: the voice being edited (a soprano) stays in sight
+        self.show_pitches(pitches, keep=[n.pitch for n in self.doc.notes.values()
+                                         if n.track == self.active_track])
         self.horizontalScrollBar().setValue(0)
 
     def set_zoom(self, px_per_tick: float | None = None, key_h: int | None = None,
