@@ -110,3 +110,30 @@ def test_the_chooser_lists_numbers_and_titles_and_filters(qtbot):
     assert d.chosen() == 12
     d.filter.setText("no such tune at all")
     assert d.chosen() is None and not d.open_button.isEnabled()
+
+
+def test_the_chooser_is_driven_by_typing_a_title_arrows_and_enter(qtbot):
+    """A book of hundreds of tunes: the title typed goes into the filter at once, ↓ and ↑
+    step through the tunes shown (and skip the hidden ones), Enter opens the one chosen."""
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QDialog
+
+    tunes = abc_tunes(essen_book())
+    d = TuneChooser(None, "ballad10.abc", tunes)
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitExposed(d)
+    d.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None)
+    QTest.keyClicks(QApplication.focusWidget(), "meererin")
+    assert d.filter.text() == "meererin"
+    wanted = [t.number for t in tunes if "meererin" in t.title.lower()]
+    assert len(wanted) >= 2 and d.chosen() == wanted[0]
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key_Down)
+    assert d.chosen() == wanted[1]
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key_Up)
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key_Up)  # at the first shown: stays
+    assert d.chosen() == wanted[0]
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key_Down)
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key_Return)
+    assert d.result() == QDialog.Accepted and d.chosen() == wanted[1]

@@ -631,3 +631,51 @@ def test_a_new_piece_has_no_key_and_the_readme_says_so(window):
     assert window.doc.base.key is None and window.key_combo.currentText() == "(none)"
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert "empty piece in C major" not in readme and "no key signature" in readme
+
+
+def test_the_ruler_shows_whether_the_loop_is_on(window):
+    """A loop switched off with L stays set (L brings it back) but is not played: the
+    ruler shows it grey then, blue while it is on, as a DAW does."""
+    roll = window.roll
+    ruler = roll.ruler
+    QTest.mousePress(ruler, Qt.LeftButton, Qt.NoModifier, QPoint(int(roll.x_of(0)) + 1, 10))
+    QTest.mouseMove(ruler, QPoint(int(roll.x_of(1920)), 10))
+    QTest.mouseRelease(ruler, Qt.LeftButton, Qt.NoModifier, QPoint(int(roll.x_of(1920)), 10))
+
+    def band():  # the ruler's colour inside the loop, below the bar numbers
+        c = ruler.grab().toImage().pixelColor(int(roll.x_of(700)), ruler.height() - 3)
+        return c.blue() - c.red()
+
+    assert window.act_loop.isChecked() and band() > 40  # blue: on
+    window.activateWindow()
+    roll.setFocus()
+    QTest.keyClick(roll, Qt.Key_L)
+    assert not window.act_loop.isChecked() and roll.loop == (0, 1920)
+    assert abs(band()) < 15  # grey: set, not played
+    QTest.keyClick(roll, Qt.Key_L)
+    assert band() > 40
+
+
+def test_enter_in_the_tempo_box_then_space_plays_at_the_new_tempo(make_window, qtbot):
+    """Type a tempo, Enter, Space to hear it: Enter gives the keys back to the roll, so
+    Space plays (it used to replace the selected tempo with a space and play nothing)."""
+    from PySide6.QtWidgets import QApplication
+
+    from composer_app.music import Note, Score
+
+    w = make_window(size=(1200, 800), record_play=True)
+    w.doc.load(Score(notes=[Note(60, 0, 480)]))
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None)
+    for spin, typed, value in ((w.tempo_spin, "90", 90.0), (w.num_spin, "3", 3)):
+        edit = spin.lineEdit()
+        QTest.mouseClick(edit, Qt.LeftButton)
+        edit.selectAll()
+        QTest.keyClicks(edit, typed)
+        QTest.keyClick(edit, Qt.Key_Return)
+        assert spin.value() == value
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key_Space)
+        assert spin.value() == value and spin.text().startswith(typed), spin.text()
+        assert w.played, "Space did not play"
+        w.played.clear()
+    assert w.doc.base.tempo_at(0) == 90.0 and w.doc.base.time_signature_at(0).numerator == 3

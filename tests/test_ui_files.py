@@ -462,3 +462,79 @@ def test_what_a_format_cannot_hold_and_a_damaged_file_reach_the_user(window, tmp
     assert window.open_path(str(damaged), ask=False)
     assert window.warnings and "damaged file, opened with repairs" in window.warnings[-1]
     assert "cut short" in window.statusBar().currentMessage()
+
+
+X11_FIRST_START = r"""
+import sys
+from PySide6.QtCore import QSettings
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from composer_app.ui.main_window import MainWindow
+from composer_app.ui.settings import Settings
+
+app = QApplication([])
+w = MainWindow(Settings(QSettings(sys.argv[1], QSettings.IniFormat)))
+w.audio.ensure_open = lambda: None
+w.show()
+QTest.qWaitForWindowExposed(w, 5000)
+for _ in range(20):
+    QTest.qWait(50)
+print("window", w.width(), "roll", w.roll.viewport().width(),
+      "tabbed", bool(w.tabifiedDockWidgets(w.tracks_dock)))
+"""
+
+
+@pytest.mark.parametrize("screen", ["1600x1000", "1920x1080"])
+def test_a_first_start_gives_the_roll_most_of_the_width(tmp_path, screen):
+    """On a 1600 or 1920 px screen the window opened at 1400 px with Voices and Generation
+    side by side: the roll had about 600 px, three bars. It opens in proportion to the
+    screen, and where the window is too narrow for both panels they share a tab."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("no Xvfb: a real screen size cannot be had here")
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", f"{screen}x24"],
+                              pass_fds=(write,), stderr=subprocess.DEVNULL)
+    os.close(write)
+    try:
+        display = os.read(read, 16).decode().strip()
+        env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb",
+                   COMPOSER_APP_DATA=str(tmp_path / "data"))
+        out = subprocess.run([sys.executable, "-c", X11_FIRST_START, str(tmp_path / "s.ini")],
+                             env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        os.close(read)
+        server.terminate()
+        server.wait(10)
+    assert out.returncode == 0, out.stdout + out.stderr
+    words = out.stdout.split()
+    window, roll = int(words[words.index("window") + 1]), int(words[words.index("roll") + 1])
+    assert window <= int(screen.split("x")[0])
+    assert roll >= 0.6 * window, out.stdout
+
+
+def test_a_chorale_opens_with_its_soprano_in_view_on_a_small_screen(make_window, tmp_path):
+    """Opening four voices that span more rows than the roll shows centred the range and
+    cut the soprano (the voice being edited) off at the top."""
+    from composer_app.music import Note, Score, Track
+    from composer_app.music.project import write_project
+
+    voices = [(72, 79), (62, 69), (55, 62), (43, 50)]  # soprano ... bass, 3 octaves
+    notes = [Note(lo + (i * 3) % (hi - lo + 1), i * 480, 480, 80, t)
+             for t, (lo, hi) in enumerate(voices) for i in range(16)]
+    path = tmp_path / "chorale.composer.json"
+    write_project(Score(notes=notes, tracks=[Track(n, c) for c, n in
+                                             enumerate(["Soprano", "Alto", "Tenor", "Bass"])]),
+                  path)
+    w = make_window(size=(1280, 720))
+    roll = w.roll
+    assert (79 - 43 + 1) * roll.key_h > roll.viewport().height()  # does not fit
+    w.open_path(str(path))
+    height = roll.viewport().height()
+    for n in w.doc.notes.values():
+        if n.track == roll.active_track == 0:
+            assert 0 <= roll.y_of(n.pitch) and roll.y_of(n.pitch) + roll.key_h <= height, n

@@ -114,6 +114,19 @@ def test_generation_actions_have_free_shortcuts(window):
     assert window.act_reharmonize.shortcut().toString() == "Ctrl+Shift+H"
 
 
+def test_the_generate_menu_names_every_entry_in_words(window):
+    """The Generate menu listed the variation steps as bare "◀" and "▶": each entry says
+    what it does there, while the panel's buttons keep their arrows."""
+    from PySide6.QtWidgets import QToolButton
+
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Generate")
+    texts = [a.text().replace("&", "") for a in menu.actions() if not a.isSeparator()]
+    assert "Previous Variation" in texts and "Next Variation" in texts
+    assert all(sum(c.isalpha() for c in t) >= 4 for t in texts), texts
+    buttons = {b.text() for b in window.generation.panel.findChildren(QToolButton)}
+    assert {"◀", "▶", "♪ Listen"} <= buttons, buttons
+
+
 # -- errors from the worker -------------------------------------------------------------
 
 
@@ -598,8 +611,16 @@ def test_undoing_an_accept_brings_the_variations_back(window, qtbot):
     assert len(gen.variations) == 2 and gen.index == 1  # at the one that was accepted
     assert window.roll.ghost_notes == second
     assert window.act_variation_accept.isEnabled()
-    window.doc.undo_stack.redo()  # accepted again: the variations go again
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    assert "Accept undone" in window.statusBar().currentMessage()
+    # Ctrl+Shift+Z, the key a musician presses: accepted again, the variations go again
+    QTest.keyClick(window.roll, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
     assert not gen.variations and window.roll.ghost_notes == []
+    # and the status bar no longer says the accept is undone
+    assert "Accept undone" not in window.statusBar().currentMessage()
+    assert "variation 2" in window.statusBar().currentMessage()
     window.doc.undo_stack.undo()
     window.act_variation_previous.trigger()  # try the other one without generating again
     first = gen.proposal().add
@@ -675,3 +696,24 @@ def test_the_style_combo_reaches_the_model(window, qtbot):
     assert shown["chorale"] == sorted((n.pitch, n.start, n.duration) for n in expected.notes
                                       if n.start >= req.score.end_tick)
     assert shown["chorale"] != shown["folk"]
+
+
+@needs_harmonizer
+def test_on_a_small_screen_the_melody_stays_in_view_over_its_new_voices(window, qtbot):
+    """1280×720: the four voices of a reharmonization span more rows than the roll shows.
+    The view brought to them keeps the voice being edited (the melody) in sight rather
+    than centring the range and cutting the melody off at the top."""
+    window.resize(1280, 720)
+    qtbot.waitUntil(lambda: window.roll.viewport().height() < 400)
+    load(window, melody(8))
+    roll = window.roll
+    select(window, lambda n: True)
+    run(qtbot, window, "reharmonize")
+    height = roll.viewport().height()
+    ghosts = roll.ghost_notes
+    pitches = [n.pitch for n in ghosts] + [n.pitch for n in window.doc.notes.values()]
+    assert (max(pitches) - min(pitches) + 1) * roll.key_h > height  # the case in question
+    for n in window.doc.notes.values():  # every melody row is in view
+        assert 0 <= roll.y_of(n.pitch) and roll.y_of(n.pitch) + roll.key_h <= height, n.pitch
+    # and the new voices are shown under it, as far as they fit
+    assert any(0 <= roll.y_of(n.pitch) < height for n in ghosts if n.track == 1)

@@ -353,3 +353,21 @@ def test_inserted_and_deleted_bars_take_the_pedal_bends_and_lyrics_with_their_mu
         (0, "la"), (BAR, "lo")]
     doc.undo_stack.undo()
     assert doc.score() == before
+
+
+def test_a_key_change_in_a_piece_without_a_key_leaves_the_bars_before_it_keyless(window):
+    """A new piece has no key ("(none)": detected from the notes). A key change added at
+    bar 3 is a key from bar 3 on: bar 1 stays "(none)", the bars before it keep their
+    detected key, and the export does not write G from the start."""
+    roll, ruler, doc = window.roll, window.roll.ruler, window.doc
+    doc.load(piece([Note(p, i * 480, 480) for i, p in enumerate((60, 64, 67, 72))],
+                   key_signatures=[]))
+    assert window.key_combo.currentText() == "(none)"
+    ruler.ask = asker(parse_key("G"))
+    menu_action(ruler.context_menu(roll.x_of(2 * BAR + 500), 20), "Add key change at bar 3").trigger()
+    assert doc.base.key_signatures == [KeySignature(2 * BAR, parse_key("G"))]
+    assert window.key_combo.currentText() == "(none)"
+    s = doc.score()
+    assert s.key is None and s.key_at(BAR) is None and s.key_at(2 * BAR) == parse_key("G")
+    # what generation uses before the change is the melody's key, not the later G
+    assert s.key_in_force(0, s.notes) == parse_key("C")

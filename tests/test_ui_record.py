@@ -204,7 +204,9 @@ def test_no_input_ports_preferences_show_none_and_nothing_errors(qtbot, tmp_path
     dlg = PreferencesDialog(settings, w, input_state=w.record.state())
     qtbot.addWidget(dlg)
     assert [dlg.input_port.itemText(i) for i in range(dlg.input_port.count())] == ["none"]
-    assert dlg.input_state.text() == "none"
+    # said in words, not a bare "none" beside a "none" port
+    assert dlg.input_state.text().startswith("none")
+    assert "no MIDI input port on this machine" in dlg.input_state.text()
     assert dlg.count_in.value() == 1 and dlg.record_metronome.isChecked()
     assert not dlg.quantize_input.isChecked()
     dlg.count_in.setValue(2)
@@ -224,3 +226,22 @@ def test_no_input_ports_preferences_show_none_and_nothing_errors(qtbot, tmp_path
     dlg = PreferencesDialog(settings, w, input_state=w.record.state())
     qtbot.addWidget(dlg)
     assert dlg.input_port.currentText() == "Keystation 49 (not found)"
+
+
+def test_preferences_show_the_whole_no_sound_reason(qtbot, tmp_path):
+    """The "Now" line of Audio output is the reason there is no sound and what to do: it
+    is shown whole at the dialog's size, not cut to two lines."""
+    from composer_app.ui.preferences import PreferencesDialog
+    from composer_app.ui.settings import Settings
+
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    reason = ("no sound: no audio output could be opened (tried pulseaudio, alsa); start "
+              "PulseAudio or PipeWire (pipewire-pulse), or check that a sound card exists, "
+              "or choose a MIDI output port in the Audio settings; playing silently")
+    dlg = PreferencesDialog(settings, None, audio_state=reason)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    label = dlg.audio_state
+    assert label.height() >= label.heightForWidth(label.width())
+    assert dlg.height() <= 1000  # still a dialog that fits a laptop screen

@@ -258,8 +258,10 @@ class Score:
         return _last_at(self.time_signatures, tick, TimeSignature(0, 4, 4))
 
     def key_at(self, tick: int) -> Key | None:
+        """The key signature in force at ``tick``; None before the first one (a piece
+        without a key at bar 1 has none there, even with a key change later)."""
         ks = _last_at(self.key_signatures, tick, None)
-        return ks.key if ks else None
+        return ks.key if ks and ks.tick <= tick else None
 
     @property
     def key(self) -> Key | None:

@@ -248,7 +248,9 @@ WINDOW_ACTIONS = [
     Action("export_pdf", "Export Score as &PDF…", "export_score_pdf", (), FILE,
            tip="The score view's engraving as PDF (A4)"),
     Separator(FILE),
-    Action("prefs", "&Preferences…", "preferences", (K.Preferences,), FILE),
+    # X11 binds nothing to the platform's Preferences; Ctrl+, as most apps there (once
+    # where it is the platform's own).
+    Action("prefs", "&Preferences…", "preferences", (Every(K.Preferences), "Ctrl+,"), FILE),
     Separator(FILE),
     Action("quit", "&Quit", "close", (K.Quit,), FILE),
 

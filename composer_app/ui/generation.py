@@ -59,8 +59,10 @@ class Generation(QObject):
     def _make_actions(self) -> None:
         w = self.w
 
-        def act(name, text, slot, keys, tip):
+        def act(name, text, slot, keys, tip, button=None):
             a = QAction(text, w)
+            if button:  # the panel's button shows this; the menu says it in words
+                a.setIconText(button)
             a.setShortcuts([QKeySequence(k) for k in keys])
             shown = " / ".join(QKeySequence(k).toString(QKeySequence.NativeText) for k in keys)
             a.setToolTip(f"{tip} ({shown})" if keys else tip)
@@ -77,12 +79,13 @@ class Generation(QObject):
                                ["Ctrl+Shift+H"],
                                "Write alto, tenor and bass under the selected melody, "
                                "keeping locked notes"),
-            "previous": act("variation_previous", "◀", lambda: self.step(-1), ["Alt+Left"],
-                            "Previous variation"),
-            "next": act("variation_next", "▶", lambda: self.step(1), ["Alt+Right"],
-                        "Next variation"),
-            "audition": act("variation_audition", "♪ Listen", self.audition, ["Alt+P"],
-                            "Play the piece with this variation from the start of its span"),
+            "previous": act("variation_previous", "&Previous Variation", lambda: self.step(-1),
+                            ["Alt+Left"], "Previous variation", button="◀"),
+            "next": act("variation_next", "&Next Variation", lambda: self.step(1), ["Alt+Right"],
+                        "Next variation", button="▶"),
+            "audition": act("variation_audition", "&Listen to Variation", self.audition, ["Alt+P"],
+                            "Play the piece with this variation from the start of its span",
+                            button="♪ Listen"),
             "accept": act("variation_accept", "Accept", self.accept, ["Ctrl+Return", "Ctrl+Enter"],
                           "Accept this variation (one undo step)"),
             "discard": act("variation_discard", "Discard all", self.discard, ["Ctrl+Backspace"],
@@ -407,8 +410,10 @@ class Generation(QObject):
             roll.set_ghost_notes(prop.add, replaced=going)
             # Bring the new notes into view with the music they go with.
             lo, hi = prop.span
-            context = [n.pitch for n in self.w.doc.notes.values() if n.end > lo and n.start < hi]
-            roll.show_pitches(context + [n.pitch for n in prop.add])
+            around = [n for n in self.w.doc.notes.values() if n.end > lo and n.start < hi]
+            # the voice being edited (the melody) stays in sight when all cannot
+            keep = [n.pitch for n in around + list(prop.add) if n.track == roll.active_track]
+            roll.show_pitches([n.pitch for n in around + list(prop.add)], keep=keep)
             if prop.add:
                 roll.show_ticks(min(n.start for n in prop.add), max(n.end for n in prop.add))
             new = len(prop.add) - unchanged
@@ -467,7 +472,7 @@ class Generation(QObject):
         with cmd.one_step(doc, prop.text):
             # First in the step, so undone last: the notes are back when the variations are.
             doc.undo_stack.push(cmd.Callback("Variations", lambda: self._bring_back(*shown),
-                                             lambda: self._put_away(shown[0])))
+                                             lambda: self._put_away(shown[0], number)))
             if prop.new_tracks:
                 def add_tracks(meta):
                     meta.tracks.extend(prop.new_tracks)
@@ -492,10 +497,13 @@ class Generation(QObject):
             f"Accept undone: the {len(results)} variation{'s' if len(results) > 1 else ''} "
             "are back (Alt+←/→ to try another)", 6000)
 
-    def _put_away(self, job: GenerationJob) -> None:
-        """Redo of an accept: the variations brought back by its undo go again."""
+    def _put_away(self, job: GenerationJob, number: int) -> None:
+        """Redo of an accept: the variations brought back by its undo go again (and the
+        status bar stops saying the accept is undone)."""
         if self._job is job:
             self.discard(quiet=True)
+            self.w.statusBar().showMessage(f"Accepted variation {number} again "
+                                           "(Ctrl+Z undoes it)", 5000)
 
     def _piece_replaced(self) -> None:
         """New/Open/Restore: the variations on show belonged to the old piece. (A job

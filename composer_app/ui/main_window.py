@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._meta_to_fields()
         self.transport.update_position()
-        self.resize(1400, 860)
+        self.resize(self._first_size())
         geometry = self.settings.q.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -257,6 +257,10 @@ class MainWindow(QMainWindow):
         self.key_combo.setToolTip("Key signature; its scale is highlighted in the roll")
         self.key_combo.currentTextChanged.connect(self._key_edited)
         tb.addWidget(self.key_combo)
+        # Enter in a number field hands the keys back to the roll: type a tempo, Enter,
+        # Space plays it (in the field Space would replace the number).
+        for spin in (self.tempo_spin, self.num_spin):
+            spin.lineEdit().returnPressed.connect(self._keys_to_roll)
         self.addToolBarBreak()
         self.addToolBar(tb)
         self.transport_toolbar = tb
@@ -314,14 +318,28 @@ class MainWindow(QMainWindow):
             self.move(max(x, avail.x()), max(y, avail.y()))
 
     # Narrower than this, the two panels side by side leave the roll too little width.
-    WIDE_SCREEN = 1500
+    WIDE_SCREEN = 1800
+    FIRST_SIZE = QSize(1400, 860)  # the least a first start opens at (then fitted)
+
+    def _first_size(self) -> QSize:
+        """The size of a first start: 1400x860, or 85 % of a bigger screen's area (a
+        1920 px screen gets a window wide enough for both panels beside the roll)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return self.FIRST_SIZE
+        avail = screen.availableGeometry()
+        return QSize(max(self.FIRST_SIZE.width(), int(avail.width() * 0.85)),
+                     max(self.FIRST_SIZE.height(), int(avail.height() * 0.85)))
 
     def _arrange_for_screen(self) -> None:
-        """First start (no saved layout): on a screen narrower than WIDE_SCREEN the Voices
-        panel shares the right-hand dock with Generation as a tab, so the roll gets the
-        width (at 1280 px about 880 px instead of 570)."""
+        """First start (no saved layout): when the window opens narrower than WIDE_SCREEN
+        (the screen's width or the window's, whichever is less) the Voices panel shares
+        the right-hand dock with Generation as a tab, so the roll gets the width (in a
+        1400 px window about 1000 px instead of 620)."""
         screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None or screen.availableGeometry().width() >= self.WIDE_SCREEN:
+        width = self.width() if screen is None else min(self.width(),
+                                                        screen.availableGeometry().width())
+        if width >= self.WIDE_SCREEN:
             return
         gen = self.generation.dock
         self.addDockWidget(Qt.RightDockWidgetArea, self.tracks_dock)
@@ -378,6 +396,9 @@ class MainWindow(QMainWindow):
             rest = [t for t in meta.time_signatures if t.tick > 0]
             meta.time_signatures = [TimeSignature(0, num, den)] + rest
         cmd.edit_meta(self.doc, "Set meter", change)
+
+    def _keys_to_roll(self) -> None:
+        self.roll.setFocus(Qt.OtherFocusReason)
 
     def _key_edited(self, text: str) -> None:
         if self._updating_fields:

@@ -82,6 +82,7 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.selection: set[int] = set()
         self.playhead = 0
         self.loop: tuple[int, int] | None = None
+        self.loop_on = False  # the Loop action's state (set by the transport)
         self.ghost_notes: list[Note] = []
         self.recording_notes: list[Note] = []  # the take being recorded (not in the piece yet)
         self.replaced_ids: set[int] = set()
@@ -167,8 +168,10 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
         self.verticalScrollBar().setValue(
             int((127 - pitch) * self.key_h - self.viewport().height() / 2))
 
-    def show_pitches(self, pitches) -> None:
-        """Scroll so the pitch range is in view (centred on it when it does not fit)."""
+    def show_pitches(self, pitches, keep=()) -> None:
+        """Scroll so the pitch range is in view (centred on it when it does not fit; then
+        the rows of ``keep``, e.g. the voice being edited, stay in view as far as they
+        fit, the highest first)."""
         pitches = list(pitches)
         if not pitches:
             return
@@ -178,7 +181,13 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
             return  # already visible
         # the middle of the rows from hi's top to lo's bottom, in the middle of the view
         top, bottom = (127 - hi) * self.key_h, (128 - lo) * self.key_h
-        self.verticalScrollBar().setValue(int((top + bottom - height) / 2))
+        value = (top + bottom - height) / 2
+        keep = list(keep)
+        if keep:
+            k_top, k_bottom = (127 - max(keep)) * self.key_h, (128 - min(keep)) * self.key_h
+            value = max(value, k_bottom - height)  # keep's lowest row not below the view
+            value = min(value, k_top)  # nor its highest above it (this one wins)
+        self.verticalScrollBar().setValue(int(value))
 
     def center_on_notes(self) -> None:
         if not self.doc.notes:
@@ -186,6 +195,9 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
             return
         pitches = [n.pitch for n in self.doc.notes.values()]
         self.center_on_pitch((min(pitches) + max(pitches)) // 2)
+        # more rows than the view shows: the voice being edited (a soprano) stays in sight
+        self.show_pitches(pitches, keep=[n.pitch for n in self.doc.notes.values()
+                                         if n.track == self.active_track])
         self.horizontalScrollBar().setValue(0)
 
     def set_zoom(self, px_per_tick: float | None = None, key_h: int | None = None,
@@ -274,6 +286,12 @@ class PianoRoll(RollCommands, QAbstractScrollArea):
     def set_loop(self, a: int, b: int) -> None:
         self.loop = (a, b) if b > a else None
         self._repaint_all()
+
+    def set_loop_on(self, on: bool) -> None:
+        """Whether the loop set is played (the Loop action): drawn blue, else grey."""
+        if on != self.loop_on:
+            self.loop_on = on
+            self._repaint_all()
 
     def set_ghost_notes(self, notes, replaced=()) -> None:
         """Candidate notes drawn as dashed outlines (variations); the notes with ids in

@@ -40,6 +40,22 @@ def _keyed_combo(items: list[tuple[str, str]], current: str) -> QComboBox:
     return combo
 
 
+class _WrappedLabel(QLabel):
+    """A word-wrapped label tall enough for its whole text at the width it is given (a
+    form lays a wrapped label out one line high: Qt's height-for-width does not reach a
+    dialog's own size)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.setWordWrap(True)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        need = self.heightForWidth(self.width())
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
+
+
 class PreferencesDialog(QDialog):
     def __init__(self, settings: Settings, parent=None, audio_state: str = "",
                  input_state: str = ""):
@@ -75,11 +91,9 @@ class PreferencesDialog(QDialog):
         self.port.setCurrentText(s.get("audio/port"))
         audio = QGroupBox("Audio output")
         form = QFormLayout(audio)
-        self.audio_state = QLabel(audio_state or "not opened yet")
+        self.audio_state = _WrappedLabel(audio_state or "not opened yet")
         self.audio_state.setObjectName("audio_state")
-        self.audio_state.setWordWrap(True)
-        # A wrapped label in a form gets one line's height when the dialog is laid out
-        # (Qt's height-for-width): room for two, as "not opened yet (…)" needs.
+        # room for two lines before the first layout; then as many as the text needs
         self.audio_state.setMinimumHeight(self.audio_state.fontMetrics().lineSpacing() * 2 + 2)
         self.audio_state.setToolTip("What the app plays through now; OK applies a change")
         form.addRow("Now", self.audio_state)
@@ -163,9 +177,12 @@ class PreferencesDialog(QDialog):
         self.quantize_input.setChecked(s.get("record/quantize"))
         box = QGroupBox("MIDI input (keyboard)")
         form = QFormLayout(box)
-        self.input_state = QLabel(input_state or NO_INPUT)
+        if not input_state or input_state == NO_INPUT:
+            input_state = NO_INPUT + (": no MIDI keyboard chosen" if ports else
+                                      ": no MIDI input port on this machine (normal without "
+                                      "a keyboard; plug one in and reopen Preferences)")
+        self.input_state = _WrappedLabel(input_state)
         self.input_state.setObjectName("input_state")
-        self.input_state.setWordWrap(True)
         form.addRow("Now", self.input_state)
         form.addRow("Input port", self.input_port)
         form.addRow("Count-in", self.count_in)

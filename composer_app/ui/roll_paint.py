@@ -99,7 +99,7 @@ def _paint_rows_in(p: QPainter, rect: QRect, roll: PianoRoll, x0: float, w: floa
 
 def paint_grid(p: QPainter, rect: QRect, roll: PianoRoll) -> None:
     t0, t1 = roll.tick_at(rect.left() - 1), roll.tick_at(rect.right() + 1)
-    if roll.loop:
+    if roll.loop and roll.loop_on:
         a, b = roll.loop
         p.fillRect(QRectF(roll.x_of(a), rect.top(), (b - a) * roll.px_per_tick,
                           rect.height()), QColor(90, 160, 255, 28))

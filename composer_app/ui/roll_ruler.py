@@ -354,8 +354,9 @@ class Ruler(QWidget):
         h = self.height()
         if roll.loop:
             a, b = roll.loop
+            # blue while the loop is on, grey while it is set but off (L brings it back)
             p.fillRect(QRectF(roll.x_of(a), 0, (b - a) * roll.px_per_tick, h),
-                       QColor(70, 140, 240, 110))
+                       QColor(70, 140, 240, 110) if roll.loop_on else QColor(120, 120, 120, 60))
         t0, t1 = roll.tick_at(-1), roll.tick_at(self.width() + 1)
         font = QFont(self.font())
         font.setPixelSize(11)

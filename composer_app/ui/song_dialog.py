@@ -170,9 +170,9 @@ class SongDialog(QDialog):
         track = req.context["melody_track"]
         name = doc.base.tracks[track].name if track < len(doc.base.tracks) else "the melody"
         letters, bars = req.params["form"], req.params["section_bars"]
-        sketch_bars = req.score.length_bars
+        sketch_bars, count = req.score.length_bars, len(req.score.notes)
         self.sketch_label.setText(
-            f"Your sketch ({len(req.score.notes)} notes of {name}, {sketch_bars} "
+            f"Your sketch ({count} note{'s' * (count != 1)} of {name}, {sketch_bars} "
             f"bar{'s' * (sketch_bars != 1)}) is section {letters[0]}. The song: "
             f"{len(letters)} sections of {bars} bars, {len(letters) * bars} bars in all; "
             "it replaces that voice from bar 1 to the song's end (one undo step).")

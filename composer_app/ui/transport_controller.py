@@ -134,12 +134,14 @@ class TransportController(QObject):
                 a = base.bar_start(base.bar_of(roll.playhead))
                 b = base.bar_start(base.bar_of(roll.playhead) + 4)
             roll.set_loop(a, b)
+        roll.set_loop_on(bool(on and roll.loop))
         self.audio.set_loop(*(roll.loop if on and roll.loop else (0, 0)))
 
     def loop_changed(self, a: int, b: int) -> None:
         """The ruler set a loop (on) or cleared it (``(0, 0)``: off)."""
         if self.loop_action is not None:
             self.loop_action.setChecked(b > a)
+        self.roll.set_loop_on(b > a)
         if b > a:
             self.audio.set_loop(a, b)
         else:

@@ -3,8 +3,9 @@ with a filter field for books of hundreds of tunes."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -49,7 +50,19 @@ class TuneChooser(QDialog):
         self.list.currentItemChanged.connect(
             lambda item, _old: self.open_button.setEnabled(item is not None))
         self.resize(460, 520)
-        self.list.setFocus()
+        # Typing a title filters at once; the arrows and page keys move in the list
+        # from the filter, Enter opens the tune chosen (the dialog's default button).
+        self.filter.installEventFilter(self)
+        self.filter.setFocus()
+
+    _LIST_KEYS = (Qt.Key_Up, Qt.Key_Down, Qt.Key_PageUp, Qt.Key_PageDown)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if (watched is self.filter and event.type() == QEvent.KeyPress
+                and event.key() in self._LIST_KEYS):
+            QApplication.sendEvent(self.list, event)  # the list skips the hidden rows
+            return True
+        return super().eventFilter(watched, event)
 
     def apply_filter(self, text: str) -> None:
         """Show only the tunes whose title or number holds ``text``; the first shown is
