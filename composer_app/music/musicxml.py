@@ -23,11 +23,12 @@ import os
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
 from .atomic import atomic_write_bytes
-from .errors import FileFormatError, UserError
+from .errors import Cancelled, FileFormatError, UserError
 from .gm import DRUM_CHANNEL, drum_name, melodic_channel
 from .notation import DEFAULT_GRID, MAX_NOTATION_BARS, notation_copy
 from .score import (
@@ -58,10 +59,13 @@ __all__ = ["read_musicxml", "write_musicxml", "score_to_music21", "score_from_mu
 log = logging.getLogger(__name__)
 
 
-def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None) -> Score:
+def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None,
+                  progress: Progress | None = None) -> Score:
     """Read .musicxml/.xml/.mxl into a :class:`Score` (ties joined, chords split,
     fermatas kept as :attr:`Note.fermata`). What the user should know (a tempo clamped)
-    is appended to ``notes``.
+    is appended to ``notes``. ``progress(fraction, what)`` is told how far the reading
+    is (after the document, after each part parsed and each part converted); it may
+    raise :class:`Cancelled` to stop, which passes through.
 
     The document is read, unzipped and parsed here, under the limits of
     ``music/validate.py`` checked before anything large is allocated: a ``.mxl`` member's
@@ -73,25 +77,54 @@ def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None) -> Sc
     if not path.exists():
         raise UserError(f"{path}: no such file")
     said = ReadNotes()
+    tell = progress or (lambda fraction, what: None)
+    tell(0.0, "reading the file")
     root = _checked_root(path, _xml_bytes(path))
-    from music21.musicxml import xmlToM21
+    tell(0.05, "parsing the parts")
 
     try:
         _with_drum_pitches(root)
         _exact_tempos(root)
-        importer = xmlToM21.MusicXMLImporter()
+        importer = _importer(tell, len(root.findall("part")))
         importer.xmlRootToScore(root, importer.stream)
         stream = importer.stream
         if stream.metadata is not None and stream.metadata.movementName is None:
             stream.metadata.movementName = path.name  # as music21 reads a file
+    except Cancelled:
+        raise
     except Exception as exc:  # music21 raises many unrelated types for bad input
         raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
-    score = score_from_music21(stream, said)
+    score = score_from_music21(stream, said, progress=_scaled(tell, 0.8, 1.0))
     score.title = score.title or path.name.split(".")[0]
     validate_score(score, str(path))
     if notes is not None:
         notes.extend(said.lines(path.name))
     return score
+
+
+Progress = Callable[[float, str], None]
+
+
+def _scaled(tell: Progress, low: float, high: float) -> Progress:
+    """``tell`` for a stage that runs from ``low`` to ``high`` of the whole reading."""
+    return lambda fraction, what: tell(low + (high - low) * fraction, what)
+
+
+def _importer(tell: Progress, parts: int):
+    """music21's MusicXML importer, telling ``tell`` after each part it parses (its
+    parsing is 0.05-0.8 of the reading since ties are joined here, :func:`_tied_notes`)."""
+    from music21.musicxml import xmlToM21
+
+    class Importer(xmlToM21.MusicXMLImporter):
+        done = 0
+
+        def xmlPartToPart(self, mxPart, mxScorePart):  # noqa: N802 (music21's name)
+            part = super().xmlPartToPart(mxPart, mxScorePart)
+            self.done += 1
+            tell(0.05 + 0.75 * self.done / max(parts, 1), f"parsed part {self.done} of {parts}")
+            return part
+
+    return Importer()
 
 
 # The largest MusicXML document read (music21 needs about 20 times its size in memory),
@@ -281,9 +314,10 @@ def _with_drum_pitches(root) -> None:
             score_part.insert(children.index(mi) if mi is not None else len(children), mark)
 
 
-def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
+def score_from_music21(stream, said: ReadNotes | None = None,
+                       progress: Progress | None = None) -> Score:
     """Convert a music21 Score/Part/Stream to our :class:`Score`; tempos clamped or
-    ignored are told to ``said``."""
+    ignored are told to ``said``, ``progress(fraction, what)`` after each part."""
     from music21 import chord, instrument, key, meter, note, percussion, tempo
     from music21 import stream as m21stream
 
@@ -337,6 +371,8 @@ def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
         score.time_signatures.extend(_short_bars(parts[0], ticks))
 
     for index, part in enumerate(parts):
+        if progress is not None:
+            progress(index / len(parts), f"converting part {index + 1} of {len(parts)}")
         name = part.partName if isinstance(part.partName, str) and part.partName else f"Part {index + 1}"
         program = 0
         instr = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
@@ -354,10 +390,9 @@ def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
             # are kept at sounding pitch, as MIDI and the roll have them.
             part = part.toSoundingPitch(inPlace=False)
         fermatas = _fermata_ticks(part.flatten() if is_stream else part, ticks)
-        flat = part.stripTies(inPlace=False).flatten() if is_stream else part
-        for el in flat.notes:
-            start = ticks(el.offset)
-            duration = int(round(Fraction(el.quarterLength) * PPQ))
+        for el, offset, length in (_tied_notes(part) if is_stream else _untied_notes(part)):
+            start = ticks(offset)
+            duration = int(round(Fraction(length) * PPQ))
             if duration <= 0:
                 continue  # grace notes carry no time
             velocity = el.volume.velocity if el.volume.velocity is not None else 80
@@ -374,6 +409,81 @@ def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
     score.key_signatures = _dedupe(score.key_signatures)
     score.sort()
     return score
+
+
+def _untied_notes(flat):
+    return [(el, el.offset, el.quarterLength) for el in flat.notes]
+
+
+def _tied_notes(part) -> list:
+    """``(note or chord, offset, quarter length)`` of each note of ``part`` with its ties joined:
+    what ``part.stripTies(inPlace=False).flatten().notes`` gives (the notes, each first
+    note of a tie lasting to the end of its last), without the copy of the part and the
+    one removal per tied note that make music21's ``stripTies`` quadratic (208 of the
+    249 s that Beethoven's op. 132 took to open). The walk is music21's own (same order,
+    same rules, ``matchByPitch``), over the part's flattened notes and rests; a stream
+    that holds parts or voices at its top goes through music21's ``stripTies`` itself."""
+    from music21 import chord, note
+    from music21.common.numberTools import opFrac
+
+    if part.hasPartLikeStreams() or part.hasVoices():
+        return _untied_notes(part.stripTies(inPlace=False).flatten())
+    flat = part.flatten()
+    seq = [el for el in flat.notesAndRests if el.quarterLength > 0]
+    lengths: dict[int, object] = {}  # id of a chain's first note -> its joined length
+    deleted: set[int] = set()
+    connected: list[int] = []
+
+    def end_match(n, last, i_last) -> bool:  # music21's updateEndMatch (matchByPitch)
+        if (hasattr(n, "tie") and not isinstance(n, chord.Chord) and n.tie is not None
+                and n.tie.type == "stop"):
+            return True
+        if (last is not None and i_last in connected and hasattr(last, "pitch")
+                and hasattr(n, "pitch") and not isinstance(last, chord.Chord)
+                and not isinstance(n, chord.Chord) and last.pitch == n.pitch):
+            return True
+        if (last is not None and not isinstance(n, note.Note) and i_last in connected
+                and hasattr(last, "pitches") and hasattr(n, "pitches")):
+            if len(last.pitches) != len(n.pitches):
+                return False
+            return all(a.step == b.step and a.isEnharmonic(b)
+                       for a, b in zip(last.pitches, n.pitches))
+        return False
+
+    for i, n in enumerate(seq):
+        i_last, last = (i - 1, seq[i - 1]) if i > 0 else (None, None)
+        match = None
+        tie = getattr(n, "tie", None)
+        if tie is not None and tie.type == "start":
+            if i_last is None or i_last not in connected:
+                connected = [i]
+            else:
+                connected.append(i)
+            match = False
+        elif tie is not None and tie.type == "continue":
+            if not connected:
+                connected.append(i)
+            elif end_match(n, last, i_last):
+                connected.append(i)
+            else:
+                connected = [i]
+            match = False
+        if match is None:
+            match = end_match(n, last, i_last)
+        if match:
+            connected.append(i)
+            if len(connected) < 2:
+                connected = []
+                continue
+            head = seq[connected[0]]
+            total = 0
+            for q in connected[1:]:
+                total += seq[q].quarterLength
+                deleted.add(id(seq[q]))
+            lengths[id(head)] = opFrac(lengths.get(id(head), head.quarterLength) + total)
+            connected = []
+    return [(el, el.offset, lengths.get(id(el), el.quarterLength))
+            for el in flat.notes if id(el) not in deleted]
 
 
 def _written_transposed(part, instr) -> bool:
