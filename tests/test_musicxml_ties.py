@@ -33,8 +33,9 @@ CORPUS = [
 def _parsed(work: str):
     from music21 import converter, corpus
 
-    path = corpus.getWork(work)
-    path = path[0] if isinstance(path, list) else path
+    paths = corpus.getWork(work)
+    paths = paths if isinstance(paths, list) else [paths]
+    path = next(p for p in paths if str(p).endswith((".mxl", ".xml", ".musicxml")))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return converter.parse(str(path), forceSource=True)

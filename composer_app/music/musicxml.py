@@ -85,7 +85,7 @@ def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None,
     try:
         _with_drum_pitches(root)
         _exact_tempos(root)
-        importer = _importer(tell, len(root.findall("part")))
+        importer = _importer(tell, root)
         importer.xmlRootToScore(root, importer.stream)
         stream = importer.stream
         if stream.metadata is not None and stream.metadata.movementName is None:
@@ -110,19 +110,28 @@ def _scaled(tell: Progress, low: float, high: float) -> Progress:
     return lambda fraction, what: tell(low + (high - low) * fraction, what)
 
 
-def _importer(tell: Progress, parts: int):
-    """music21's MusicXML importer, telling ``tell`` after each part it parses (its
-    parsing is 0.05-0.8 of the reading since ties are joined here, :func:`_tied_notes`)."""
+def _importer(tell: Progress, root):
+    """music21's MusicXML importer, telling ``tell`` as it parses the measures of each
+    part (0.05-0.8 of the whole reading, since ties are joined here: :func:`_tied_notes`)."""
     from music21.musicxml import xmlToM21
 
-    class Importer(xmlToM21.MusicXMLImporter):
-        done = 0
+    parts = root.findall("part")
+    total = max(sum(1 for p in parts for _ in p.iterfind("measure")), 1)
+    done = [0]
 
-        def xmlPartToPart(self, mxPart, mxScorePart):  # noqa: N802 (music21's name)
-            part = super().xmlPartToPart(mxPart, mxScorePart)
-            self.done += 1
-            tell(0.05 + 0.75 * self.done / max(parts, 1), f"parsed part {self.done} of {parts}")
-            return part
+    class PartParser(xmlToM21.PartParser):
+        def xmlMeasureToMeasure(self, mxMeasure):  # noqa: N802, N803 (music21's names)
+            done[0] += 1
+            if done[0] % 50 == 0:
+                tell(0.05 + 0.75 * done[0] / total, f"parsed {done[0]:,} of {total:,} measures")
+            return super().xmlMeasureToMeasure(mxMeasure)
+
+    class Importer(xmlToM21.MusicXMLImporter):
+        def xmlPartToPart(self, mxPart, mxScorePart):  # noqa: N802, N803
+            # music21's own, with the parser above
+            parser = PartParser(mxPart, mxScorePart=mxScorePart, parent=self)
+            parser.parse()
+            return parser.stream if parser.appendToScoreAfterParse is True else None
 
     return Importer()
 
@@ -389,8 +398,9 @@ def score_from_music21(stream, said: ReadNotes | None = None,
             # A B-flat clarinet's part is written a tone above what sounds: the notes
             # are kept at sounding pitch, as MIDI and the roll have them.
             part = part.toSoundingPitch(inPlace=False)
-        fermatas = _fermata_ticks(part.flatten() if is_stream else part, ticks)
-        for el, offset, length in (_tied_notes(part) if is_stream else _untied_notes(part)):
+        flat = part.flatten() if is_stream else part  # once: 0.5 s a part of op. 132
+        fermatas = _fermata_ticks(flat, ticks)
+        for el, offset, length in (_tied_notes(part, flat) if is_stream else _untied_notes(part)):
             start = ticks(offset)
             duration = int(round(Fraction(length) * PPQ))
             if duration <= 0:
@@ -415,20 +425,21 @@ def _untied_notes(flat):
     return [(el, el.offset, el.quarterLength) for el in flat.notes]
 
 
-def _tied_notes(part) -> list:
+def _tied_notes(part, flat=None) -> list:
     """``(note or chord, offset, quarter length)`` of each note of ``part`` with its ties joined:
     what ``part.stripTies(inPlace=False).flatten().notes`` gives (the notes, each first
     note of a tie lasting to the end of its last), without the copy of the part and the
     one removal per tied note that make music21's ``stripTies`` quadratic (208 of the
     249 s that Beethoven's op. 132 took to open). The walk is music21's own (same order,
-    same rules, ``matchByPitch``), over the part's flattened notes and rests; a stream
+    same rules, ``matchByPitch``), over the part's flattened notes and rests (``flat``,
+    when the caller has it: ``part.flatten()``); a stream
     that holds parts or voices at its top goes through music21's ``stripTies`` itself."""
     from music21 import chord, note
     from music21.common.numberTools import opFrac
 
     if part.hasPartLikeStreams() or part.hasVoices():
         return _untied_notes(part.stripTies(inPlace=False).flatten())
-    flat = part.flatten()
+    flat = part.flatten() if flat is None else flat
     seq = [el for el in flat.notesAndRests if el.quarterLength > 0]
     lengths: dict[int, object] = {}  # id of a chain's first note -> its joined length
     deleted: set[int] = set()
