@@ -18,8 +18,7 @@ from fractions import Fraction
 
 import pytest
 
-from composer_app.music import Note, Score, Track
-from composer_app.music import musicxml
+from composer_app.music import Note, Score, Track, musicxml
 from composer_app.music.musicxml import _tied_notes
 
 # Ties across bar lines in chords and single notes, several voices on a staff, grace
