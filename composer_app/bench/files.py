@@ -56,13 +56,15 @@ def _midi_roundtrip(runs: int):
 
 
 def _op132() -> Path | None:
-    try:
-        from music21 import corpus
+    """The file in music21's corpus, found without importing music21 (the bench layer
+    does not; the reader does)."""
+    import importlib.util
 
-        path = corpus.getWork("beethoven/opus132")
-    except Exception:  # music21 without its corpus
+    spec = importlib.util.find_spec("music21")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(path[0] if isinstance(path, list) else path)
+    path = Path(list(spec.submodule_search_locations)[0]) / "corpus" / "beethoven" / "opus132.mxl"
+    return path if path.exists() else None
 
 
 def _musicxml_open(runs: int):
