@@ -63,7 +63,7 @@ class _Reading(QObject):
             dialog.setRange(0, 1000)  # a reader that can say how far it is
         if dialog.maximum():
             dialog.setValue(per_mille)
-        dialog.setLabelText(f"Reading {Path(self.path).name}: {what}…")
+        dialog.setLabelText(f"Reading {Path(self.path).name}\n{what}…")
 
     @Slot()
     def cancel(self) -> None:
@@ -210,8 +210,11 @@ class FileController(QObject):
         is untouched until the caller loads its score. While it runs, :attr:`reading`
         is it (its ``dialog`` the progress dialog)."""
         reading = _Reading(path)
-        dialog = QProgressDialog(f"Reading {Path(path).name}…", "Cancel", 0, 0, self.window)
+        dialog = QProgressDialog(f"Reading {Path(path).name}\n…", "Cancel", 0, 0, self.window)
         dialog.setWindowTitle("Open")
+        # Wide enough for the lines to come, so that Cancel does not move as they change.
+        dialog.setMinimumWidth(dialog.fontMetrics().horizontalAdvance(
+            f"Reading {Path(path).name}  parsed 10,000 of 10,000 measures…") + 40)
         dialog.setWindowModality(Qt.WindowModal)
         dialog.setMinimumDuration(400)
         dialog.setAutoReset(False)
