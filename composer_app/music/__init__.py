@@ -1,6 +1,6 @@
 """Notes, scores, theory and files. Pure Python (mido for MIDI files); no Qt, no torch."""
 
-from .errors import FileFormatError, UserError
+from .errors import Cancelled, FileFormatError, UserError
 from .files import load_score, save_score
 from .midifile import midi_bytes, read_midi, write_midi
 from .musicxml import read_musicxml, write_musicxml
@@ -21,7 +21,7 @@ __all__ = [
     "PPQ", "Note", "Score", "Track", "TempoChange", "TimeSignature", "KeySignature",
     "Key", "parse_key", "detect_key", "in_scale", "scale_pitch_classes", "transpose",
     "SATB_RANGES", "VOICE_NAMES",
-    "UserError", "FileFormatError",
+    "UserError", "FileFormatError", "Cancelled",
     "load_score", "save_score", "read_midi", "write_midi", "midi_bytes",
     "read_musicxml", "write_musicxml", "read_project", "write_project",
 ]

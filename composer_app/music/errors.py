@@ -11,3 +11,10 @@ class UserError(Exception):
 
 class FileFormatError(UserError):
     """A file that cannot be read as the format its name promises."""
+
+
+class Cancelled(Exception):
+    """The user stopped a long reading (Cancel in the progress dialog): not an error.
+
+    A reader's ``progress`` callback raises it; readers let it pass through untouched
+    (never wrapped as a :class:`FileFormatError`)."""

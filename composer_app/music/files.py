@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from .abc import read_abc
@@ -33,7 +34,8 @@ def file_kind(path: str | os.PathLike) -> str:
 
 
 def load_score(path: str | os.PathLike, tune: int | None = None,
-               notes: list[str] | None = None, unfold: bool = True) -> Score:
+               notes: list[str] | None = None, unfold: bool = True,
+               progress: Callable[[float, str], None] | None = None) -> Score:
     """Read any supported file. Raises :class:`UserError` with a one-line message.
 
     ``tune`` chooses a tune of an ABC book by its ``X:`` number (the first when None;
@@ -42,8 +44,15 @@ def load_score(path: str | os.PathLike, tune: int | None = None,
     what was left out) is appended to ``notes``, one line each; the CLI prints them and
     the app shows them after Open. ``unfold``: a MusicXML file's repeats are played
     out (the default, said in one line), else kept written once with their barlines.
+
+    ``progress(fraction, what)`` is told how far the reading is where a reader can say
+    (MusicXML, part by part; the others are told only that they started); it may raise
+    :class:`~composer_app.music.errors.Cancelled`, which passes through. The app runs
+    this off its GUI thread with a progress dialog (``ui/file_controller.py``).
     """
     kind = file_kind(path)
+    if progress is not None and kind != "musicxml":
+        progress(0.0, "reading the file")
     if tune is not None and kind != "abc":
         raise UserError(f"{path}: only ABC files hold numbered tunes (--tune)")
     if kind == "abc":
@@ -51,7 +60,7 @@ def load_score(path: str | os.PathLike, tune: int | None = None,
     if kind == "midi":
         return read_midi(path, notes)
     if kind == "musicxml":
-        return read_musicxml(path, notes, unfold=unfold)
+        return read_musicxml(path, notes, unfold=unfold, progress=progress)
     if kind == "project":
         return read_project(path)
     raise UserError(

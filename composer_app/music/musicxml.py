@@ -23,12 +23,13 @@ import os
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
 from .atomic import atomic_write_bytes
-from .errors import FileFormatError, UserError
+from .errors import Cancelled, FileFormatError, UserError
 from .gm import DRUM_CHANNEL, drum_name, melodic_channel
 from .notation import DEFAULT_GRID, MAX_NOTATION_BARS, notation_copy
 from .score import (
@@ -60,13 +61,15 @@ log = logging.getLogger(__name__)
 
 
 def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None,
-                  unfold: bool = True) -> Score:
+                  unfold: bool = True, progress: Progress | None = None) -> Score:
     """Read .musicxml/.xml/.mxl into a :class:`Score` (ties joined, chords split,
     fermatas kept as :attr:`Note.fermata`; lyrics, dynamics, chord symbols, tempo words
     and words as text events, a staff's voices as tracks, grace notes as short notes).
     Repeats are played out when ``unfold`` (the default), else kept written once with
     their barlines. What the user should know (a tempo clamped, repeats unfolded, grace
-    notes kept) is appended to ``notes``.
+    notes kept) is appended to ``notes``. ``progress(fraction, what)`` is told how far
+    the reading is (after the document, after each part parsed and each part
+    converted); it may raise :class:`Cancelled` to stop, which passes through.
 
     The document is read, unzipped and parsed here, under the limits of
     ``music/validate.py`` checked before anything large is allocated: a ``.mxl`` member's
@@ -78,22 +81,26 @@ def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None,
     if not path.exists():
         raise UserError(f"{path}: no such file")
     said = ReadNotes()
+    tell = progress or (lambda fraction, what: None)
+    tell(0.0, "reading the file")
     root = _checked_root(path, _xml_bytes(path))
-    from music21.musicxml import xmlToM21
+    tell(0.05, "parsing the parts")
 
     try:
         _with_drum_pitches(root)
         _exact_tempos(root)
-        importer = xmlToM21.MusicXMLImporter()
+        importer = _importer(tell, root)
         importer.xmlRootToScore(root, importer.stream)
         stream = importer.stream
         if stream.metadata is not None and stream.metadata.movementName is None:
             stream.metadata.movementName = path.name  # as music21 reads a file
         written = stream
         stream = _unfolded(stream, root, said, unfold)
+    except Cancelled:
+        raise
     except Exception as exc:  # music21 raises many unrelated types for bad input
         raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
-    score = score_from_music21(stream, said)
+    score = score_from_music21(stream, said, progress=_scaled(tell, 0.8, 1.0))
     if stream is not written:
         _without_restatements(score)
     score.title = score.title or path.name.split(".")[0]
@@ -101,6 +108,40 @@ def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None,
     if notes is not None:
         notes.extend(said.lines(path.name))
     return score
+
+
+Progress = Callable[[float, str], None]
+
+
+def _scaled(tell: Progress, low: float, high: float) -> Progress:
+    """``tell`` for a stage that runs from ``low`` to ``high`` of the whole reading."""
+    return lambda fraction, what: tell(low + (high - low) * fraction, what)
+
+
+def _importer(tell: Progress, root):
+    """music21's MusicXML importer, telling ``tell`` as it parses the measures of each
+    part (0.05-0.8 of the whole reading, since ties are joined here: :func:`_tied_notes`)."""
+    from music21.musicxml import xmlToM21
+
+    parts = root.findall("part")
+    total = max(sum(1 for p in parts for _ in p.iterfind("measure")), 1)
+    done = [0]
+
+    class PartParser(xmlToM21.PartParser):
+        def xmlMeasureToMeasure(self, mxMeasure):  # noqa: N802, N803 (music21's names)
+            done[0] += 1
+            if done[0] % 50 == 0:
+                tell(0.05 + 0.75 * done[0] / total, f"parsed {done[0]:,} of {total:,} measures")
+            return super().xmlMeasureToMeasure(mxMeasure)
+
+    class Importer(xmlToM21.MusicXMLImporter):
+        def xmlPartToPart(self, mxPart, mxScorePart):  # noqa: N802, N803
+            # music21's own, with the parser above
+            parser = PartParser(mxPart, mxScorePart=mxScorePart, parent=self)
+            parser.parse()
+            return parser.stream if parser.appendToScoreAfterParse is True else None
+
+    return Importer()
 
 
 # The largest MusicXML document read (music21 needs about 20 times its size in memory),
@@ -290,9 +331,10 @@ def _with_drum_pitches(root) -> None:
             score_part.insert(children.index(mi) if mi is not None else len(children), mark)
 
 
-def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
+def score_from_music21(stream, said: ReadNotes | None = None,
+                       progress: Progress | None = None) -> Score:
     """Convert a music21 Score/Part/Stream to our :class:`Score`; tempos clamped or
-    ignored are told to ``said``."""
+    ignored are told to ``said``, ``progress(fraction, what)`` after each part."""
     from music21 import chord, harmony, instrument, key, meter, note, percussion, tempo
     from music21 import stream as m21stream
 
@@ -350,6 +392,8 @@ def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
         _repeats_of(first, meta_ticks, score)
 
     for index, part in enumerate(parts):
+        if progress is not None:
+            progress(index / len(parts), f"converting part {index + 1} of {len(parts)}")
         name = part.partName if isinstance(part.partName, str) and part.partName else f"Part {index + 1}"
         program = 0
         instr = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
@@ -379,17 +423,17 @@ def score_from_music21(stream, said: ReadNotes | None = None) -> Score:
             if voice is part:
                 marks = voice_flat
             fermatas = _fermata_ticks(voice_flat, ticks)
-            flat = voice.stripTies(inPlace=False).flatten() if is_stream else voice
             graces = []
             first_note = len(score.notes)
-            for el in flat.notes:
+            tied = _tied_notes(voice, voice_flat) if is_stream else _untied_notes(voice)
+            for el, offset, length in tied:
                 if isinstance(el, harmony.ChordSymbol):
                     continue  # a chord symbol: _harmony_of
                 if el.duration.isGrace:
-                    graces.append(el)
+                    graces.append((el, offset))
                     continue
-                start = ticks(el.offset)
-                duration = int(round(Fraction(el.quarterLength) * PPQ))
+                start = ticks(offset)
+                duration = int(round(Fraction(length) * PPQ))
                 if duration <= 0:
                     continue
                 written = el.volume.velocity
@@ -477,8 +521,8 @@ def _grace_notes(graces, ticks, track: int, score: Score, said, first_note: int,
     if not graces:
         return
     by_start: dict[int, list] = {}
-    for el in graces:
-        by_start.setdefault(ticks(el.offset), []).append(el)
+    for el, offset in graces:  # (grace note, its offset in the voice)
+        by_start.setdefault(ticks(offset), []).append(el)
     mains: dict[int, list[int]] = {}
     for i in range(first_note, len(score.notes)):
         if score.notes[i].start in by_start:
@@ -681,6 +725,80 @@ def _without_restatements(score: Score) -> None:
             said_last = t.text
         kept.append(t)
     score.text_events = kept
+def _untied_notes(flat):
+    return [(el, el.offset, el.quarterLength) for el in flat.notes]
+
+
+def _tied_notes(part, flat=None) -> list:
+    """``(note or chord, offset, quarter length)`` of each note of ``part`` with its ties joined:
+    what ``part.stripTies(inPlace=False).flatten().notes`` gives (the notes, each first
+    note of a tie lasting to the end of its last), without the copy of the part and the
+    one removal per tied note that make music21's ``stripTies`` quadratic (208 of the
+    249 s that Beethoven's op. 132 took to open). The walk is music21's own (same order,
+    same rules, ``matchByPitch``), over the part's flattened notes and rests (``flat``,
+    when the caller has it: ``part.flatten()``); a stream
+    that holds parts or voices at its top goes through music21's ``stripTies`` itself."""
+    from music21 import chord, note
+    from music21.common.numberTools import opFrac
+
+    if part.hasPartLikeStreams() or part.hasVoices():
+        return _untied_notes(part.stripTies(inPlace=False).flatten())
+    flat = part.flatten() if flat is None else flat
+    seq = [el for el in flat.notesAndRests if el.quarterLength > 0]
+    lengths: dict[int, object] = {}  # id of a chain's first note -> its joined length
+    deleted: set[int] = set()
+    connected: list[int] = []
+
+    def end_match(n, last, i_last) -> bool:  # music21's updateEndMatch (matchByPitch)
+        if (hasattr(n, "tie") and not isinstance(n, chord.Chord) and n.tie is not None
+                and n.tie.type == "stop"):
+            return True
+        if (last is not None and i_last in connected and hasattr(last, "pitch")
+                and hasattr(n, "pitch") and not isinstance(last, chord.Chord)
+                and not isinstance(n, chord.Chord) and last.pitch == n.pitch):
+            return True
+        if (last is not None and not isinstance(n, note.Note) and i_last in connected
+                and hasattr(last, "pitches") and hasattr(n, "pitches")):
+            if len(last.pitches) != len(n.pitches):
+                return False
+            return all(a.step == b.step and a.isEnharmonic(b)
+                       for a, b in zip(last.pitches, n.pitches))
+        return False
+
+    for i, n in enumerate(seq):
+        i_last, last = (i - 1, seq[i - 1]) if i > 0 else (None, None)
+        match = None
+        tie = getattr(n, "tie", None)
+        if tie is not None and tie.type == "start":
+            if i_last is None or i_last not in connected:
+                connected = [i]
+            else:
+                connected.append(i)
+            match = False
+        elif tie is not None and tie.type == "continue":
+            if not connected:
+                connected.append(i)
+            elif end_match(n, last, i_last):
+                connected.append(i)
+            else:
+                connected = [i]
+            match = False
+        if match is None:
+            match = end_match(n, last, i_last)
+        if match:
+            connected.append(i)
+            if len(connected) < 2:
+                connected = []
+                continue
+            head = seq[connected[0]]
+            total = 0
+            for q in connected[1:]:
+                total += seq[q].quarterLength
+                deleted.add(id(seq[q]))
+            lengths[id(head)] = opFrac(lengths.get(id(head), head.quarterLength) + total)
+            connected = []
+    return [(el, el.offset, lengths.get(id(el), el.quarterLength))
+            for el in flat.notes if id(el) not in deleted]
 
 
 def _written_transposed(part, instr) -> bool:
@@ -823,6 +941,7 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
     if unwritten is None:
         unwritten = {}
     m21 = stream.Score()
+    voiced = []  # the parts whose overlapping notes are in voices (_insert_voiced)
     if score.title:
         m21.insert(0, metadata.Metadata(title=score.title))
     for index in range(len(score.tracks)):
@@ -860,6 +979,7 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
                 part.insert(Fraction(tick, PPQ), expressions.TextExpression(text))
         # Notes sharing onset and length become a chord; the rest go in as written. A
         # chord carries one fermata for all its notes (MusicXML has no per-note one here).
+        placed = []  # (offset, note or chord) in music21's order: by onset, then length
         groups: dict[tuple[int, int], list[Note]] = {}
         for n in score.notes:
             if n.track == index:
@@ -878,8 +998,10 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
             if any(n.fermata for n in notes):
                 # music21 moves it to the last note when it splits this one at a bar line.
                 el.expressions.append(expressions.Fermata())
-            part.insert(Fraction(start, PPQ), el)
+            placed.append((Fraction(start, PPQ), el))
             onsets.setdefault(start, el)
+        if _insert_voiced(part, placed, stream):
+            voiced.append(part)
         _write_marks(part, score, index, onsets, unwritten)
         if getattr(inst, "transposition", None) is not None and inst.transposition.semitones:
             # Our notes sound; a transposing instrument's part is written transposed
@@ -887,6 +1009,13 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
             part.atSoundingPitch = True
             part.toWrittenPitch(inPlace=True)
         m21.insert(0, part)
+    # The voices' gaps filled with rests to the end of the score, as music21's exporter
+    # fills a part (with hidden rests it then drops) before its makeVoices fills them.
+    end = m21.highestTime
+    for part in voiced:
+        part.makeRests(refStreamOrTimeRange=[0.0, end], fillGaps=True, inPlace=True,
+                       timeRangeFromBarDuration=True)
+        part.removeByClass("Rest")
     return m21
 
 
@@ -998,6 +1127,38 @@ def _with_repeats(data: bytes, score: Score, unwritten: dict[str, int] | None = 
     if unwritten is not None and len(placed) < len(marks):
         unwritten["repeat barline"] = len(marks) - len(placed)
     return head + ET.tostring(root, encoding="unicode").encode("utf-8")
+
+
+def _insert_voiced(part, placed, stream) -> bool:
+    """Insert ``placed`` (offset, note or chord; sorted as music21 sorts them) into
+    ``part``, overlapping notes in voices: what music21's ``makeVoices`` makes of them
+    when it notates the part (the first voice whose last note has ended takes each note),
+    in linear time; whether it made voices (their gaps are then filled with rests by
+    the caller, to the end of the score). music21's own pairwise overlap search and a
+    re-measured voice per note took 327 of the 564 s op. 132's export took (profiled);
+    ``makeNotation`` then finds the voices made and leaves them."""
+    ends: list[Fraction] = []
+    voice_of: list[int] = []
+    for offset, el in placed:
+        end = offset + Fraction(el.quarterLength)
+        for v, voice_end in enumerate(ends):
+            if voice_end <= offset:
+                ends[v] = end
+                break
+        else:
+            v = len(ends)
+            ends.append(end)
+        voice_of.append(v)
+    if len(ends) <= 1:  # nothing overlaps: no voices, as music21 leaves it
+        for offset, el in placed:
+            part.insert(offset, el)
+        return False
+    voices = [stream.Voice() for _ in ends]
+    for (offset, el), v in zip(placed, voice_of):
+        voices[v].insert(offset, el)
+    for voice in voices:
+        part.insert(0, voice)
+    return True
 
 
 def _shown_bpm(bpm: float):

@@ -12,10 +12,18 @@ import logging
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox
+from PySide6.QtCore import QEventLoop, QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox, QProgressDialog
 
-from composer_app.music import Score, UserError, load_score, save_score, write_midi, write_musicxml
+from composer_app.music import (
+    Cancelled,
+    Score,
+    UserError,
+    load_score,
+    save_score,
+    write_midi,
+    write_musicxml,
+)
 from composer_app.music.files import READ_SUFFIXES, file_kind
 from composer_app.music.project import PROJECT_SUFFIX
 
@@ -29,6 +37,39 @@ OPEN_FILTER = ("Scores (*.mid *.midi *.musicxml *.xml *.mxl *.abc *.composer.jso
                f"Projects (*{PROJECT_SUFFIX});;All files (*)")
 
 
+class _Reading(QObject):
+    """One file being read on a thread (:meth:`FileController._read`): its progress
+    and its end reach the GUI thread as queued signals; Cancel sets ``cancelled``, which
+    the reader sees at its next progress report (and stops; its result is dropped)."""
+
+    progressed = Signal(int, str)  # per mille read, what is being done
+    ended = Signal()
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+        self.score: Score | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self.cancelled = threading.Event()
+        self.dialog: QProgressDialog | None = None
+
+    @Slot(int, str)
+    def show(self, per_mille: int, what: str) -> None:
+        dialog = self.dialog
+        if dialog is None or self.cancelled.is_set():
+            return
+        if per_mille > 0 and dialog.maximum() == 0:
+            dialog.setRange(0, 1000)  # a reader that can say how far it is
+        if dialog.maximum():
+            dialog.setValue(per_mille)
+        dialog.setLabelText(f"Reading {Path(self.path).name}\n{what}…")
+
+    @Slot()
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+
 class FileController(QObject):
     wavDone = Signal(str)  # the WAV render's outcome, from its thread
 
@@ -37,6 +78,7 @@ class FileController(QObject):
         self.window = window  # dialogs' parent, its status bar and warn
         self.doc, self.settings, self.autosaver = doc, settings, autosaver
         self.roll, self.transport = roll, transport
+        self.reading: _Reading | None = None  # the file being opened, while it is read
         self.wavDone.connect(lambda m: self._status(m, 8000))
 
     def _status(self, text: str, ms: int = 0) -> None:
@@ -128,21 +170,28 @@ class FileController(QObject):
         go, tune = self._tune_of(path)
         if not go:
             return False
-        QApplication.setOverrideCursor(Qt.WaitCursor)
+        if self.reading is not None:  # Open again while a file is being read
+            self._status(f"Still reading {Path(self.reading.path).name}", 4000)
+            return False
         said: list[str] = []
+        QApplication.setOverrideCursor(Qt.BusyCursor)
         try:
-            score = load_score(path, tune=tune, notes=said,
-                               unfold=bool(self.settings.get("files/unfold_repeats")))
-        except UserError as exc:
+            reading = self._read(path, tune, said,
+                                 unfold=bool(self.settings.get("files/unfold_repeats")))
+        finally:
             QApplication.restoreOverrideCursor()
+        if reading.cancelled.is_set():
+            self._status("Open cancelled; the piece is unchanged", 4000)
+            return False
+        exc = reading.error
+        if isinstance(exc, UserError):
             self.warn("Cannot open file", str(exc))
             return False
-        except Exception as exc:  # a reader bug must not cost the user the open piece
-            QApplication.restoreOverrideCursor()
-            log.exception("reading %s failed", path)
+        if exc is not None or reading.score is None:  # a reader bug: the piece stays
+            log.error("reading %s failed", path, exc_info=exc)
             self.warn("Cannot open file", f"{path}: not readable ({type(exc).__name__}: {exc})")
             return False
-        QApplication.restoreOverrideCursor()
+        score = reading.score
         self.transport.stop()
         self.doc.load(score, str(Path(path).resolve()))
         self.autosaver.remove()
@@ -154,6 +203,59 @@ class FileController(QObject):
         if damage:  # what was read may not be what was written: say so where it is seen
             self.warn("Opened with repairs", damage[0])
         return True
+
+    def _read(self, path: str, tune: int | None, said: list[str], unfold: bool = True
+              ) -> _Reading:
+        """Read ``path`` on a thread while the window goes on painting; a progress
+        dialog with Cancel shows when it takes longer than a moment (a large MusicXML
+        or MIDI). Returns the finished (or cancelled) :class:`_Reading`; the open piece
+        is untouched until the caller loads its score. While it runs, :attr:`reading`
+        is it (its ``dialog`` the progress dialog)."""
+        reading = _Reading(path)
+        dialog = QProgressDialog(f"Reading {Path(path).name}\n…", "Cancel", 0, 0, self.window)
+        dialog.setWindowTitle("Open")
+        # Wide enough for the lines to come, so that Cancel does not move as they change.
+        dialog.setMinimumWidth(dialog.fontMetrics().horizontalAdvance(
+            f"Reading {Path(path).name}  parsed 10,000 of 10,000 measures…") + 40)
+        dialog.setWindowModality(Qt.WindowModal)
+        dialog.setMinimumDuration(400)
+        dialog.setAutoReset(False)
+        dialog.setAutoClose(False)
+        reading.dialog = dialog
+        reading.progressed.connect(reading.show)
+        loop = QEventLoop()
+        reading.ended.connect(loop.quit)
+        dialog.canceled.connect(reading.cancel)
+        dialog.canceled.connect(loop.quit)
+
+        def tell(fraction: float, what: str) -> None:  # on the reading thread
+            if reading.cancelled.is_set():
+                raise Cancelled()
+            reading.progressed.emit(int(1000 * min(max(fraction, 0.0), 1.0)), what)
+
+        def work() -> None:
+            try:
+                reading.score = load_score(path, tune=tune, notes=said, unfold=unfold,
+                                           progress=tell)
+            except Cancelled:
+                pass
+            except BaseException as exc:  # told to the user by open_path
+                reading.error = exc
+            finally:
+                reading.done.set()
+                reading.ended.emit()
+
+        self.reading = reading
+        try:
+            threading.Thread(target=work, name="open-file", daemon=True).start()
+            if not reading.done.is_set():
+                loop.exec()
+        finally:
+            self.reading = None
+            reading.dialog = None
+            dialog.hide()  # not close(): a closed QProgressDialog says "canceled"
+            dialog.deleteLater()
+        return reading
 
     def _tell(self, done: str, notes: list[str], path: str) -> None:
         """``done`` in the status bar, with what the reader or writer said (one line
