@@ -36,7 +36,8 @@ def _modules(folder: str):
 FORBIDDEN = {  # package -> (top-level names it must not import, files allowed anyway)
     "music": ({"PySide6", "torch", "music21", "sklearn", "composer_app.ml",
                "composer_app.audio", "composer_app.ui", "composer_app.training"},
-              {"musicxml.py": {"music21"}, "abc.py": {"music21"}}),
+              {"musicxml.py": {"music21"}, "abc.py": {"music21"}, "notation_marks.py": {"music21"},
+               "m21_fast.py": {"music21"}}),
     "ml": ({"PySide6", "music21", "sklearn", "composer_app.ui", "composer_app.audio",
             "composer_app.training"}, {}),
     "audio": ({"PySide6", "torch", "composer_app.ml", "composer_app.ui",

@@ -6,7 +6,7 @@ Reading: each file of music21's corpus is parsed once; for each part, what the r
 joins (:func:`_tied_notes`) is compared with what music21's own ``stripTies`` gives for
 the same part: the same notes, at the same offsets, with the same joined lengths.
 
-Writing: the voices the writer makes of overlapping notes (:func:`_insert_voiced`) give
+Writing: the voices the writer makes of overlapping notes (:func:`~composer_app.music.m21_fast.insert_voiced`) give
 the same MusicXML, byte for byte, as music21 notating the part unvoiced (its
 ``makeVoices``).
 """
@@ -19,7 +19,7 @@ from fractions import Fraction
 import pytest
 
 from composer_app.music import Note, Score, Track, musicxml
-from composer_app.music.musicxml import _tied_notes
+from composer_app.music.m21_fast import tied_notes as _tied_notes
 
 # Ties across bar lines in chords and single notes, several voices on a staff, grace
 # notes, tied chords whose members differ, percussion, a pickup.
@@ -102,6 +102,6 @@ def test_voices_made_for_export_are_music21s(work, monkeypatch):
         for offset, el in placed:
             part.insert(offset, el)
 
-    monkeypatch.setattr(musicxml, "_insert_voiced", unvoiced)
+    monkeypatch.setattr(musicxml, "insert_voiced", unvoiced)
     assert not any(p.hasVoices() for p in musicxml.score_to_music21(score).parts)
     assert _without_stamps(ours) == _without_stamps(musicxml._musicxml_bytes(score))

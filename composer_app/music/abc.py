@@ -120,7 +120,8 @@ def read_abc(path: str | os.PathLike, tune: int | None = None,
 
     from music21 import converter
 
-    from .musicxml import _short, score_from_music21
+    from .errors import error_text
+    from .musicxml import score_from_music21
 
     try:
         with warnings.catch_warnings():
@@ -133,7 +134,7 @@ def read_abc(path: str | os.PathLike, tune: int | None = None,
         raise
     except Exception as exc:  # music21 raises many unrelated types for bad input
         raise FileFormatError(f"{path}: tune X:{chosen.number} is not readable ABC "
-                              f"({_short(exc)})") from None
+                              f"({error_text(exc)})") from None
     said = ReadNotes()
     score = score_from_music21(parsed, said)
     if not score.notes:

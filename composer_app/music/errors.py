@@ -18,3 +18,10 @@ class Cancelled(Exception):
 
     A reader's ``progress`` callback raises it; readers let it pass through untouched
     (never wrapped as a :class:`FileFormatError`)."""
+
+
+def error_text(exc: Exception, most: int = 200) -> str:
+    """The first line of a library's exception, for a one-line message (its type's name
+    when it says nothing)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:most]

@@ -541,11 +541,6 @@ def text_from_midi(raw: str) -> str:
         return raw
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:160]
-
-
 def write_midi(score: Score, path: str | os.PathLike,
                tracks: list[int] | None = None) -> list[str]:
     """Write a type 1 MIDI file atomically: a failure leaves no partial file. Returns

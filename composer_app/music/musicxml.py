@@ -11,7 +11,11 @@ part whose notes name one ``<midi-instrument>`` per drum sound.
 Over 500 lines on purpose: the reader and the writer are mirror images over the same
 music21 objects and the same conventions (pickup padding, drums, transposing parts,
 spelled keys, rehearsal marks); kept side by side so a change to one is seen against the
-other, and the round-trip tests read them as one.
+other, and the round-trip tests read them as one. What is apart: the document before
+music21 (:mod:`.musicxml_input`: size limits, exact tempos, drum pitches), what notation
+says besides notes (:mod:`.notation_marks`: voices, grace notes, lyrics, dynamics, chord
+symbols, words, repeats, read and written) and music21's two quadratic steps done in
+linear time (:mod:`.m21_fast`).
 """
 
 from __future__ import annotations
@@ -22,16 +26,38 @@ import math
 import os
 import tempfile
 import xml.etree.ElementTree as ET
-import zipfile
 from collections.abc import Callable
-from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
 from .atomic import atomic_write_bytes
-from .errors import Cancelled, FileFormatError, UserError
+from .errors import Cancelled, FileFormatError, UserError, error_text
 from .gm import DRUM_CHANNEL, drum_name, melodic_channel
+from .m21_fast import insert_voiced, tied_notes, untied_notes
+from .musicxml_input import (
+    SHARP_STEPS,
+    checked_root,
+    exact_tempos,
+    midi_numbers,
+    with_drum_pitches,
+    xml_bytes,
+)
 from .notation import DEFAULT_GRID, MAX_NOTATION_BARS, notation_copy
+from .notation_marks import (
+    dynamics_of,
+    grace_notes,
+    harmony_of,
+    lyrics_of,
+    repeats_of,
+    tempo_words_at,
+    tempo_words_of,
+    unfolded,
+    voices_of,
+    with_repeats,
+    without_restatements,
+    words_of,
+    write_marks,
+)
 from .score import (
     CONDUCTOR,
     PPQ,
@@ -46,9 +72,6 @@ from .score import (
 )
 from .theory import Key
 from .validate import (
-    MAX_NOTES,
-    MAX_TICK,
-    MAX_TRACKS,
     ReadNotes,
     countable_meter,
     readable_bpm,
@@ -83,26 +106,26 @@ def read_musicxml(path: str | os.PathLike, notes: list[str] | None = None,
     said = ReadNotes()
     tell = progress or (lambda fraction, what: None)
     tell(0.0, "reading the file")
-    root = _checked_root(path, _xml_bytes(path))
+    root = checked_root(path, xml_bytes(path))
     tell(0.05, "parsing the parts")
 
     try:
-        _with_drum_pitches(root)
-        _exact_tempos(root)
+        with_drum_pitches(root)
+        exact_tempos(root)
         importer = _importer(tell, root)
         importer.xmlRootToScore(root, importer.stream)
         stream = importer.stream
         if stream.metadata is not None and stream.metadata.movementName is None:
             stream.metadata.movementName = path.name  # as music21 reads a file
         written = stream
-        stream = _unfolded(stream, root, said, unfold)
+        stream = unfolded(stream, root, said, unfold)
     except Cancelled:
         raise
     except Exception as exc:  # music21 raises many unrelated types for bad input
-        raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
+        raise FileFormatError(f"{path}: not a readable MusicXML file ({error_text(exc)})") from None
     score = score_from_music21(stream, said, progress=_scaled(tell, 0.8, 1.0))
     if stream is not written:
-        _without_restatements(score)
+        without_restatements(score)
     score.title = score.title or path.name.split(".")[0]
     validate_score(score, str(path))
     if notes is not None:
@@ -120,7 +143,7 @@ def _scaled(tell: Progress, low: float, high: float) -> Progress:
 
 def _importer(tell: Progress, root):
     """music21's MusicXML importer, telling ``tell`` as it parses the measures of each
-    part (0.05-0.8 of the whole reading, since ties are joined here: :func:`_tied_notes`)."""
+    part (0.05-0.8 of the whole reading, since ties are joined here: :func:`tied_notes`)."""
     from music21.musicxml import xmlToM21
 
     parts = root.findall("part")
@@ -142,193 +165,6 @@ def _importer(tell: Progress, root):
             return parser.stream if parser.appendToScoreAfterParse is True else None
 
     return Importer()
-
-
-# The largest MusicXML document read (music21 needs about 20 times its size in memory),
-# and the highest compression ratio of a .mxl member (MusicXML compresses 10-30 times;
-# a zip bomb a thousand).
-MAX_XML_BYTES = 64 * 1024 * 1024
-MAX_ZIP_RATIO = 200
-
-
-def _xml_bytes(path: Path) -> bytes:
-    """The MusicXML document of ``path`` (the root file of a .mxl), read within the
-    limits; raises :class:`FileFormatError`."""
-    try:
-        size = path.stat().st_size
-        if not zipfile.is_zipfile(path):
-            if size > MAX_XML_BYTES:
-                raise FileFormatError(f"{path}: {size / 2**20:,.0f} MB: larger than the "
-                                      f"{MAX_XML_BYTES // 2**20} MB a MusicXML file may be")
-            return path.read_bytes()
-        with zipfile.ZipFile(path) as zf:
-            return _mxl_member(path, zf)
-    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError,
-            NotImplementedError, EOFError) as exc:
-        raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
-
-
-def _mxl_member(path: Path, zf: zipfile.ZipFile) -> bytes:
-    names = [i for i in zf.infolist() if not i.filename.startswith("META-INF/")
-             and i.filename.lower().endswith((".xml", ".musicxml"))]
-    container = zf.NameToInfo.get("META-INF/container.xml")
-    if container is not None and container.file_size <= 1 << 20:
-        try:
-            found = ET.fromstring(_unzipped(path, zf, container)).find(".//{*}rootfile")
-            if found is None:
-                found = ET.fromstring(_unzipped(path, zf, container)).find(".//rootfile")
-            wanted = found.get("full-path") if found is not None else None
-            names = [i for i in names if i.filename == wanted] or names
-        except ET.ParseError:
-            pass
-    if not names:
-        raise FileFormatError(f"{path}: a compressed MusicXML file without a score in it")
-    return _unzipped(path, zf, names[0])
-
-
-def _unzipped(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """A member's bytes, refused before unzipping when its declared size or its ratio
-    is beyond the limits, and cut off at the limit whatever the header declared."""
-    if info.file_size > MAX_XML_BYTES:
-        raise FileFormatError(
-            f"{path}: {info.filename} unzips to {info.file_size / 2**20:,.0f} MB: larger "
-            f"than the {MAX_XML_BYTES // 2**20} MB a MusicXML file may be")
-    if info.file_size > 1 << 20 and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
-        raise FileFormatError(
-            f"{path}: {info.filename} unzips {info.file_size // max(info.compress_size, 1):,} "
-            f"times larger than it is (a zip bomb?); MusicXML compresses at most "
-            f"{MAX_ZIP_RATIO} times")
-    with zf.open(info) as member:
-        data = member.read(MAX_XML_BYTES + 1)
-    if len(data) > MAX_XML_BYTES:
-        raise FileFormatError(f"{path}: {info.filename} unzips to more than its declared "
-                              f"size and the {MAX_XML_BYTES // 2**20} MB limit")
-    return data
-
-
-def _checked_root(path: Path, data: bytes):
-    """The parsed document, refused when it holds more parts or notes than a Score may,
-    or a part longer than the longest piece (``music/validate.py``)."""
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise FileFormatError(f"{path}: not a readable MusicXML file ({_short(exc)})") from None
-    if root.tag != "score-partwise":
-        raise FileFormatError(f"{path}: not a readable MusicXML file (the root is "
-                              f"<{root.tag[:40]}>, not <score-partwise>)")
-    parts = root.findall("part")
-    if len(parts) > MAX_TRACKS:
-        raise FileFormatError(f"{path}: {len(parts):,} parts: more than {MAX_TRACKS:,}, "
-                              "too many to edit")
-    count = 0
-    for part in parts:
-        divisions = 1
-        now = longest = 0
-        for measure in part.iter("measure"):
-            for el in measure:
-                tag = el.tag
-                if tag == "attributes":
-                    text = (el.findtext("divisions") or "").strip()
-                    value = _number(text)
-                    if value is not None and value > 0:
-                        divisions = value
-                    continue
-                if tag not in ("note", "backup", "forward"):
-                    continue
-                if tag == "note":
-                    count += 1
-                    if el.find("grace") is not None or el.find("chord") is not None:
-                        continue
-                duration = _number((el.findtext("duration") or "0").strip()) or 0
-                now = max(0, now - duration) if tag == "backup" else now + duration
-                longest = max(longest, now)
-                if longest / divisions * PPQ > MAX_TICK:
-                    raise FileFormatError(
-                        f"{path}: part {part.get('id', '?')!s:.20} lasts more than "
-                        f"{MAX_TICK // PPQ:,} quarter notes by measure "
-                        f"{measure.get('number', '?')!s:.10} (a <duration> of "
-                        f"{duration:,.0f}): longer than the longest piece (24 hours at 120 bpm)")
-        if count > MAX_NOTES:
-            raise FileFormatError(f"{path}: more than {MAX_NOTES:,} notes: too large to edit")
-    return root
-
-
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _exact_tempos(root) -> None:
-    """A tempo mark shown rounded (``<per-minute>97.3``) whose ``<sound tempo>`` holds
-    the exact tempo (as we write it) is read as the exact one: music21 reads only the
-    shown number."""
-    for direction in root.iter("direction"):
-        sound = direction.find("sound")
-        per_minute = direction.find(".//metronome/per-minute")
-        unit = (direction.findtext(".//metronome/beat-unit") or "").strip()
-        if sound is None or per_minute is None or unit != "quarter" or \
-                direction.find(".//metronome/beat-unit-dot") is not None:
-            continue
-        exact, shown = _number(sound.get("tempo") or ""), _number(per_minute.text or "")
-        if exact and shown and exact != shown and round(exact, 2) == round(shown, 2):
-            per_minute.text = repr(exact)
-
-
-_SHARP_STEPS = ["C", "C", "D", "D", "E", "F", "F", "G", "G", "A", "A", "B"]
-_STEP_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-
-
-def _with_drum_pitches(root) -> None:
-    """Rewrites the document ``root``: every unpitched note written as the pitch of its
-    GM drum note, and each such part's first ``<midi-instrument>`` a snare drum (so
-    music21 gives the part a percussion instrument)."""
-    if root.find(".//unpitched") is None:
-        return
-    score_parts = {sp.get("id"): sp for sp in root.iter("score-part")}
-    for part in root.iter("part"):
-        score_part = score_parts.get(part.get("id"))
-        sounds: dict[str | None, int] = {}
-        if score_part is not None:
-            for mi in score_part.iter("midi-instrument"):
-                text = (mi.findtext("midi-unpitched") or "").strip()
-                if text.isdigit() and 1 <= int(text) <= 128:
-                    sounds[mi.get("id")] = int(text) - 1
-        only = next(iter(set(sounds.values()))) if len(set(sounds.values())) == 1 else None
-        first = None  # whether the part has unpitched notes
-        for note_el in part.iter("note"):
-            unpitched = note_el.find("unpitched")
-            if unpitched is None:
-                continue
-            inst = note_el.find("instrument")
-            gm = sounds.get(inst.get("id")) if inst is not None else None
-            if gm is None:
-                gm = only
-            if gm is None:  # no sound named: the staff position as a pitch
-                step = (unpitched.findtext("display-step") or "E").strip().upper()
-                octave = (unpitched.findtext("display-octave") or "4").strip()
-                octave_n = int(octave) if octave.lstrip("-").isdigit() else 4
-                gm = min(max(12 * (octave_n + 1) + _STEP_PC.get(step, 4), 0), 127)
-            first = gm if first is None else first
-            index = list(note_el).index(unpitched)
-            note_el.remove(unpitched)
-            pitch = ET.Element("pitch")
-            ET.SubElement(pitch, "step").text = _SHARP_STEPS[gm % 12]
-            if gm % 12 in (1, 3, 6, 8, 10):
-                ET.SubElement(pitch, "alter").text = "1"
-            ET.SubElement(pitch, "octave").text = str(gm // 12 - 1)
-            note_el.insert(index, pitch)
-        if first is not None and score_part is not None:
-            # The part's first MIDI instrument becomes a snare drum (GM 38, 1-based 39),
-            # which music21 reads as a percussion instrument: the mark of a drum part.
-            mi = score_part.find("midi-instrument")
-            mark = ET.Element("midi-instrument", id=f"{part.get('id')}-drums")
-            ET.SubElement(mark, "midi-channel").text = str(DRUM_CHANNEL + 1)
-            ET.SubElement(mark, "midi-unpitched").text = "39"
-            children = list(score_part)
-            score_part.insert(children.index(mi) if mi is not None else len(children), mark)
 
 
 def score_from_music21(stream, said: ReadNotes | None = None,
@@ -388,8 +224,8 @@ def score_from_music21(stream, said: ReadNotes | None = None,
         score.time_signatures.extend(_short_bars(parts[0], ticks))
 
     if parts:
-        _tempo_words_of(first, meta_ticks, score)
-        _repeats_of(first, meta_ticks, score)
+        tempo_words_of(first, meta_ticks, score)
+        repeats_of(first, meta_ticks, score)
 
     for index, part in enumerate(parts):
         if progress is not None:
@@ -412,7 +248,7 @@ def score_from_music21(stream, said: ReadNotes | None = None,
         unmarked: list[int] = []  # score.notes indexes of notes without a written velocity
         # Voices of one staff become voices (tracks) of the app: "Flute", "Flute voice 2"
         # (a drum staff's voices, hands and feet, stay one kit).
-        voices = [(1, part)] if drums else _voices_of(part)
+        voices = [(1, part)] if drums else voices_of(part)
         marks = None  # the staff's flat stream, for its dynamics, chord symbols and words
         for number, voice in voices:
             track = len(score.tracks)
@@ -425,10 +261,10 @@ def score_from_music21(stream, said: ReadNotes | None = None,
             fermatas = _fermata_ticks(voice_flat, ticks)
             graces = []
             first_note = len(score.notes)
-            tied = _tied_notes(voice, voice_flat) if is_stream else _untied_notes(voice)
+            tied = tied_notes(voice, voice_flat) if is_stream else untied_notes(voice)
             for el, offset, length in tied:
                 if isinstance(el, harmony.ChordSymbol):
-                    continue  # a chord symbol: _harmony_of
+                    continue  # a chord symbol: harmony_of
                 if el.duration.isGrace:
                     graces.append((el, offset))
                     continue
@@ -438,19 +274,19 @@ def score_from_music21(stream, said: ReadNotes | None = None,
                     continue
                 written = el.volume.velocity
                 velocity = min(max(int(written), 1), 127) if written is not None else 80
-                for midi in _midi_numbers(el, chord, note, percussion):
+                for midi in midi_numbers(el, chord, note, percussion):
                     if written is None:
                         unmarked.append(len(score.notes))
                     score.notes.append(Note(midi, start, duration, velocity, track,
                                             fermata=_has_fermata(fermatas, midi, start, duration)))
-            _grace_notes(graces, ticks, track, score, said, first_note, unmarked)
-            _lyrics_of(voice_flat, ticks, track, score)
+            grace_notes(graces, ticks, track, score, said, first_note, unmarked)
+            lyrics_of(voice_flat, ticks, track, score)
         # Marks written for the staff (not for one voice) go to its first voice.
         if marks is None:
             marks = part.flatten() if is_stream else part
-        _dynamics_of(marks, ticks, first_track, score, unmarked)
-        _harmony_of(marks, ticks, first_track, score)
-        _words_of(marks, ticks, first_track, score)
+        dynamics_of(marks, ticks, first_track, score, unmarked)
+        harmony_of(marks, ticks, first_track, score)
+        words_of(marks, ticks, first_track, score)
     if not score.tracks:
         score.tracks.append(Track())
     score.tempos = _dedupe(score.tempos) or [TempoChange(0, 120.0)]
@@ -460,345 +296,6 @@ def score_from_music21(stream, said: ReadNotes | None = None,
     score.key_signatures = _dedupe(score.key_signatures)
     score.sort()
     return score
-
-
-# What notation says besides notes (issue 13), read by one helper each and called from
-# score_from_music21: voices of a staff, grace notes, lyrics, dynamics, chord symbols,
-# tempo words and other words, repeats. Each becomes notes or Score.text_events
-# (score.TEXT_KINDS) that score_to_music21 writes back.
-
-def _voices_of(part) -> list[tuple[int, object]]:
-    """The voices of a staff as (number, stream of its notes at their offsets in the
-    part), numbered in the order they first appear: ``[(1, part)]`` when no measure
-    holds two voices. Notes written outside a voice belong to the first; chord symbols
-    belong to the staff (:func:`_harmony_of`) and are left out."""
-    from music21 import harmony
-    from music21 import stream as m21stream
-
-    if not isinstance(part, m21stream.Stream):
-        return [(1, part)]
-    measures = list(part.getElementsByClass(m21stream.Measure))
-    if not any(len(m.voices) > 1 for m in measures):
-        return [(1, part)]
-    loose: list = []
-    voices: dict[str, list] = {}
-    for m in measures:
-        at = m.getOffsetBySite(part)
-        for el in m.notes:
-            if not isinstance(el, harmony.ChordSymbol):
-                loose.append((at + el.getOffsetBySite(m), el))
-        for v in m.voices:
-            into = voices.setdefault(str(v.id), [])
-            v_at = at + v.getOffsetBySite(m)
-            for el in v.notes:
-                if not isinstance(el, harmony.ChordSymbol):
-                    into.append((v_at + el.getOffsetBySite(v), el))
-    found = [items for items in voices.values() if items]
-    if found:
-        found[0] = loose + found[0]
-    elif loose:
-        found = [loose]
-    out = []
-    for number, items in enumerate(found, 1):
-        voice = m21stream.Part()
-        for offset, el in sorted(items, key=lambda item: item[0]):
-            voice.coreInsert(offset, el)
-        voice.coreElementsChanged()
-        out.append((number, voice))
-    return out or [(1, part)]
-
-
-GRACE_TICKS = PPQ // 8  # a grace note is kept as a 32nd note
-
-
-def _grace_notes(graces, ticks, track: int, score: Score, said, first_note: int,
-                 unmarked: list[int]) -> None:
-    """Grace notes kept as short notes (a 32nd each, at most half the note they lead
-    to) taken from the start of the note(s) of the voice they lead to, which start that
-    much later; said once with how many. ``score.notes[first_note:]`` are the voice's."""
-    from music21 import chord, note, percussion
-
-    if not graces:
-        return
-    by_start: dict[int, list] = {}
-    for el, offset in graces:  # (grace note, its offset in the voice)
-        by_start.setdefault(ticks(offset), []).append(el)
-    mains: dict[int, list[int]] = {}
-    for i in range(first_note, len(score.notes)):
-        if score.notes[i].start in by_start:
-            mains.setdefault(score.notes[i].start, []).append(i)
-    for start, els in by_start.items():
-        led = mains.get(start, [])
-        shortest = min((score.notes[i].duration for i in led), default=None)
-        if shortest is not None and shortest < 2 * len(els):
-            said and said.once("grace notes before a note too short to share skipped")
-            continue
-        step = GRACE_TICKS if shortest is None else min(GRACE_TICKS, shortest // (2 * len(els)))
-        for k, el in enumerate(els):
-            written = el.volume.velocity
-            velocity = (min(max(int(written), 1), 127) if written is not None
-                        else score.notes[led[0]].velocity if led else 80)
-            for midi in _midi_numbers(el, chord, note, percussion):
-                if written is None:
-                    unmarked.append(len(score.notes))
-                score.notes.append(Note(midi, start + k * step, step, velocity, track))
-            if said is not None:
-                said.once("grace notes kept as 32nd notes taken from the time of the note "
-                          "they lead to")
-        taken = step * len(els)
-        for i in led:
-            n = score.notes[i]
-            score.notes[i] = replace(n, start=n.start + taken, duration=n.duration - taken)
-
-
-def _lyrics_of(flat, ticks, track: int, score: Score) -> None:
-    """Each note's lyric syllables as text events of kind "lyrics" at its onset, verse
-    by verse, as MIDI karaoke writes them: "Hal-" "-le-" "-lu-" "-jah" (hyphens for
-    the syllables of a word, read back by music21 as its <syllabic>)."""
-    for el in flat.notes:
-        lyrics = getattr(el, "lyrics", None)
-        if not lyrics:
-            continue
-        tick = ticks(el.offset)
-        for lyric in sorted(lyrics, key=lambda ly: ly.number or 0):
-            text = lyric.rawText
-            if text and text.strip():
-                score.text_events.append(TextEvent(tick, "lyrics", text, track))
-
-
-# The velocity of the notes after a dynamic mark (notes with their own velocity keep it).
-DYNAMIC_VELOCITY = {"pppp": 8, "ppp": 20, "pp": 33, "p": 49, "mp": 64, "mf": 80, "f": 96,
-                    "ff": 112, "fff": 120, "ffff": 127, "fp": 49, "sfp": 49}
-
-
-def _dynamics_of(flat, ticks, track: int, score: Score, unmarked: list[int]) -> None:
-    """Dynamic marks kept as text events of kind "dynamic" on the staff's first voice,
-    and the level of each (``DYNAMIC_VELOCITY``) given to the notes of the staff that
-    follow it without a velocity of their own (``unmarked``: indexes in score.notes)."""
-    from music21 import dynamics
-
-    levels: list[tuple[int, int]] = []
-    for mark in flat.getElementsByClass(dynamics.Dynamic):
-        text = str(mark.value or "").strip()
-        if not text:
-            continue
-        tick = ticks(mark.offset)
-        score.text_events.append(TextEvent(tick, "dynamic", text, track))
-        if text in DYNAMIC_VELOCITY:
-            levels.append((tick, DYNAMIC_VELOCITY[text]))
-    if not levels:
-        return
-    levels.sort()
-    at = [t for t, _ in levels]
-    for i in unmarked:
-        n = score.notes[i]
-        j = bisect.bisect_right(at, n.start) - 1
-        if j >= 0:
-            score.notes[i] = replace(n, velocity=levels[j][1])
-
-
-def _harmony_of(flat, ticks, track: int, score: Score) -> None:
-    """Chord symbols (<harmony>) as text events of kind "chord" ("Cm7", "G7/B", "N.C.")."""
-    from music21 import harmony
-
-    for cs in flat.getElementsByClass(harmony.ChordSymbol):
-        text = "N.C." if isinstance(cs, harmony.NoChord) else str(cs.figure or "").strip()
-        if text:
-            score.text_events.append(TextEvent(ticks(cs.offset), "chord", text, track))
-
-
-def _is_tempo_words(text: str) -> bool:
-    """Whether words name a tempo ("Allegro", "Andante con moto", "Langsam")."""
-    from music21 import tempo
-
-    low = text.strip().lower()
-    return any(low == word or low.startswith(word + " ") or low.startswith(word + ",")
-               for word in tempo.defaultTempoValues)
-
-
-def _tempo_words_of(first, meta_ticks, score: Score) -> None:
-    """Tempo words of the first part (words naming a tempo: "Allegro", "Andante con
-    moto"; a metronome mark's own text) as text events of kind "tempo" for the piece.
-    Other words at a metronome mark are words (:func:`_words_of`): music21 does not say
-    whether they shared its direction, and the writer puts a metronome mark at the start
-    of every piece."""
-    from music21 import expressions, tempo
-
-    seen = set()
-    for mm in first.getElementsByClass(tempo.MetronomeMark):
-        if not mm.textImplicit and mm.text and str(mm.text).strip():
-            seen.add((meta_ticks(mm.offset), str(mm.text).strip()))
-    for te in first.getElementsByClass(expressions.TextExpression):
-        if isinstance(te, expressions.RehearsalMark):
-            continue
-        text = str(te.content or "").strip()
-        tick = meta_ticks(te.offset)
-        if text and _is_tempo_words(text):
-            seen.add((tick, text))
-    for tick, text in sorted(seen):
-        score.text_events.append(TextEvent(tick, "tempo", text))
-
-
-def _words_of(flat, ticks, track: int, score: Score) -> None:
-    """A direction's other words ("dolce", "cresc.") as text events of kind "words" on
-    the staff's first voice (tempo words are the piece's: :func:`_tempo_words_of`)."""
-    from music21 import expressions
-
-    tempo_words = {(t.tick, t.text) for t in score.text_events if t.kind == "tempo"}
-    for te in flat.getElementsByClass(expressions.TextExpression):
-        if isinstance(te, expressions.RehearsalMark):
-            continue
-        text = str(te.content or "").strip()
-        tick = ticks(te.offset)
-        at_start = (0, text) if te.offset == 0 else (tick, text)  # as meta_ticks reads it
-        if text and not _is_tempo_words(text) and (tick, text) not in tempo_words \
-                and at_start not in tempo_words:
-            score.text_events.append(TextEvent(tick, "words", text, track))
-
-
-def _repeats_of(first, meta_ticks, score: Score) -> None:
-    """Repeat barlines of a piece read without unfolding, kept as text events of kind
-    "repeat" for the piece: "|:" where a repeat starts, ":|" where it ends (":|x3" when
-    played three times), so that MusicXML written from it repeats there again."""
-    from music21 import bar
-
-    for rep in first.getElementsByClass(bar.Repeat):
-        tick = meta_ticks(rep.offset)
-        if rep.direction == "start":
-            text = "|:"
-        else:
-            times = rep.times
-            text = ":|" if times in (None, 2) else f":|x{int(times)}"
-        score.text_events.append(TextEvent(tick, "repeat", text))
-
-
-def _unfolded(stream, root, said, unfold: bool):
-    """The piece with its repeats played out (music21's expandRepeats) when ``unfold``,
-    said in one line with the bars written and played; as written otherwise (its repeat
-    barlines kept: :func:`_repeats_of`). A file whose repeats cannot be unfolded is read
-    as written, and said."""
-    from music21 import stream as m21stream
-
-    if root.find(".//repeat") is None:
-        return stream
-    if not unfold:
-        if said is not None:
-            said.once("repeats kept written once (not unfolded)")
-        return stream
-    parts = list(stream.parts) if len(stream.parts) else []
-    written = len(parts[0].getElementsByClass(m21stream.Measure)) if parts else 0
-    try:
-        out = stream.expandRepeats()
-    except Exception as exc:  # music21's Expander raises for repeats it cannot follow
-        if said is not None:
-            said.once(f"repeats left written once: they cannot be unfolded ({_short(exc)})")
-        return stream
-    played = len(out.parts[0].getElementsByClass(m21stream.Measure)) if len(out.parts) else 0
-    if said is not None:
-        said.once(f"repeats unfolded: {written:,} bars written, {played:,} played "
-                  "(to keep them written once: --no-unfold, or Preferences > Repeats)")
-    return out
-
-
-def _without_restatements(score: Score) -> None:
-    """An unfolded piece without the tempo, meter, key and tempo words that a repeated
-    section restates (music21 copies the first bar's marks with it): an entry equal to
-    the one in force changes nothing."""
-    def changes(items, same):
-        out = []
-        for item in items:
-            if not out or not same(out[-1], item):
-                out.append(item)
-        return out
-
-    score.tempos = changes(score.tempos, lambda a, b: a.bpm == b.bpm)
-    score.time_signatures = changes(score.time_signatures, lambda a, b: (
-        a.numerator, a.denominator) == (b.numerator, b.denominator))
-    score.key_signatures = changes(score.key_signatures, lambda a, b: (
-        a.key, a.fifths) == (b.key, b.fifths))
-    said_last = None  # the tempo words in force
-    kept = []
-    for t in score.text_events:
-        if t.kind == "tempo" and t.track == CONDUCTOR:
-            if t.text == said_last:
-                continue
-            said_last = t.text
-        kept.append(t)
-    score.text_events = kept
-def _untied_notes(flat):
-    return [(el, el.offset, el.quarterLength) for el in flat.notes]
-
-
-def _tied_notes(part, flat=None) -> list:
-    """``(note or chord, offset, quarter length)`` of each note of ``part`` with its ties joined:
-    what ``part.stripTies(inPlace=False).flatten().notes`` gives (the notes, each first
-    note of a tie lasting to the end of its last), without the copy of the part and the
-    one removal per tied note that make music21's ``stripTies`` quadratic (208 of the
-    249 s that Beethoven's op. 132 took to open). The walk is music21's own (same order,
-    same rules, ``matchByPitch``), over the part's flattened notes and rests (``flat``,
-    when the caller has it: ``part.flatten()``); a stream
-    that holds parts or voices at its top goes through music21's ``stripTies`` itself."""
-    from music21 import chord, note
-    from music21.common.numberTools import opFrac
-
-    if part.hasPartLikeStreams() or part.hasVoices():
-        return _untied_notes(part.stripTies(inPlace=False).flatten())
-    flat = part.flatten() if flat is None else flat
-    seq = [el for el in flat.notesAndRests if el.quarterLength > 0]
-    lengths: dict[int, object] = {}  # id of a chain's first note -> its joined length
-    deleted: set[int] = set()
-    connected: list[int] = []
-
-    def end_match(n, last, i_last) -> bool:  # music21's updateEndMatch (matchByPitch)
-        if (hasattr(n, "tie") and not isinstance(n, chord.Chord) and n.tie is not None
-                and n.tie.type == "stop"):
-            return True
-        if (last is not None and i_last in connected and hasattr(last, "pitch")
-                and hasattr(n, "pitch") and not isinstance(last, chord.Chord)
-                and not isinstance(n, chord.Chord) and last.pitch == n.pitch):
-            return True
-        if (last is not None and not isinstance(n, note.Note) and i_last in connected
-                and hasattr(last, "pitches") and hasattr(n, "pitches")):
-            if len(last.pitches) != len(n.pitches):
-                return False
-            return all(a.step == b.step and a.isEnharmonic(b)
-                       for a, b in zip(last.pitches, n.pitches))
-        return False
-
-    for i, n in enumerate(seq):
-        i_last, last = (i - 1, seq[i - 1]) if i > 0 else (None, None)
-        match = None
-        tie = getattr(n, "tie", None)
-        if tie is not None and tie.type == "start":
-            if i_last is None or i_last not in connected:
-                connected = [i]
-            else:
-                connected.append(i)
-            match = False
-        elif tie is not None and tie.type == "continue":
-            if not connected:
-                connected.append(i)
-            elif end_match(n, last, i_last):
-                connected.append(i)
-            else:
-                connected = [i]
-            match = False
-        if match is None:
-            match = end_match(n, last, i_last)
-        if match:
-            connected.append(i)
-            if len(connected) < 2:
-                connected = []
-                continue
-            head = seq[connected[0]]
-            total = 0
-            for q in connected[1:]:
-                total += seq[q].quarterLength
-                deleted.add(id(seq[q]))
-            lengths[id(head)] = opFrac(lengths.get(id(head), head.quarterLength) + total)
-            connected = []
-    return [(el, el.offset, lengths.get(id(el), el.quarterLength))
-            for el in flat.notes if id(el) not in deleted]
 
 
 def _written_transposed(part, instr) -> bool:
@@ -822,23 +319,11 @@ def _fermata_ticks(flat, ticks) -> dict[int, list[int]]:
     for el in flat.notes:
         if not any(isinstance(e, expressions.Fermata) for e in getattr(el, "expressions", ())):
             continue
-        for midi in _midi_numbers(el, chord, note, percussion):
+        for midi in midi_numbers(el, chord, note, percussion):
             found.setdefault(midi, []).append(ticks(el.offset))
     for onsets in found.values():
         onsets.sort()
     return found
-
-
-def _midi_numbers(el, chord, note, percussion) -> list[int]:
-    """The MIDI numbers a note, chord or (percussion) chord sounds; an unpitched note
-    that was not rewritten as its drum sound sounds its staff position."""
-    if isinstance(el, chord.Chord):
-        return [int(p.midi) for p in el.pitches]
-    if isinstance(el, percussion.PercussionChord):
-        return [m for member in el.notes for m in _midi_numbers(member, chord, note, percussion)]
-    if isinstance(el, note.Unpitched):
-        return [int(el.displayPitch().midi)]
-    return [int(el.pitch.midi)]
 
 
 def _has_fermata(fermatas: dict[int, list[int]], pitch: int, start: int, duration: int) -> bool:
@@ -917,7 +402,7 @@ def _dedupe(items):
 
 def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
     """Build a music21 Score: one Part per track with meter, key and tempo marks, and the
-    marks read from notation (lyrics, dynamics, chord symbols, words: _write_marks);
+    marks read from notation (lyrics, dynamics, chord symbols, words: write_marks);
     what could not be written is counted in ``unwritten`` (name -> how many)."""
     from music21 import (
         chord,
@@ -941,7 +426,7 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
     if unwritten is None:
         unwritten = {}
     m21 = stream.Score()
-    voiced = []  # the parts whose overlapping notes are in voices (_insert_voiced)
+    voiced = []  # the parts whose overlapping notes are in voices (insert_voiced)
     if score.title:
         m21.insert(0, metadata.Metadata(title=score.title))
     for index in range(len(score.tracks)):
@@ -968,7 +453,7 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
         if index == 0:
             for mk in score.markers:  # the song form's sections, as rehearsal marks
                 part.insert(Fraction(mk.tick, PPQ), expressions.RehearsalMark(mk.text))
-            words = _tempo_words_at(score)
+            words = tempo_words_at(score)
             for t in score.tempos:
                 part.insert(Fraction(t.tick, PPQ), tempo.MetronomeMark(
                     text=words.pop(t.tick, None), number=_shown_bpm(t.bpm), numberSounding=t.bpm))
@@ -1000,9 +485,9 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
                 el.expressions.append(expressions.Fermata())
             placed.append((Fraction(start, PPQ), el))
             onsets.setdefault(start, el)
-        if _insert_voiced(part, placed, stream):
+        if insert_voiced(part, placed, stream):
             voiced.append(part)
-        _write_marks(part, score, index, onsets, unwritten)
+        write_marks(part, score, index, onsets, unwritten)
         if getattr(inst, "transposition", None) is not None and inst.transposition.semitones:
             # Our notes sound; a transposing instrument's part is written transposed
             # (and says so in <transpose>), so that it reads back at sounding pitch.
@@ -1017,148 +502,6 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
                        timeRangeFromBarDuration=True)
         part.removeByClass("Rest")
     return m21
-
-
-def _tempo_words_at(score: Score) -> dict[int, str]:
-    """The piece's tempo words by tick ("Allegro"), several at one tick joined."""
-    out: dict[int, str] = {}
-    for t in score.text_events:
-        if t.kind == "tempo" and t.track == CONDUCTOR:
-            out[t.tick] = f"{out[t.tick]} {t.text}" if t.tick in out else t.text
-    return out
-
-
-_DIRECTION_KINDS = ("dynamic", "chord", "words")
-
-
-def _write_marks(part, score: Score, index: int, onsets: dict, unwritten: dict[str, int]):
-    """The text events of track ``index`` that notation holds, into its music21 part:
-    lyrics on the note starting at their tick (verse by verse), dynamics, chord symbols
-    and words as directions. A lyric with no note starting there, or a chord symbol
-    music21 cannot spell, is counted in ``unwritten``."""
-    from music21 import dynamics, expressions, harmony, note
-
-    verses: dict[int, int] = {}
-    end = score.end_tick
-    last = max((t.tick for t in score.text_events if t.track == index and t.kind in
-                _DIRECTION_KINDS), default=-1)
-    if last >= end:  # a mark after the last note: a rest gives it a measure to sit in
-        part.insert(Fraction(end, PPQ), note.Rest(quarterLength=Fraction(last - end + PPQ, PPQ)))
-    for t in score.text_events:
-        if t.track != index:
-            continue
-        at = Fraction(t.tick, PPQ)
-        if t.kind == "lyrics":
-            el = onsets.get(t.tick)
-            if el is None or not t.text.strip():
-                unwritten["lyric"] = unwritten.get("lyric", 0) + 1
-                continue
-            verses[t.tick] = verses.get(t.tick, 0) + 1
-            lyric = note.Lyric(number=verses[t.tick])
-            lyric.setTextAndSyllabic(t.text.strip(), applyRaw=False)
-            el.lyrics.append(lyric)
-        elif t.kind == "dynamic":
-            part.insert(at, dynamics.Dynamic(t.text))
-        elif t.kind == "chord":
-            try:
-                cs = harmony.NoChord() if t.text in ("N.C.", "NC") else harmony.ChordSymbol(t.text)
-            except Exception:  # music21 raises several types for a figure it cannot read
-                unwritten["chord symbol"] = unwritten.get("chord symbol", 0) + 1
-                continue
-            part.insert(at, cs)
-        elif t.kind == "words":
-            part.insert(at, expressions.TextExpression(t.text))
-
-
-def _with_repeats(data: bytes, score: Score, unwritten: dict[str, int] | None = None) -> bytes:
-    """music21's MusicXML with the repeat barlines of a piece read without unfolding
-    (text events of kind "repeat") written back: a forward repeat on the left of the
-    measure starting at its tick, a backward one on the right of the measure ending
-    there, in every part; one at no bar line is counted in ``unwritten``."""
-    marks = [t for t in score.text_events if t.kind == "repeat" and t.track == CONDUCTOR]
-    if not marks:
-        return data
-    head, _at, _rest = data.partition(b"<score-partwise")
-    root = ET.fromstring(data)
-    placed: set[int] = set()
-    for part in root.iter("part"):
-        divisions, now = 1.0, 0.0
-        starts: dict[int, object] = {}
-        ends: dict[int, object] = {}
-        for measure in part.iter("measure"):
-            starts.setdefault(round(now * PPQ / divisions), measure)
-            longest = now
-            for el in measure:
-                if el.tag == "attributes":
-                    value = _number((el.findtext("divisions") or "").strip())
-                    if value:
-                        now, longest = now * value / divisions, longest * value / divisions
-                        divisions = value
-                elif el.tag in ("note", "backup", "forward"):
-                    if el.tag == "note" and (el.find("chord") is not None or
-                                             el.find("grace") is not None):
-                        continue
-                    duration = _number((el.findtext("duration") or "0").strip()) or 0
-                    now = now - duration if el.tag == "backup" else now + duration
-                    longest = max(longest, now)
-            now = longest
-            ends[round(now * PPQ / divisions)] = measure
-        for i, t in enumerate(marks):
-            forward = t.text.startswith("|:")
-            measure = starts.get(t.tick) if forward else ends.get(t.tick)
-            if measure is None:
-                continue
-            placed.add(i)
-            barline = ET.Element("barline", location="left" if forward else "right")
-            ET.SubElement(barline, "bar-style").text = "heavy-light" if forward else "light-heavy"
-            repeat = ET.SubElement(barline, "repeat", direction="forward" if forward else "backward")
-            if t.text.startswith(":|x") and t.text[3:].isdigit():
-                repeat.set("times", t.text[3:])
-            for old in measure.findall("barline"):
-                if old.get("location", "right") == barline.get("location"):
-                    measure.remove(old)
-            if forward:
-                children = list(measure)
-                at = next((i for i, c in enumerate(children)
-                           if c.tag not in ("print", "attributes")), len(children))
-                measure.insert(at, barline)
-            else:
-                measure.append(barline)
-    if unwritten is not None and len(placed) < len(marks):
-        unwritten["repeat barline"] = len(marks) - len(placed)
-    return head + ET.tostring(root, encoding="unicode").encode("utf-8")
-
-
-def _insert_voiced(part, placed, stream) -> bool:
-    """Insert ``placed`` (offset, note or chord; sorted as music21 sorts them) into
-    ``part``, overlapping notes in voices: what music21's ``makeVoices`` makes of them
-    when it notates the part (the first voice whose last note has ended takes each note),
-    in linear time; whether it made voices (their gaps are then filled with rests by
-    the caller, to the end of the score). music21's own pairwise overlap search and a
-    re-measured voice per note took 327 of the 564 s op. 132's export took (profiled);
-    ``makeNotation`` then finds the voices made and leaves them."""
-    ends: list[Fraction] = []
-    voice_of: list[int] = []
-    for offset, el in placed:
-        end = offset + Fraction(el.quarterLength)
-        for v, voice_end in enumerate(ends):
-            if voice_end <= offset:
-                ends[v] = end
-                break
-        else:
-            v = len(ends)
-            ends.append(end)
-        voice_of.append(v)
-    if len(ends) <= 1:  # nothing overlaps: no voices, as music21 leaves it
-        for offset, el in placed:
-            part.insert(offset, el)
-        return False
-    voices = [stream.Voice() for _ in ends]
-    for (offset, el), v in zip(placed, voice_of):
-        voices[v].insert(offset, el)
-    for voice in voices:
-        part.insert(0, voice)
-    return True
 
 
 def _shown_bpm(bpm: float):
@@ -1183,7 +526,7 @@ _DRUM_MARK = "#D0D0"
 
 
 def _drum_note(gm: int, note):
-    step, octave = _DRUM_DISPLAY.get(gm, (_SHARP_STEPS[gm % 12], gm // 12 - 1))
+    step, octave = _DRUM_DISPLAY.get(gm, (SHARP_STEPS[gm % 12], gm // 12 - 1))
     el = note.Unpitched()
     el.displayStep, el.displayOctave = step, min(max(octave, 0), 9)
     el.style.color = f"{_DRUM_MARK}{gm:02X}"
@@ -1243,7 +586,7 @@ def write_musicxml(score: Score, path: str | os.PathLike, grid: int = DEFAULT_GR
     Music off a notatable grid (a performance) is written quantized to ``grid`` (1/16
     by default; ``triplets`` allows the triplet grid a level up), the notation only: the
     score is not changed. Lyrics, dynamics, chord symbols, tempo words, words and kept
-    repeats are written (:func:`_write_marks`, :func:`_with_repeats`); controllers,
+    repeats are written (:func:`write_marks`, :func:`with_repeats`); controllers,
     bends and MIDI text are not. Returns the notes for the user, one line
     each (what was quantized, what was not written), which the CLI prints and the log
     keeps."""
@@ -1259,14 +602,14 @@ def write_musicxml(score: Score, path: str | os.PathLike, grid: int = DEFAULT_GR
         data = _musicxml_bytes(written, unwritten)
     except Exception as exc:
         if quantized is not None:
-            raise UserError(f"{path}: cannot be written as MusicXML ({_short(exc)})") from None
+            raise UserError(f"{path}: cannot be written as MusicXML ({error_text(exc)})") from None
         # Spelled on a fine grid yet music21 could not write it: the notation grid then.
         written, quantized = notation_copy(score, grid, triplets, force=True)
         unwritten = {}
         try:
             data = _musicxml_bytes(written, unwritten)
         except Exception as exc2:
-            raise UserError(f"{path}: cannot be written as MusicXML ({_short(exc2)})") from None
+            raise UserError(f"{path}: cannot be written as MusicXML ({error_text(exc2)})") from None
     if quantized is not None:
         notes.append(f"{path.name}: {quantized}")
     dropped = dropped_events(score, unwritten)
@@ -1320,9 +663,4 @@ def _musicxml_bytes(score: Score, unwritten: dict[str, int] | None = None) -> by
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "score.musicxml"
         written = m21.write("musicxml", fp=str(out), makeNotation=True)
-        return _with_repeats(_name_drum_sounds(Path(written).read_bytes()), score, unwritten)
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
+        return with_repeats(_name_drum_sounds(Path(written).read_bytes()), score, unwritten)
