@@ -46,3 +46,29 @@ def make_window(qtbot, tmp_path, monkeypatch):
         return w
 
     return make
+
+
+def run_under_xvfb(script: str, args: list[str], data_dir, screen: str = "1280x720"):
+    """Run ``python -c script args`` under a real X server (Xvfb, on a display it picks),
+    the app's data in ``data_dir``; the finished process. Skips when there is no Xvfb."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("no Xvfb: a real X server cannot be had here")
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", f"{screen}x24"],
+                              pass_fds=(write,), stderr=subprocess.DEVNULL)
+    os.close(write)
+    try:
+        display = os.read(read, 16).decode().strip()
+        env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb",
+                   COMPOSER_APP_DATA=str(data_dir))
+        return subprocess.run([sys.executable, "-c", script, *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        os.close(read)
+        server.terminate()
+        server.wait(10)

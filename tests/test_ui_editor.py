@@ -504,27 +504,9 @@ print("ok")
 def test_redo_keys_work_on_x11(tmp_path):
     """X11's own Redo binding is Ctrl+Shift+Z: listed twice it was ambiguous (nothing
     ran) and Ctrl+Y was missing. Runs under a real X server (Xvfb) when there is one."""
-    import os
-    import shutil
-    import subprocess
-    import sys
+    from .conftest import run_under_xvfb
 
-    if shutil.which("Xvfb") is None:
-        pytest.skip("no Xvfb: the X11 key bindings cannot be checked here")
-    read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x720x24"],
-                              pass_fds=(write,), stderr=subprocess.DEVNULL)
-    os.close(write)
-    try:
-        display = os.read(read, 16).decode().strip()
-        env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb",
-                   COMPOSER_APP_DATA=str(tmp_path / "data"))
-        out = subprocess.run([sys.executable, "-c", X11_REDO_CHECK, str(tmp_path / "s.ini")],
-                             env=env, capture_output=True, text=True, timeout=120)
-    finally:
-        os.close(read)
-        server.terminate()
-        server.wait(10)
+    out = run_under_xvfb(X11_REDO_CHECK, [str(tmp_path / "s.ini")], tmp_path / "data")
     assert out.returncode == 0 and "ok" in out.stdout, out.stdout + out.stderr
     assert "Ambiguous shortcut" not in out.stderr, out.stderr
 

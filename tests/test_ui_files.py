@@ -489,27 +489,9 @@ def test_a_first_start_gives_the_roll_most_of_the_width(tmp_path, screen):
     """On a 1600 or 1920 px screen the window opened at 1400 px with Voices and Generation
     side by side: the roll had about 600 px, three bars. It opens in proportion to the
     screen, and where the window is too narrow for both panels they share a tab."""
-    import os
-    import shutil
-    import subprocess
-    import sys
+    from .conftest import run_under_xvfb
 
-    if shutil.which("Xvfb") is None:
-        pytest.skip("no Xvfb: a real screen size cannot be had here")
-    read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", f"{screen}x24"],
-                              pass_fds=(write,), stderr=subprocess.DEVNULL)
-    os.close(write)
-    try:
-        display = os.read(read, 16).decode().strip()
-        env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb",
-                   COMPOSER_APP_DATA=str(tmp_path / "data"))
-        out = subprocess.run([sys.executable, "-c", X11_FIRST_START, str(tmp_path / "s.ini")],
-                             env=env, capture_output=True, text=True, timeout=120)
-    finally:
-        os.close(read)
-        server.terminate()
-        server.wait(10)
+    out = run_under_xvfb(X11_FIRST_START, [str(tmp_path / "s.ini")], tmp_path / "data", screen)
     assert out.returncode == 0, out.stdout + out.stderr
     words = out.stdout.split()
     window, roll = int(words[words.index("window") + 1]), int(words[words.index("roll") + 1])

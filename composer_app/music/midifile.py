@@ -1,6 +1,11 @@
 """Standard MIDI file read and write (the bytes in ``smf.py`` and here; mido builds the
 maps' meta events and converts for the tests).
 
+Over 500 lines on purpose: reading and writing are mirror images of one mapping (tracks
+and channels, the conductor maps, text, controllers and system events in place, the
+PPQ rescale), kept side by side as the MusicXML reader and writer are; the bytes of the
+file format and its damage checks are apart, in ``smf.py``.
+
 Reading accepts type 0 and 1 files: running status, several tracks and
 channels, tempo, meter and key changes, note_on with velocity 0 as note_off, and
 overlapping notes of the same pitch (matched first-in first-out). A note-off that finds

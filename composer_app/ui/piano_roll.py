@@ -1,5 +1,10 @@
 """The piano roll: keyboard, ruler, note canvas and velocity lane around one scroll area.
 
+Over 500 lines on purpose: :class:`PianoRoll` is the one scroll area whose view (zoom,
+scroll, the tick/pitch transform) and shared state (selection, playhead, loop, ghost
+notes, the lane shown) every gesture, painter, lane, ruler and keyboard reads; what can
+live apart does, in the modules below.
+
 This module is the widget: geometry and scrolling, the selection and the state others
 set (playhead, loop, ghost notes), event dispatch, and the editing commands (one undo
 step each, from :mod:`.roll_commands`). Tools and gestures get domain events (tick, pitch, snapped tick, the note
