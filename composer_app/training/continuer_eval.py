@@ -48,6 +48,22 @@ def melody_score(mel: dict) -> Score:
                  title=mel["id"])
 
 
+def opening(mel: dict, prefix_bars: int, new_bars: int):
+    """``(score, sketch, cut, stop)``: the melody, its first ``prefix_bars`` bars after
+    its pickup (the sketch, up to tick ``cut``) and where its own next ``new_bars`` bars
+    end; None when it is shorter than that or its meter is not on the continuer's grid.
+    The protocol of :func:`evaluate_structure` and of the style measurement."""
+    score = melody_score(mel)
+    sig = score.time_signatures[0]
+    if sig.bar_ticks % C.STEP or C.bar_steps(sig.numerator, sig.denominator) > C.MAX_POS:
+        return None
+    cut = score.bar_start(prefix_bars + (1 if mel["phase"] else 0))
+    stop = cut + new_bars * sig.bar_ticks
+    if score.end_tick < stop:  # (one meter: every bar up to ``stop`` is there)
+        return None
+    return score, cut_score(score, cut), cut, stop
+
+
 def cut_score(score: Score, end_tick: int) -> Score:
     notes = [n.moved(duration=min(n.duration, end_tick - n.start))
              for n in score.notes if n.start < end_tick]
@@ -222,28 +238,22 @@ def evaluate_structure(checkpoint: Path | None = None, split: str = "test",
     for i, mel in enumerate(mels):
         if limit and used >= limit:
             break
-        score = melody_score(mel)
+        found = opening(mel, prefix_bars, new_bars)
+        if found is None:
+            continue
+        score, sketch, cut, stop = found
         sig = score.time_signatures[0]
         pickup = 1 if mel["phase"] else 0
-        if score.bar_of(score.end_tick - 1) < prefix_bars + new_bars + pickup - 1:
-            continue
-        if sig.bar_ticks % C.STEP or C.bar_steps(sig.numerator, sig.denominator) > C.MAX_POS:
-            continue
-        cut = score.bar_start(prefix_bars + pickup)
-        stop = cut + new_bars * sig.bar_ticks
-        if score.end_tick < stop:
-            continue
-        sketch = cut_score(score, cut)
         key = score.key
-        opening = [(n.pitch, n.start, n.duration) for n in sketch.notes]
+        given = [(n.pitch, n.start, n.duration) for n in sketch.notes]
         open_bounds = [score.bar_start(b) for b in range(prefix_bars + pickup + 1)]
         bounds = [cut + b * sig.bar_ticks for b in range(new_bars + 1)]
 
         phrase_ends = [t for t in bounds[1:-1] if (score.bar_of(t) - pickup) % 4 == 0]
 
-        def measured(notes, opening=opening, open_bounds=open_bounds, bounds=bounds,
+        def measured(notes, given=given, open_bounds=open_bounds, bounds=bounds,
                      key=key, phrase_ends=phrase_ends):
-            m = MO.measure(opening, open_bounds, notes, bounds, key, phrase_ends=phrase_ends)
+            m = MO.measure(given, open_bounds, notes, bounds, key, phrase_ends=phrase_ends)
             m["n_shapes"] = max(0, len(notes) - 3)
             m["n_bars"] = new_bars
             return m

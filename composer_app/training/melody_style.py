@@ -152,21 +152,12 @@ def fit(data: dict, seed: int = 0, folk_limit: int = 30000) -> StyleClassifier:
 def openings(mels: list[dict], prefix_bars: int, new_bars: int):
     """``(melody, sketch, cut, stop)`` for each melody with ``prefix_bars + new_bars``
     whole bars after its pickup (the protocol of ``evaluate_structure``)."""
-    from composer_app.ml import continuer as C
-
-    from .continuer_eval import cut_score, melody_score
+    from .continuer_eval import opening
 
     for mel in mels:
-        score = melody_score(mel)
-        sig = score.time_signatures[0]
-        pickup = 1 if mel["phase"] else 0
-        if sig.bar_ticks % C.STEP or C.bar_steps(sig.numerator, sig.denominator) > C.MAX_POS:
-            continue
-        cut = score.bar_start(prefix_bars + pickup)
-        stop = cut + new_bars * sig.bar_ticks
-        if score.end_tick < stop:
-            continue
-        yield mel, cut_score(score, cut), cut, stop
+        found = opening(mel, prefix_bars, new_bars)
+        if found is not None:
+            yield (mel, *found[1:])
 
 
 def evaluate_styles(checkpoint: Path | None = None, data: dict | None = None,
