@@ -222,3 +222,37 @@ def test_passing_tones_never_make_parallels_nor_touch_given_notes_or_phrase_ends
     end = np.zeros(16, np.int8)
     end[8:] = 1  # the E ends a phrase: its approach is the cadence's, not figuration's
     assert (_passing(ok, fermata=end) == ok).all()
+
+
+def _tie(tokens, share=1.0, free=None, fermata=None):
+    from composer_app.ml.harmonizer.rules import tie_repeats
+
+    steps = tokens.shape[-1]
+    free = np.ones((3, steps), bool) if free is None else free
+    fermata = np.zeros(steps, np.int8) if fermata is None else fermata
+    return tie_repeats(tokens[None], free, np.arange(steps) % 16, fermata, 4, share,
+                       lambda: 0.0)[0]
+
+
+def test_tie_repeats_hold_a_lower_voice_note_struck_again_off_the_beat():
+    # the alto strikes C4 on beat 1 and again on its second eighth: one C4 held a quarter
+    tokens = np.stack([_row((0, 76), (4, 74), (8, 72)), _row((0, 60), (2, 60), (4, 62)),
+                       _row((0, 55), (4, 55), (8, 57)), _row((0, 48), (4, 43), (8, 45))])
+    out = _tie(tokens)
+    assert out[1, 2] == grid.HOLD
+    assert (np.delete(out, 2, axis=1) == np.delete(tokens, 2, axis=1)).all()
+    assert (out[[0, 2, 3]] == tokens[[0, 2, 3]]).all()  # the melody and the others kept
+    # the tenor's G3 struck again on beat 2 after a quarter is Bach's common tone: kept
+    assert out[2, 4] == _tok(55)
+    assert (_tie(tokens, share=0.0) == tokens).all()  # switched off: nothing changes
+
+
+def test_tie_repeats_leave_given_notes_and_phrase_ends_alone():
+    tokens = np.stack([_row((0, 76), (4, 74)), _row((0, 60), (2, 60), (4, 62)),
+                       _row((0, 55)), _row((0, 48))])
+    given = np.ones((3, 16), bool)
+    given[0, 2] = False  # the user's alto there (locked): not free
+    assert (_tie(tokens, free=given) == tokens).all()
+    end = np.zeros(16, np.int8)
+    end[2:4] = 1  # a phrase ends on the restruck note
+    assert (_tie(tokens, fermata=end) == tokens).all()

@@ -49,6 +49,7 @@ class Rules:
     beat_chord: float = 2.0  # on a beat, the last voice decided leaves no triad or seventh
     repair: int = 2  # last passes: resample the notes that still make parallels
     passing_tones: float = 1.0  # share of a lower voice's thirds from a beat filled in passing
+    tie_repeats: float = 1.0  # share of a lower voice's off-beat restrikes of a pitch tied over
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -65,7 +66,7 @@ class Rules:
 STYLE_RULES = ("final_tonic", "parallels", "crossing", "leading_tone", "leading_tone_inner",
                "seventh", "cadence", "bass_step", "bass_repeat", "bass_leap", "inner_step",
                "one_moving_voice", "rising_third", "offbeat_repeat", "common_tone", "beat_chord",
-               "repair", "passing_tones")
+               "repair", "passing_tones", "tie_repeats")
 NETWORK_ALONE = Rules().off(*STYLE_RULES)
 
 
@@ -440,4 +441,29 @@ def passing_tones(tokens: np.ndarray, free: np.ndarray, pos: np.ndarray, fermata
                 if ok and draw() < share:
                     out[b, v, m] = grid.pitch_token(q)
                     sound[v, m:nxt] = q
+    return out
+
+
+def tie_repeats(tokens: np.ndarray, free: np.ndarray, pos: np.ndarray, fermata: np.ndarray,
+                beat_steps: int, share: float, draw) -> np.ndarray:
+    """(B, 4, T) tokens with lower-voice restrikes of the same pitch off the beat tied.
+
+    Measured on the validation split: Bach's alto and tenor strike their last pitch
+    again on a beat (a common tone, 150-175 times per 1,000 beats) and almost never off
+    it (once per 2,000 beats); the sampler did so off the beat 36 times per 1,000 (the
+    network prefers a restruck eighth to a held quarter, and the ``offbeat_repeat``
+    penalty did not move it). Such a restrike becomes a held note, with ``draw()`` below
+    ``share``; only free entries change, never on a phrase end. On the validation split
+    (4 seeds) the classifier fell from 76.8 to 74.1 %.
+    """
+    out = tokens.copy()
+    for b in range(out.shape[0]):
+        sound = grid.sounding(out[b])
+        for v in (1, 2, 3):
+            for n in np.flatnonzero(out[b, v, 1:] >= grid.FIRST_PITCH) + 1:
+                if (sound[v, n - 1] != sound[v, n] or sound[v, n] < 0 or pos[n] % beat_steps == 0
+                        or fermata[n] or fermata[n - 1] or not free[v - 1, n]):
+                    continue
+                if draw() < share:
+                    out[b, v, n] = grid.HOLD
     return out

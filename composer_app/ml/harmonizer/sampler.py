@@ -38,6 +38,7 @@ from .rules import (
     passing_tones,
     spread,
     step_penalty,
+    tie_repeats,
 )
 
 
@@ -311,4 +312,8 @@ def sample(model: Harmonizer, plan: SamplingPlan, variations: int, generator: to
         out = passing_tones(out, plan.free, plan.pos, plan.fermata, plan.allowed, plan.scale,
                             plan.beat_steps, schedule.rules.passing_tones,
                             lambda: float(torch.rand((), generator=generator)))
+    if schedule.rules.tie_repeats > 0:
+        out = tie_repeats(out, plan.free, plan.pos, plan.fermata, plan.beat_steps,
+                          schedule.rules.tie_repeats,
+                          lambda: float(torch.rand((), generator=generator)))
     return out
