@@ -70,7 +70,7 @@ from .score import (
     TimeSignature,
     Track,
 )
-from .theory import Key
+from .theory import Key, key_from_sharps
 from .validate import (
     ReadNotes,
     countable_meter,
@@ -204,14 +204,7 @@ def score_from_music21(stream, said: ReadNotes | None = None,
                 tick = meta_ticks(ts.offset)
                 score.time_signatures.append(TimeSignature(tick, ts.numerator, ts.denominator))
         for ks in first.getElementsByClass((key.Key, key.KeySignature)):
-            if isinstance(ks, key.Key):
-                k = Key(ks.tonic.pitchClass, "minor" if ks.mode == "minor" else "major")
-            else:
-                k = Key((ks.sharps * 7) % 12, "major")
-            # The signature as written (six flats stay G-flat, not F-sharp).
-            fifths = ks.sharps if isinstance(ks.sharps, int) and -7 <= ks.sharps <= 7 else None
-            score.key_signatures.append(KeySignature(
-                meta_ticks(ks.offset), k, None if fifths == k.sharps else fifths))
+            score.key_signatures.append(_key_signature(ks, meta_ticks(ks.offset), said))
         for mm in first.getElementsByClass(tempo.MetronomeMark):
             bpm = mm.getQuarterBPM()
             # No tempo, zero, negative: ignored; absurd ones clamped, as in MIDI files.
@@ -296,6 +289,55 @@ def score_from_music21(stream, said: ReadNotes | None = None,
     score.key_signatures = _dedupe(score.key_signatures)
     score.sort()
     return score
+
+
+# Church modes by their third: a minor one is read as the minor key of its signature.
+_MINOR_MODES = ("minor", "dorian", "phrygian", "aeolian", "locrian")
+
+
+def _key_signature(ks, tick: int, said: ReadNotes | None) -> KeySignature:
+    """music21's key or key signature as ours. A church mode (E dorian) is read as the
+    major or minor key of its signature (B minor), a signature that is not one of the
+    usual ones (F♯ A♭ B♭, microtones) as the usual one that alters the same steps
+    most alike; each said once. The signature is kept as written where the key is
+    usually spelled otherwise (six flats stay G♭, not F♯)."""
+    from music21 import key
+
+    sharps = ks.sharps
+    if not isinstance(sharps, int):
+        if said is not None:
+            said.once("key signatures that are not a usual one (F♯ A♭ B♭, microtones) "
+                      "read as the nearest usual one")
+        return KeySignature(tick, key_from_sharps(_nearest_signature(ks.alteredPitches)))
+    mode = ks.mode if isinstance(ks, key.Key) else None
+    if mode in ("major", "minor"):
+        k = Key(ks.tonic.pitchClass, mode)
+    elif mode is not None and -7 <= sharps <= 7:
+        k = key_from_sharps(sharps, mode in _MINOR_MODES)
+        if said is not None:
+            said.once("church-mode keys read as the major or minor key of their signature "
+                      "(E dorian as B minor, G lydian as D major)")
+    else:
+        k = Key((sharps * 7) % 12, "major")
+    fifths = sharps if -7 <= sharps <= 7 else None
+    return KeySignature(tick, k, None if fifths == k.sharps else fifths)
+
+
+def _nearest_signature(altered) -> int:
+    """The usual signature (sharps > 0, flats < 0) that alters the seven steps most like
+    ``altered`` (music21 pitches, each step's alteration; the rest natural), the one
+    with fewer accidentals on a tie."""
+    wanted = {"C": 0.0, "D": 0.0, "E": 0.0, "F": 0.0, "G": 0.0, "A": 0.0, "B": 0.0}
+    for p in altered:
+        wanted[p.step] = float(p.accidental.alter) if p.accidental is not None else 0.0
+    sharp_order, flat_order = "FCGDAEB", "BEADGCF"
+
+    def alike(fifths: int) -> int:
+        steps = sharp_order[:fifths] if fifths > 0 else flat_order[:-fifths]
+        sign = 1.0 if fifths > 0 else -1.0
+        return sum((sign if step in steps else 0.0) == alter for step, alter in wanted.items())
+
+    return max(range(-7, 8), key=lambda f: (alike(f), -abs(f)))
 
 
 def _written_transposed(part, instr) -> bool:
