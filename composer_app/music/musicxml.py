@@ -24,6 +24,7 @@ import bisect
 import logging
 import math
 import os
+import re
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -224,6 +225,7 @@ def score_from_music21(stream, said: ReadNotes | None = None,
         if progress is not None:
             progress(index / len(parts), f"converting part {index + 1} of {len(parts)}")
         name = part.partName if isinstance(part.partName, str) and part.partName else f"Part {index + 1}"
+        name = re.sub(r"\s*[\r\n]+\s*", " ", name)  # a track's name is one line ("Long Staff Name")
         program = 0
         instr = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
         if instr is not None and instr.midiProgram is not None and 0 <= instr.midiProgram <= 127:
@@ -536,9 +538,16 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
             part.atSoundingPitch = True
             part.toWrittenPitch(inPlace=True)
         m21.insert(0, part)
+    # The last bar completed with a rest: music21 ends a part where its last note ends,
+    # and a piece of one short bar would read back as a pickup, its notes moved.
+    end = max(Fraction(m21.highestTime).limit_denominator(PPQ * 16),
+              Fraction(score.next_bar_line(score.end_tick), PPQ))
+    for part in m21.parts:
+        last = Fraction(part.highestTime).limit_denominator(PPQ * 16)
+        if part not in voiced and last < end:
+            part.insert(last, note.Rest(quarterLength=end - last))
     # The voices' gaps filled with rests to the end of the score, as music21's exporter
     # fills a part (with hidden rests it then drops) before its makeVoices fills them.
-    end = m21.highestTime
     for part in voiced:
         part.makeRests(refStreamOrTimeRange=[0.0, end], fillGaps=True, inPlace=True,
                        timeRangeFromBarDuration=True)

@@ -78,7 +78,9 @@ def grace_notes(graces, ticks, track: int, score: Score, said, first_note: int,
                  unmarked: list[int]) -> None:
     """Grace notes kept as short notes (a 32nd each, at most half the note they lead
     to) taken from the start of the note(s) of the voice they lead to, which start that
-    much later; said once with how many. ``score.notes[first_note:]`` are the voice's."""
+    much later; said once with how many. Grace notes before a tied note's continuation
+    (inside a note that sounds on) are skipped, and said. ``score.notes[first_note:]``
+    are the voice's."""
     from music21 import chord, note, percussion
 
     if not graces:
@@ -90,8 +92,13 @@ def grace_notes(graces, ticks, track: int, score: Score, said, first_note: int,
     for i in range(first_note, len(score.notes)):
         if score.notes[i].start in by_start:
             mains.setdefault(score.notes[i].start, []).append(i)
+    voice = score.notes[first_note:]
     for start, els in by_start.items():
         led = mains.get(start, [])
+        if not led and any(n.start < start < n.end for n in voice):
+            # before a tied note's continuation: inside a note that sounds on
+            said and said.once("grace notes inside a tied note skipped")
+            continue
         shortest = min((score.notes[i].duration for i in led), default=None)
         if shortest is not None and shortest < 2 * len(els):
             said and said.once("grace notes before a note too short to share skipped")
