@@ -28,10 +28,8 @@ def suite_dir() -> Path:
 def fields(score) -> dict:
     """What a round trip must keep, field by field."""
     return {
-        "notes": sorted((n.pitch, n.start, n.duration, n.velocity, n.track, n.fermata)
-                        for n in score.notes),
-        "marks": sorted((n.start, n.track, n.pitch, getattr(n, "marks", ()))
-                        for n in score.notes if getattr(n, "marks", ())),
+        "notes": sorted((n.pitch, n.start, n.duration, n.velocity, n.track, n.fermata,
+                         n.articulations) for n in score.notes),
         "tracks": [(t.name, t.channel, t.program) for t in score.tracks],
         "tempos": [(t.tick, round(t.bpm, 3)) for t in score.tempos],
         "meters": [(t.tick, t.numerator, t.denominator) for t in score.time_signatures],

@@ -45,11 +45,13 @@ from .musicxml_input import (
 )
 from .notation import DEFAULT_GRID, MAX_NOTATION_BARS, notation_copy
 from .notation_marks import (
+    articulations_of,
     dynamics_of,
     grace_notes,
     harmony_of,
     lyrics_of,
     repeats_of,
+    slurs_of,
     tempo_words_at,
     tempo_words_of,
     unfolded,
@@ -57,6 +59,7 @@ from .notation_marks import (
     with_repeats,
     without_restatements,
     words_of,
+    write_articulations,
     write_marks,
 )
 from .score import (
@@ -239,7 +242,8 @@ def score_from_music21(stream, said: ReadNotes | None = None,
             # A B-flat clarinet's part is written a tone above what sounds: the notes
             # are kept at sounding pitch, as MIDI and the roll have them.
             part = part.toSoundingPitch(inPlace=False)
-        first_track = len(score.tracks)
+        first_track, part_notes = len(score.tracks), len(score.notes)
+        positions: dict[int, tuple[int, int]] = {}  # id of a written note -> (track, tick)
         unmarked: list[int] = []  # score.notes indexes of notes without a written velocity
         # Voices of one staff become voices (tracks) of the app: "Flute", "Flute voice 2"
         # (a drum staff's voices, hands and feet, stay one kit).
@@ -254,6 +258,9 @@ def score_from_music21(stream, said: ReadNotes | None = None,
             if voice is part:
                 marks = voice_flat
             fermatas = _fermata_ticks(voice_flat, ticks)
+            for el in voice_flat.notes:  # where each written note is, for its slurs
+                if not el.duration.isGrace:
+                    positions[id(el)] = (track, ticks(el.offset))
             graces = []
             first_note = len(score.notes)
             tied = tied_notes(voice, voice_flat) if is_stream else untied_notes(voice)
@@ -269,16 +276,19 @@ def score_from_music21(stream, said: ReadNotes | None = None,
                     continue
                 written = el.volume.velocity
                 velocity = min(max(int(written), 1), 127) if written is not None else 80
+                arts = articulations_of(el, said)
                 for midi in midi_numbers(el, chord, note, percussion):
                     if written is None:
                         unmarked.append(len(score.notes))
                     score.notes.append(Note(midi, start, duration, velocity, track,
-                                            fermata=_has_fermata(fermatas, midi, start, duration)))
+                                            fermata=_has_fermata(fermatas, midi, start, duration),
+                                            articulations=arts))
             grace_notes(graces, ticks, track, score, said, first_note, unmarked)
             lyrics_of(voice_flat, ticks, track, score)
         # Marks written for the staff (not for one voice) go to its first voice.
         if marks is None:
             marks = part.flatten() if is_stream else part
+        slurs_of(part, positions, score, part_notes, said)
         dynamics_of(marks, ticks, first_track, score, unmarked)
         harmony_of(marks, ticks, first_track, score)
         words_of(marks, ticks, first_track, score)
@@ -527,6 +537,7 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
             if any(n.fermata for n in notes):
                 # music21 moves it to the last note when it splits this one at a bar line.
                 el.expressions.append(expressions.Fermata())
+            write_articulations(el, notes)  # kept on the first, where they are read
             placed.append((Fraction(start, PPQ), el))
             onsets.setdefault(start, el)
         if insert_voiced(part, placed, stream):
@@ -680,7 +691,7 @@ _EVENT_NAMES = {"pitchwheel": "pitch bend", "aftertouch": "aftertouch",
 
 
 # Text events MusicXML holds (score_to_music21 writes them; markers apart, below).
-_NOTATION_KINDS = ("lyrics", "dynamic", "chord", "tempo", "words", "repeat")
+_NOTATION_KINDS = ("lyrics", "dynamic", "chord", "tempo", "words", "repeat", "slur")
 
 
 def dropped_events(score: Score, unwritten: dict[str, int] | None = None) -> str:

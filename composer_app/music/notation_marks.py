@@ -15,6 +15,7 @@ from fractions import Fraction
 from .errors import error_text
 from .musicxml_input import midi_numbers, parse_number
 from .score import (
+    ARTICULATIONS,
     CONDUCTOR,
     PPQ,
     Note,
@@ -134,6 +135,105 @@ def lyrics_of(flat, ticks, track: int, score: Score) -> None:
             text = lyric.rawText
             if text and text.strip():
                 score.text_events.append(TextEvent(tick, "lyrics", text, track))
+
+
+# music21's articulation classes kept, by class name (a subclass is its own mark: a
+# staccatissimo is no staccato); a detached-legato (portato) is a staccato and a tenuto.
+_ARTICULATION_NAMES = {"Staccato": ("staccato",), "Staccatissimo": ("staccatissimo",),
+                       "Accent": ("accent",), "StrongAccent": ("marcato",),
+                       "Tenuto": ("tenuto",), "DetachedLegato": ("staccato", "tenuto")}
+_ARTICULATION_CLASSES = {"staccato": "Staccato", "staccatissimo": "Staccatissimo",
+                         "accent": "Accent", "marcato": "StrongAccent", "tenuto": "Tenuto"}
+
+
+def articulations_of(el, said) -> tuple[str, ...]:
+    """The marks (``score.ARTICULATIONS``) over a note or chord, in that order; other
+    articulations (a breath mark, a doit, a bowing) are not kept, and said."""
+    found: set[str] = set()
+    for art in getattr(el, "articulations", ()):
+        kind = type(art).__name__
+        names = _ARTICULATION_NAMES.get(kind)
+        if names is not None:
+            found.update(names)
+        elif said is not None:
+            said.once(f"articulation {art.name or kind} not kept")
+    return tuple(a for a in ARTICULATIONS if a in found) if found else ()
+
+
+def write_articulations(el, notes) -> None:
+    """The marks of ``notes`` (one note, or the notes of a chord: every mark of any of
+    them, as one chord carries them) onto music21's note or chord ``el``."""
+    from music21 import articulations
+
+    marks = {a for n in notes for a in n.articulations}
+    for name in ARTICULATIONS:
+        if name in marks:
+            el.articulations.append(getattr(articulations, _ARTICULATION_CLASSES[name])())
+
+
+def slurs_of(part, positions: dict[int, tuple[int, int]], score: Score, first_note: int,
+             said) -> None:
+    """The slurs of a staff as text events of kind "slur" on the voice of their first
+    note: "(" at its onset, ")" at the onset of the last (a tied note's continuation
+    counts as the note it continues: the onset in force there). ``positions`` maps the
+    id of each written note or chord to its (track, tick); ``score.notes[first_note:]``
+    are the staff's. A slur on grace notes or on notes not read is not kept, and said."""
+    from music21 import spanner
+
+    slurs = list(part.spanners.getElementsByClass(spanner.Slur)) \
+        if hasattr(part, "spanners") else []
+    if not slurs:
+        return
+    onsets: dict[int, list[int]] = {}
+    for n in score.notes[first_note:]:
+        onsets.setdefault(n.track, []).append(n.start)
+    for starts in onsets.values():
+        starts.sort()
+
+    def onset_at(track: int, tick: int) -> int | None:
+        starts = onsets.get(track, [])
+        i = bisect.bisect_right(starts, tick) - 1
+        return starts[i] if i >= 0 else None
+
+    for slur in slurs:
+        first, last = slur.getFirst(), slur.getLast()
+        a, b = positions.get(id(first)), positions.get(id(last))
+        if a is None or b is None:
+            said and said.once("slurs on grace notes or on notes not read not kept")
+            continue
+        track = a[0]
+        start, end = onset_at(track, a[1]), onset_at(track, b[1])
+        if start is None or end is None or end <= start:
+            continue  # a slur over one note (or back in time) slurs nothing
+        score.text_events.append(TextEvent(start, "slur", "(", track))
+        score.text_events.append(TextEvent(end, "slur", ")", track))
+
+
+def _write_slurs(part, marks: list[TextEvent], onsets: dict, unwritten: dict[str, int]) -> None:
+    """Slurs ("(" … ")" text events of one voice, paired innermost first) as music21
+    slurs from the note or chord starting at the "(" to the one sounding at the ")"."""
+    from music21 import spanner
+
+    if not marks:
+        return
+    ticks = sorted(onsets)
+    open_at: list[int] = []
+    for t in sorted(marks, key=lambda t: (t.tick, t.text != ")")):
+        if t.text == "(":
+            open_at.append(t.tick)
+            continue
+        if not open_at or t.text != ")":
+            unwritten["slur"] = unwritten.get("slur", 0) + 1
+            continue
+        start = open_at.pop()
+        i = bisect.bisect_right(ticks, t.tick) - 1
+        first, last = onsets.get(start), onsets[ticks[i]] if i >= 0 else None
+        if first is None or last is None or last is first:
+            unwritten["slur"] = unwritten.get("slur", 0) + 2
+            continue
+        part.insert(0, spanner.Slur(first, last))
+    if open_at:
+        unwritten["slur"] = unwritten.get("slur", 0) + len(open_at)
 
 
 # The velocity of the notes after a dynamic mark (notes with their own velocity keep it).
@@ -311,12 +411,14 @@ _DIRECTION_KINDS = ("dynamic", "chord", "words")
 
 def write_marks(part, score: Score, index: int, onsets: dict, unwritten: dict[str, int]):
     """The text events of track ``index`` that notation holds, into its music21 part:
-    lyrics on the note starting at their tick (verse by verse), dynamics, chord symbols
-    and words as directions. A lyric with no note starting there, or a chord symbol
-    music21 cannot spell, is counted in ``unwritten``."""
+    lyrics on the note starting at their tick (verse by verse), slurs, dynamics, chord
+    symbols and words as directions. A lyric with no note starting there, a slur without
+    its two notes or a chord symbol music21 cannot spell is counted in ``unwritten``."""
     from music21 import dynamics, expressions, harmony, note
 
     verses: dict[int, int] = {}
+    _write_slurs(part, [t for t in score.text_events if t.track == index and t.kind == "slur"],
+                 onsets, unwritten)
     end = score.end_tick
     last = max((t.tick for t in score.text_events if t.track == index and t.kind in
                 _DIRECTION_KINDS), default=-1)

@@ -37,6 +37,7 @@ __all__ = [
     "SystemEvent",
     "CHANNEL_KINDS",
     "TEXT_KINDS",
+    "ARTICULATIONS",
     "CONDUCTOR",
     "SUSTAIN",
     "Score",
@@ -49,11 +50,15 @@ CHANNEL_KINDS = ("control", "pitchwheel", "aftertouch", "polytouch", "program")
 # TextEvent.kind: the MIDI meta events of that name, then what notation files say besides
 # notes (issue 13): a dynamic mark ("p", "ff"; on a voice), a chord symbol ("Cm7"; on a
 # voice), tempo words ("Allegro"; for the piece, at a tempo change or alone), other
-# words of a direction ("dolce"; on a voice) and a repeat barline kept written once
-# ("|:" a repeat starts, ":|" it ends, ":|x3" played three times; for the piece). MIDI
+# words of a direction ("dolce"; on a voice), a repeat barline kept written once
+# ("|:" a repeat starts, ":|" it ends, ":|x3" played three times; for the piece) and a
+# slur ("(" at the onset of its first note, ")" at its last note's; on a voice). MIDI
 # holds these as text events.
 TEXT_KINDS = ("text", "marker", "lyrics", "cue_marker", "copyright",
-              "dynamic", "chord", "tempo", "words", "repeat")
+              "dynamic", "chord", "tempo", "words", "repeat", "slur")
+# Note.articulations: the marks over a note that notation holds, in this order. Marks
+# only: a staccato note plays as long as it is written.
+ARTICULATIONS = ("staccato", "staccatissimo", "accent", "marcato", "tenuto")
 CONDUCTOR = -1  # TextEvent.track of text that belongs to the whole piece (markers, ...)
 SUSTAIN = 64  # the sustain pedal's controller number
 
@@ -64,8 +69,10 @@ class Note:
 
     ``locked`` marks a note the user pinned: generation must keep it as it is.
     ``fermata`` marks a phrase end (a fermata over the note, as read from MusicXML or set
-    by the user): the harmonizer cadences there. MIDI cannot carry it; projects and
-    MusicXML do.
+    by the user): the harmonizer cadences there. ``articulations`` are the marks over it
+    (names from ARTICULATIONS, in that order: staccato, accent, …), kept as written and
+    not played. MIDI cannot carry either (a MIDI save names them); projects and MusicXML
+    do.
     """
 
     pitch: int
@@ -75,6 +82,7 @@ class Note:
     track: int = 0
     locked: bool = False
     fermata: bool = False
+    articulations: tuple[str, ...] = ()
 
     @property
     def end(self) -> int:

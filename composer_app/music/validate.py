@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from .errors import FileFormatError
-from .score import CHANNEL_KINDS, CONDUCTOR, PPQ, TEXT_KINDS, Score
+from .score import ARTICULATIONS, CHANNEL_KINDS, CONDUCTOR, PPQ, TEXT_KINDS, Score
 from .theory import key_from_sharps
 
 __all__ = [
@@ -128,6 +128,10 @@ def score_problem(score: Score) -> str | None:
             return f"bad note {_note_text(n)}: velocities are 1-127"
         if not (_is_int(n.track) and 0 <= n.track < n_tracks):
             return f"bad note {_note_text(n)}: there is no track {n.track + 1}"
+        if n.articulations and not (isinstance(n.articulations, tuple) and all(
+                a in ARTICULATIONS for a in n.articulations)):
+            return (f"bad note {_note_text(n)}: articulations are "
+                    f"{', '.join(ARTICULATIONS)}, not {n.articulations!r:.60}")
     if not score.tempos:
         return "no tempo"
     for t in score.tempos:
