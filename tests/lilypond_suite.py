@@ -61,7 +61,9 @@ def check(path: Path) -> tuple[str, str]:
                 back = load_score(out)
             except Exception as exc:
                 return "ERROR", f"reread: {type(exc).__name__}: {exc} " + _where(exc)
+            parts = (_parts(path), _parts(out))  # a staff's voices stay one part
     a, b = fields(score), fields(back)
+    a["parts"], b["parts"] = [parts[0]], [parts[1]]
     differ = [name for name in a if a[name] != b[name]]
     if not differ:
         return "same", ""
@@ -71,6 +73,16 @@ def check(path: Path) -> tuple[str, str]:
         only_b = [x for x in b[name] if x not in a[name]][:3]
         detail.append(f"{name}: read {only_a} / back {only_b}")
     return "differs", "; ".join(detail)
+
+
+def _parts(path: Path) -> int:
+    import xml.etree.ElementTree as ET
+
+    from composer_app.music.musicxml_input import xml_bytes
+
+    root = ET.fromstring(xml_bytes(path))
+    listed = {sp.get("id") for sp in root.iter("score-part")}
+    return sum(1 for part in root.findall("part") if part.get("id") in listed | {None})
 
 
 def _where(exc: Exception) -> str:

@@ -98,6 +98,35 @@ def insert_voiced(part, placed, stream) -> bool:
     the caller, to the end of the score). music21's own pairwise overlap search and a
     re-measured voice per note took 327 of the 564 s op. 132's export took (profiled);
     ``makeNotation`` then finds the voices made and leaves them."""
+    voice_of, count = _voice_numbers(placed)
+    if count <= 1:  # nothing overlaps: no voices, as music21 leaves it
+        for offset, el in placed:
+            part.insert(offset, el)
+        return False
+    voices = [stream.Voice() for _ in range(count)]
+    for (offset, el), v in zip(placed, voice_of):
+        voices[v].insert(offset, el)
+    for voice in voices:
+        part.insert(0, voice)
+    return True
+
+
+def insert_staff_voices(part, staff: list, stream) -> None:
+    """Insert the notes of several voices of the app written on one staff (``staff``:
+    one ``placed`` list each, as for :func:`insert_voiced`) into ``part`` as its
+    voices, in order: each app voice's own overlapping notes in voices of their own."""
+    for placed in staff:
+        voice_of, count = _voice_numbers(placed)
+        voices = [stream.Voice() for _ in range(max(count, 1))]
+        for (offset, el), v in zip(placed, voice_of):
+            voices[v].insert(offset, el)
+        for voice in voices:
+            part.insert(0, voice)
+
+
+def _voice_numbers(placed) -> tuple[list[int], int]:
+    """The voice (0, 1, …) of each of ``placed`` by music21's rule (the first voice
+    whose last note has ended takes the note), and how many voices."""
     ends: list[Fraction] = []
     voice_of: list[int] = []
     for offset, el in placed:
@@ -110,13 +139,4 @@ def insert_voiced(part, placed, stream) -> bool:
             v = len(ends)
             ends.append(end)
         voice_of.append(v)
-    if len(ends) <= 1:  # nothing overlaps: no voices, as music21 leaves it
-        for offset, el in placed:
-            part.insert(offset, el)
-        return False
-    voices = [stream.Voice() for _ in ends]
-    for (offset, el), v in zip(placed, voice_of):
-        voices[v].insert(offset, el)
-    for voice in voices:
-        part.insert(0, voice)
-    return True
+    return voice_of, len(ends)

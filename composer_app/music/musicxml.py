@@ -34,7 +34,7 @@ from pathlib import Path
 from .atomic import atomic_write_bytes
 from .errors import Cancelled, FileFormatError, UserError, error_text
 from .gm import DRUM_CHANNEL, drum_name, melodic_channel
-from .m21_fast import insert_voiced, tied_notes, untied_notes
+from .m21_fast import insert_staff_voices, insert_voiced, tied_notes, untied_notes
 from .musicxml_input import (
     SHARP_STEPS,
     checked_root,
@@ -459,7 +459,6 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
     marks read from notation (lyrics, dynamics, chord symbols, words: write_marks);
     what could not be written is counted in ``unwritten`` (name -> how many)."""
     from music21 import (
-        chord,
         clef,
         expressions,
         instrument,
@@ -467,7 +466,6 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
         metadata,
         meter,
         note,
-        percussion,
         stream,
         tempo,
     )
@@ -483,9 +481,9 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
     voiced = []  # the parts whose overlapping notes are in voices (insert_voiced)
     if score.title:
         m21.insert(0, metadata.Metadata(title=score.title))
-    for index in range(len(score.tracks)):
-        info = score.tracks[index]
-        part = stream.Part(id=f"P{index + 1}")
+    for number, staff in enumerate(staves(score)):
+        info = score.tracks[staff[0]]
+        part = stream.Part(id=f"P{number + 1}")
         part.partName = info.name
         drums = info.channel == DRUM_CHANNEL
         if drums:
@@ -504,7 +502,7 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
         for ks in score.key_signatures:
             tonic = ks.name.rstrip("m").replace("b", "-")
             part.insert(Fraction(ks.tick, PPQ), key.Key(tonic, ks.key.mode))
-        if index == 0:
+        if number == 0:
             for mk in score.markers:  # the song form's sections, as rehearsal marks
                 part.insert(Fraction(mk.tick, PPQ), expressions.RehearsalMark(mk.text))
             words = tempo_words_at(score)
@@ -516,33 +514,14 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
                     unwritten["tempo words"] = unwritten.get("tempo words", 0) + 1
                     continue
                 part.insert(Fraction(tick, PPQ), expressions.TextExpression(text))
-        # Notes sharing onset and length become a chord; the rest go in as written. A
-        # chord carries one fermata for all its notes (MusicXML has no per-note one here).
-        placed = []  # (offset, note or chord) in music21's order: by onset, then length
-        groups: dict[tuple[int, int], list[Note]] = {}
-        for n in score.notes:
-            if n.track == index:
-                groups.setdefault((n.start, n.duration), []).append(n)
-        onsets: dict[int, object] = {}  # the first note or chord at each onset
-        for (start, duration), notes in sorted(groups.items()):
-            if drums:
-                members = [_drum_note(n.pitch, note) for n in notes]
-                el = members[0] if len(members) == 1 else percussion.PercussionChord(members)
-            elif len(notes) == 1:
-                el = note.Note(notes[0].pitch)
-            else:
-                el = chord.Chord([n.pitch for n in notes])
-            el.quarterLength = Fraction(duration, PPQ)
-            el.volume.velocity = notes[0].velocity
-            if any(n.fermata for n in notes):
-                # music21 moves it to the last note when it splits this one at a bar line.
-                el.expressions.append(expressions.Fermata())
-            write_articulations(el, notes)  # kept on the first, where they are read
-            placed.append((Fraction(start, PPQ), el))
-            onsets.setdefault(start, el)
-        if insert_voiced(part, placed, stream):
+        placed = [_placed(score, index, drums) for index in staff]
+        if len(staff) > 1:  # the app's voices of one staff: its voices
+            insert_staff_voices(part, [p for p, _onsets in placed], stream)
             voiced.append(part)
-        write_marks(part, score, index, onsets, unwritten)
+        elif insert_voiced(part, placed[0][0], stream):
+            voiced.append(part)
+        for index, (_p, onsets) in zip(staff, placed):
+            write_marks(part, score, index, onsets, unwritten)
         if getattr(inst, "transposition", None) is not None and inst.transposition.semitones:
             # Our notes sound; a transposing instrument's part is written transposed
             # (and says so in <transpose>), so that it reads back at sounding pitch.
@@ -564,6 +543,55 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
                        timeRangeFromBarDuration=True)
         part.removeByClass("Rest")
     return m21
+
+
+def staves(score: Score) -> list[list[int]]:
+    """The tracks by the staff they are written on: each track its own, save the voices
+    the reader made of one staff ("Flute", then "Flute voice 2", "Flute voice 3" right
+    after it, of the same program; not drums), which share their first voice's staff."""
+    out: list[list[int]] = []
+    for index, info in enumerate(score.tracks):
+        if out:
+            first = score.tracks[out[-1][0]]
+            if (info.name == f"{first.name} voice {len(out[-1]) + 1}"
+                    and info.program == first.program
+                    and DRUM_CHANNEL not in (info.channel, first.channel)):
+                out[-1].append(index)
+                continue
+        out.append([index])
+    return out
+
+
+def _placed(score: Score, index: int, drums: bool):
+    """Track ``index``'s notes as music21 notes and chords: (the (offset, element) list
+    in music21's order: by onset, then length; the first element at each onset tick).
+    Notes sharing onset and length become a chord; the rest go in as written. A chord
+    carries one fermata for all its notes (MusicXML has no per-note one here)."""
+    from music21 import chord, expressions, note, percussion
+
+    placed = []
+    groups: dict[tuple[int, int], list[Note]] = {}
+    for n in score.notes:
+        if n.track == index:
+            groups.setdefault((n.start, n.duration), []).append(n)
+    onsets: dict[int, object] = {}
+    for (start, duration), notes in sorted(groups.items()):
+        if drums:
+            members = [_drum_note(n.pitch, note) for n in notes]
+            el = members[0] if len(members) == 1 else percussion.PercussionChord(members)
+        elif len(notes) == 1:
+            el = note.Note(notes[0].pitch)
+        else:
+            el = chord.Chord([n.pitch for n in notes])
+        el.quarterLength = Fraction(duration, PPQ)
+        el.volume.velocity = notes[0].velocity
+        if any(n.fermata for n in notes):
+            # music21 moves it to the last note when it splits this one at a bar line.
+            el.expressions.append(expressions.Fermata())
+        write_articulations(el, notes)  # kept on the first, where they are read
+        placed.append((Fraction(start, PPQ), el))
+        onsets.setdefault(start, el)
+    return placed, onsets
 
 
 def _shown_bpm(bpm: float):
