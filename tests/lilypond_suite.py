@@ -34,7 +34,7 @@ def fields(score) -> dict:
         "tempos": [(t.tick, round(t.bpm, 3)) for t in score.tempos],
         "meters": [(t.tick, t.numerator, t.denominator) for t in score.time_signatures],
         "keys": [(k.tick, k.key, k.fifths) for k in score.key_signatures],
-        "text": sorted((t.tick, t.kind, t.text, t.track) for t in score.text_events),
+        "text": sorted((t.tick, t.kind, t.text, t.track, t.verse) for t in score.text_events),
     }
 
 

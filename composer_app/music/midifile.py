@@ -64,6 +64,7 @@ from .score import (
     TextEvent,
     TimeSignature,
     Track,
+    numbered_verses,
 )
 from .smf import Damage, Smf, SmfError, read_smf, track_events, vlq
 from .theory import key_from_sharps
@@ -354,6 +355,9 @@ def _score_from_smf(smf: Smf, said: ReadNotes) -> Score:
         owners_of[ti] = owners.pop() if len(owners) == 1 else CONDUCTOR
     for ti, items in sorted(texts.items()):
         score.text_events.extend(TextEvent(t, k, text, owners_of[ti]) for t, k, text in items)
+    if any(t.kind == "lyrics" for t in score.text_events):
+        # a voice's lyrics at one tick are its verses, in order
+        score.text_events = numbered_verses(score.text_events)
     for ti, items in sorted(systems.items()):
         score.system_events.extend(SystemEvent(t, raw, owners_of[ti]) for t, raw in items)
     if not score.tracks:
@@ -563,9 +567,10 @@ def write_midi(score: Score, path: str | os.PathLike,
 
 
 def unheld_in_midi(score: Score, tracks: list[int] | None = None) -> str:
-    """The marks on the notes written that MIDI has no place for, in words ("" for
-    none): "3 fermatas, 12 staccato, 2 accent marks". Slurs, lyrics, dynamics and the
-    other notation marks travel as text events."""
+    """What of the voices written MIDI has no place for, in words ("" for none): the
+    marks on notes ("3 fermata, 12 staccato, 2 accent marks") and the verse numbers of
+    lyrics that would not read back as theirs (a verse 2 where a note has no verse 1).
+    Slurs, lyrics, dynamics and the other notation marks travel as text events."""
     counts: dict[str, int] = {}
     for n in score.notes:
         if tracks is not None and n.track not in tracks:
@@ -574,9 +579,18 @@ def unheld_in_midi(score: Score, tracks: list[int] | None = None) -> str:
             counts["fermata"] = counts.get("fermata", 0) + 1
         for a in n.articulations:
             counts[a] = counts.get(a, 0) + 1
-    if not counts:
-        return ""
-    return ", ".join(f"{n:,} {name}" for name, n in counts.items()) + " marks"
+    said = [", ".join(f"{n:,} {name}" for name, n in counts.items()) + " marks"] if counts else []
+    # A voice's lyrics at one tick read back as its verses 1, 2, … in order: a verse 2
+    # without a verse 1 there would read back as verse 1.
+    seen: dict[tuple[int, int], int] = {}
+    renumbered = 0
+    for t in score.text_events:
+        if t.kind == "lyrics" and (tracks is None or t.track in tracks):
+            seen[(t.track, t.tick)] = seen.get((t.track, t.tick), 0) + 1
+            renumbered += t.verse != seen[(t.track, t.tick)]
+    if renumbered:
+        said.append(f"{renumbered:,} lyric verse numbers")
+    return ", ".join(said)
 
 
 def clamped_in_midi(score: Score) -> str:

@@ -21,7 +21,9 @@ from .score import (
     Note,
     Score,
     TextEvent,
+    numbered_verses,
 )
+from .validate import MAX_VERSE
 
 log = logging.getLogger(__name__)
 
@@ -124,17 +126,25 @@ def grace_notes(graces, ticks, track: int, score: Score, said, first_note: int,
 
 def lyrics_of(flat, ticks, track: int, score: Score) -> None:
     """Each note's lyric syllables as text events of kind "lyrics" at its onset, verse
-    by verse, as MIDI karaoke writes them: "Hal-" "-le-" "-lu-" "-jah" (hyphens for
-    the syllables of a word, read back by music21 as its <syllabic>)."""
+    by verse with their numbers (``TextEvent.verse``), as MIDI karaoke writes them:
+    "Hal-" "-le-" "-lu-" "-jah" (hyphens for the syllables of a word, read back by
+    music21 as its <syllabic>)."""
+    read = []
     for el in flat.notes:
         lyrics = getattr(el, "lyrics", None)
         if not lyrics:
             continue
         tick = ticks(el.offset)
-        for lyric in sorted(lyrics, key=lambda ly: ly.number or 0):
+        for lyric in sorted(lyrics, key=lambda ly: _verse(ly.number)):
             text = lyric.rawText
             if text and text.strip():
-                score.text_events.append(TextEvent(tick, "lyrics", text, track))
+                read.append(TextEvent(tick, "lyrics", text, track, _verse(lyric.number)))
+    score.text_events.extend(numbered_verses(read))
+
+
+def _verse(number) -> int:
+    """A lyric's verse from music21's number (1 where it has none)."""
+    return number if isinstance(number, int) and 1 <= number <= MAX_VERSE else 1
 
 
 # music21's articulation classes kept, by class name (a subclass is its own mark: a
@@ -416,7 +426,6 @@ def write_marks(part, score: Score, index: int, onsets: dict, unwritten: dict[st
     its two notes or a chord symbol music21 cannot spell is counted in ``unwritten``."""
     from music21 import dynamics, expressions, harmony, note
 
-    verses: dict[int, int] = {}
     _write_slurs(part, [t for t in score.text_events if t.track == index and t.kind == "slur"],
                  onsets, unwritten)
     end = score.end_tick
@@ -424,17 +433,14 @@ def write_marks(part, score: Score, index: int, onsets: dict, unwritten: dict[st
                 _DIRECTION_KINDS), default=-1)
     if last >= end:  # a mark after the last note: a rest gives it a measure to sit in
         part.insert(Fraction(end, PPQ), note.Rest(quarterLength=Fraction(last - end + PPQ, PPQ)))
-    for t in score.text_events:
-        if t.track != index:
-            continue
+    for t in numbered_verses(t for t in score.text_events if t.track == index):
         at = Fraction(t.tick, PPQ)
         if t.kind == "lyrics":
             el = onsets.get(t.tick)
             if el is None or not t.text.strip():
                 unwritten["lyric"] = unwritten.get("lyric", 0) + 1
                 continue
-            verses[t.tick] = verses.get(t.tick, 0) + 1
-            lyric = note.Lyric(number=verses[t.tick])
+            lyric = note.Lyric(number=t.verse)
             lyric.setTextAndSyllabic(t.text.strip(), applyRaw=False)
             el.lyrics.append(lyric)
         elif t.kind == "dynamic":

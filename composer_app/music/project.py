@@ -37,8 +37,9 @@ FORMAT_NAME = "composer-app-project"
 # Version 4 adds "system_events" (rows tick, track, the event's bytes in hex: system
 # exclusive and meta events the app does not interpret), written only when present.
 # Version 5 adds articulations, an eighth note column (a list of names from
-# score.ARTICULATIONS) on the rows of notes that have some, and slurs, text events of
-# kind "slur": an older app would refuse the slurs as damage and drop the column.
+# score.ARTICULATIONS) on the rows of notes that have some, slurs, text events of kind
+# "slur", and a fifth text-event column, a lyric's verse where it is not 1: an older
+# app would refuse the slurs as damage and drop the column and the verses.
 FORMAT_VERSION = 5
 PROJECT_SUFFIX = ".composer.json"
 
@@ -51,7 +52,7 @@ def score_to_dict(score: Score) -> dict:
     has_events = bool(score.channel_events or score.text_events)
     spelled = any(k.fifths is not None for k in score.key_signatures)
     marked = any(n.articulations for n in score.notes) or any(
-        t.kind == "slur" for t in score.text_events)
+        t.kind == "slur" or t.verse != 1 for t in score.text_events)
     data = {
         "format": FORMAT_NAME,
         "version": (5 if marked else 4 if score.system_events else 3 if has_events or spelled
@@ -80,7 +81,8 @@ def score_to_dict(score: Score) -> dict:
     if has_events:  # in their order: events at one tick are sent in it
         data["channel_events"] = [[e.tick, e.track, e.kind, e.number, e.value]
                                   for e in score.channel_events]
-        data["text_events"] = [[t.tick, t.track, t.kind, t.text] for t in score.text_events]
+        data["text_events"] = [[t.tick, t.track, t.kind, t.text] + ([t.verse] if t.verse != 1 else [])
+                               for t in score.text_events]
     if score.system_events:
         data["system_events"] = [[e.tick, e.track, e.data.hex()] for e in score.system_events]
     return data
@@ -132,8 +134,7 @@ def score_from_dict(data: dict, where: str = "project") -> Score:
             title=str(data.get("title", "")),
             channel_events=[ChannelEvent(_int(t), _int(tr), _str(k), _int(n), _int(v))
                             for t, tr, k, n, v in data.get("channel_events", ())],
-            text_events=[TextEvent(_int(t), _str(k), _str(text), _int(tr))
-                         for t, tr, k, text in data.get("text_events", ())],
+            text_events=[_text_event(row) for row in data.get("text_events", ())],
             system_events=[SystemEvent(_int(t), bytes.fromhex(_str(raw)), _int(tr))
                            for t, tr, raw in data.get("system_events", ())],
         )
@@ -162,6 +163,14 @@ def _key_signature(row) -> KeySignature:
     if len(rest) > 1:
         raise ValueError(f"{row!r} is not a key signature")
     return KeySignature(_int(tick), Key(_int(pc), str(mode)), _int(rest[0]) if rest else None)
+
+
+def _text_event(row) -> TextEvent:
+    tick, track, kind, text, *rest = row
+    if len(rest) > 1:
+        raise ValueError(f"{row!r:.80} is not a text event")
+    return TextEvent(_int(tick), _str(kind), _str(text), _int(track),
+                     _int(rest[0]) if rest else 1)
 
 
 def _str(value) -> str:

@@ -34,6 +34,7 @@ __all__ = [
     "KeySignature",
     "ChannelEvent",
     "TextEvent",
+    "numbered_verses",
     "SystemEvent",
     "CHANNEL_KINDS",
     "TEXT_KINDS",
@@ -161,12 +162,35 @@ class ChannelEvent:
 @dataclass(frozen=True, slots=True)
 class TextEvent:
     """Meta text at a tick: a marker, a lyric syllable, text (see TEXT_KINDS); ``track``
-    is the voice it belongs to, or CONDUCTOR for the whole piece."""
+    is the voice it belongs to, or CONDUCTOR for the whole piece. ``verse`` is a lyric's
+    verse (1, 2, 3, … as notation numbers its lines of lyrics; unique at one tick of one
+    voice: :func:`numbered_verses`); 1 for every other kind."""
 
     tick: int
     kind: str
     text: str
     track: int = CONDUCTOR
+    verse: int = 1
+
+
+def numbered_verses(events: Iterable[TextEvent]) -> list[TextEvent]:
+    """``events`` with each lyric's verse unique at its tick and voice: its own number
+    where no earlier lyric there has it, else the next free one (two lyrics of a MIDI
+    file at one tick are verses 1 and 2; a note's two lyrics both numbered 1 stay two
+    lines). The one rule of the readers and of the MusicXML writer."""
+    used: dict[tuple[int, int], set[int]] = {}
+    out = []
+    for e in events:
+        if e.kind == "lyrics":
+            taken = used.setdefault((e.track, e.tick), set())
+            verse = e.verse if isinstance(e.verse, int) and e.verse >= 1 else 1
+            while verse in taken:
+                verse += 1
+            taken.add(verse)
+            if verse != e.verse:
+                e = replace(e, verse=verse)
+        out.append(e)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
