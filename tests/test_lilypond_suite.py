@@ -20,13 +20,6 @@ DIFFERENT = {
     "33i-Ties-NotEnded.xml",
     # repeats that cannot be unfolded are kept; their barlines at no bar line (said)
     "45d-Repeats-Nested-Alternatives.xml", "45f-Repeats-InvalidEndings.xml",
-    # a part of two staves (a piano's) is read as two voices and written as two parts
-    "02e-Rests-NoType.xml", "11b-TimeSignatures-NoTime.xml",
-    "33f-Trill-EndingOnGraceNote.xml", "41c-StaffGroups.xml",
-    "42b-MultiVoice-MidMeasureClefChange.xml", "43a-PianoStaff.xml",
-    "43b-MultiStaff-DifferentKeys.xml", "43c-MultiStaff-DifferentKeysAfterBackup.xml",
-    "43d-MultiStaff-StaffChange.xml", "43e-Multistaff-ClefDynamics.xml",
-    "61c-Lyrics-Pianostaff.xml", "71d-ChordsFrets-Multistaff.xml", "23f-Tuplets-DurationButNoBracket.xml",
 }
 
 

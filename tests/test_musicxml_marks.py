@@ -206,6 +206,27 @@ def test_tracks_that_only_look_like_voices_stay_parts(tmp_path):
     assert len(converter.parse(str(tmp_path / "out.musicxml")).parts) == 3
 
 
+def test_a_piano_part_of_two_staves_is_written_back_as_one_part(tmp_path):
+    from pathlib import Path
+
+    import music21
+    from music21 import converter
+
+    path = Path(music21.__file__).parent / "musicxml" / "lilypondTestSuite" / \
+        "43e-Multistaff-ClefDynamics.xml"
+    score = read_musicxml(path)
+    assert [t.name for t in score.tracks] == ["MusicXML Part", "MusicXML Part staff 2"]
+    write_musicxml(score, tmp_path / "out.musicxml")
+    text = (tmp_path / "out.musicxml").read_text(encoding="utf-8")
+    assert text.count("<part id") == 1 and "<staves>2</staves>" in text
+    assert [p.partName for p in converter.parse(str(tmp_path / "out.musicxml")).parts] == \
+        ["MusicXML Part"] * 2  # music21's two staves of the one part
+    back = read_musicxml(tmp_path / "out.musicxml")
+    assert [t.name for t in back.tracks] == ["MusicXML Part", "MusicXML Part staff 2"]
+    assert _notes(back, 0) == _notes(score, 0) and _notes(back, 1) == _notes(score, 1)
+    assert _texts(back, "dynamic") == _texts(score, "dynamic")
+
+
 def test_grace_notes_are_kept_as_short_notes_and_said(hand):
     said: list[str] = []
     score = read_musicxml(hand, said, unfold=False)

@@ -227,8 +227,14 @@ def score_from_music21(stream, said: ReadNotes | None = None,
     for index, part in enumerate(parts):
         if progress is not None:
             progress(index / len(parts), f"converting part {index + 1} of {len(parts)}")
-        name = part.partName if isinstance(part.partName, str) and part.partName else f"Part {index + 1}"
+        staff = re.search(r"-Staff(\d+)$", str(part.id)) if isinstance(
+            part, m21stream.PartStaff) else None
+        staff_no = int(staff.group(1)) if staff is not None else 1
+        name = part.partName if isinstance(part.partName, str) and part.partName \
+            else f"Part {index + 2 - staff_no}"
         name = re.sub(r"\s*[\r\n]+\s*", " ", name)  # a track's name is one line ("Long Staff Name")
+        if staff_no > 1:  # a piano's lower staff
+            name = f"{name} staff {staff_no}"
         program = 0
         instr = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
         if instr is not None and instr.midiProgram is not None and 0 <= instr.midiProgram <= 127:
@@ -463,6 +469,7 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
         expressions,
         instrument,
         key,
+        layout,
         metadata,
         meter,
         note,
@@ -481,10 +488,15 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
     voiced = []  # the parts whose overlapping notes are in voices (insert_voiced)
     if score.title:
         m21.insert(0, metadata.Metadata(title=score.title))
-    for number, staff in enumerate(staves(score)):
+    all_staves = staves(score)
+    joined = _staves_of_parts(score, all_staves)  # staff number -> its part's staves
+    for number, staff in enumerate(all_staves):
         info = score.tracks[staff[0]]
-        part = stream.Part(id=f"P{number + 1}")
-        part.partName = info.name
+        # A part of several staves (a piano's) is written as music21's PartStaffs in a
+        # StaffGroup, which its exporter joins into one <part> with <staves>.
+        part = (stream.PartStaff if number in joined else stream.Part)(id=f"P{number + 1}")
+        part.partName = score.tracks[all_staves[joined[number][0]][0]].name \
+            if number in joined else info.name
         drums = info.channel == DRUM_CHANNEL
         if drums:
             inst = instrument.UnpitchedPercussion()
@@ -528,6 +540,9 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
             part.atSoundingPitch = True
             part.toWrittenPitch(inPlace=True)
         m21.insert(0, part)
+        if number in joined and joined[number][-1] == number:
+            m21.insert(0, layout.StaffGroup([p for p in m21.parts if p.id in {
+                f"P{k + 1}" for k in joined[number]}], symbol="brace"))
     # The last bar completed with a rest: music21 ends a part where its last note ends,
     # and a piece of one short bar would read back as a pickup, its notes moved.
     end = max(Fraction(m21.highestTime).limit_denominator(PPQ * 16),
@@ -559,6 +574,28 @@ def staves(score: Score) -> list[list[int]]:
                 out[-1].append(index)
                 continue
         out.append([index])
+    return out
+
+
+def _staves_of_parts(score: Score, all_staves: list[list[int]]) -> dict[int, list[int]]:
+    """The staves (numbers in ``all_staves``) written as one part of several staves,
+    as the reader names a piano's: "Piano", then "Piano staff 2" right after it (and
+    its voices), of the same program, not drums; each such staff number -> the numbers
+    of its part's staves."""
+    out: dict[int, list[int]] = {}
+    run: list[int] = []
+    for number, staff in enumerate(all_staves + [[-1]]):
+        info = score.tracks[staff[0]] if staff[0] >= 0 else None
+        first = score.tracks[all_staves[run[0]][0]] if run else None
+        if (info is not None and first is not None
+                and info.name == f"{first.name} staff {len(run) + 1}"
+                and info.program == first.program
+                and DRUM_CHANNEL not in (info.channel, first.channel)):
+            run.append(number)
+            continue
+        if len(run) > 1:
+            out.update({k: run for k in run})
+        run = [number]
     return out
 
 
