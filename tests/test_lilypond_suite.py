@@ -12,9 +12,9 @@ from tests.lilypond_suite import check, suite_dir  # noqa: E402
 
 # What does not come back the same, and why (none of them raises).
 DIFFERENT = {
-    # 1/256 notes and septuplets are not whole ticks at 480 a quarter: the notation is
+    # 256th notes and septuplets are not whole ticks at 480 a quarter: the notation is
     # written quantized (and says so).
-    "03aa-Rhythm-Durations.xml", "03ab-Rhythm-Durations.xml", "23a-Tuplets.xml",
+    "03ab-Rhythm-Durations.xml", "23a-Tuplets.xml",
     "23b-Tuplets-Styles.xml", "23d-Tuplets-Nested.xml",
     # lyrics on the continuation of a tied note: no note starts there (said on writing)
     "33i-Ties-NotEnded.xml",
