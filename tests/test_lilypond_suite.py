@@ -18,7 +18,8 @@ DIFFERENT = {
     "23b-Tuplets-Styles.xml", "23d-Tuplets-Nested.xml",
     # lyrics on the continuation of a tied note: no note starts there (said on writing)
     "33i-Ties-NotEnded.xml",
-    # repeats that cannot be unfolded are kept; their barlines at no bar line (said)
+    # repeats music21 cannot unfold (their endings) are kept written once; written back
+    # without the endings, they unfold when read again
     "45d-Repeats-Nested-Alternatives.xml", "45f-Repeats-InvalidEndings.xml",
 }
 

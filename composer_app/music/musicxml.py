@@ -544,9 +544,13 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
             m21.insert(0, layout.StaffGroup([p for p in m21.parts if p.id in {
                 f"P{k + 1}" for k in joined[number]}], symbol="brace"))
     # The last bar completed with a rest: music21 ends a part where its last note ends,
-    # and a piece of one short bar would read back as a pickup, its notes moved.
+    # and a piece of one short bar would read back as a pickup, its notes moved. Rests
+    # reach the repeat barlines kept after the last note too (a forward one starts a bar).
+    last_tick = max([score.end_tick] + [
+        t.tick if t.text.startswith(":|") else score.bar_start(score.bar_of(t.tick) + 1)
+        for t in score.text_events if t.kind == "repeat" and t.track == CONDUCTOR])
     end = max(Fraction(m21.highestTime).limit_denominator(PPQ * 16),
-              Fraction(score.next_bar_line(score.end_tick), PPQ))
+              Fraction(score.next_bar_line(last_tick), PPQ))
     for part in m21.parts:
         last = Fraction(part.highestTime).limit_denominator(PPQ * 16)
         if part not in voiced and last < end:
