@@ -25,7 +25,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from fractions import Fraction
@@ -34,7 +33,13 @@ from pathlib import Path
 from .atomic import atomic_write_bytes
 from .errors import Cancelled, FileFormatError, UserError, error_text
 from .gm import DRUM_CHANNEL, drum_name, melodic_channel
-from .m21_fast import insert_staff_voices, insert_voiced, tied_notes, untied_notes
+from .m21_fast import (
+    insert_staff_voices,
+    insert_voiced,
+    musicxml_bytes,
+    tied_notes,
+    untied_notes,
+)
 from .musicxml_input import (
     SHARP_STEPS,
     checked_root,
@@ -791,7 +796,4 @@ def dropped_events(score: Score, unwritten: dict[str, int] | None = None) -> str
 
 def _musicxml_bytes(score: Score, unwritten: dict[str, int] | None = None) -> bytes:
     m21 = score_to_music21(score, unwritten)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "score.musicxml"
-        written = m21.write("musicxml", fp=str(out), makeNotation=True)
-        return with_repeats(_name_drum_sounds(Path(written).read_bytes()), score, unwritten)
+    return with_repeats(_name_drum_sounds(musicxml_bytes(m21)), score, unwritten)

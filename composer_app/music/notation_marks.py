@@ -7,6 +7,7 @@ repeats (unfolded or kept written once). Each becomes notes or ``Score.text_even
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -219,11 +220,23 @@ def slurs_of(part, positions: dict[int, tuple[int, int]], score: Score, first_no
         score.text_events.append(TextEvent(end, "slur", ")", track))
 
 
+@functools.cache
+def _slur_class():
+    """music21's Slur, equal only to itself: music21 compares two slurs by their
+    attributes (all alike), and its ``makeNotation`` looks for each note's slurs in the
+    score's with ``in``, so that a piece of 3,000 slurs spent minutes comparing them."""
+    from music21 import spanner
+
+    class Slur(spanner.Slur):
+        __eq__ = object.__eq__
+        __hash__ = object.__hash__
+
+    return Slur
+
+
 def _write_slurs(part, marks: list[TextEvent], onsets: dict, unwritten: dict[str, int]) -> None:
     """Slurs ("(" … ")" text events of one voice, paired innermost first) as music21
     slurs from the note or chord starting at the "(" to the one sounding at the ")"."""
-    from music21 import spanner
-
     if not marks:
         return
     ticks = sorted(onsets)
@@ -241,7 +254,7 @@ def _write_slurs(part, marks: list[TextEvent], onsets: dict, unwritten: dict[str
         if first is None or last is None or last is first:
             unwritten["slur"] = unwritten.get("slur", 0) + 2
             continue
-        part.insert(0, spanner.Slur(first, last))
+        part.insert(0, _slur_class()(first, last))
     if open_at:
         unwritten["slur"] = unwritten.get("slur", 0) + len(open_at)
 
