@@ -55,7 +55,7 @@ def test_musicxml_score_survives_our_midi(piece, tmp_path):
     work, score, _ = piece
     assert score.notes, work
     path = tmp_path / "piece.mid"
-    write_midi(score, path)
+    said = write_midi(score, path)
     back = read_midi(path)
     assert _notes(back) == _notes(score)
     assert [(t.name, t.channel, t.program) for t in back.tracks] == [
@@ -66,7 +66,12 @@ def test_musicxml_score_survives_our_midi(piece, tmp_path):
     assert back.time_signatures == score.time_signatures
     assert [k.key for k in back.key_signatures] == [k.key for k in score.key_signatures]
     assert back.channel_events == score.channel_events
-    assert back.text_events == score.text_events
+    plain = lambda events: [(t.tick, t.kind, t.text, t.track) for t in events]  # noqa: E731
+    assert plain(back.text_events) == plain(score.text_events)
+    # A verse 2 where a note has no verse 1 reads back from MIDI as verse 1: said.
+    renumbered = sum(a.verse != b.verse for a, b in zip(back.text_events, score.text_events))
+    assert (f"{renumbered:,} lyric verse numbers" in said[-1]) if renumbered else \
+        not any("verse" in line for line in said)
 
 
 def test_music21s_midi_survives_ours_exactly(piece):

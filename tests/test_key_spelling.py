@@ -71,3 +71,37 @@ def test_a_signature_that_does_not_spell_the_key_is_refused():
     score = Score(notes=[Note(60, 0, 480)], key_signatures=[KeySignature(0, parse_key("Gb"), -5)])
     with pytest.raises(FileFormatError, match="is not F#"):
         validate_score(score, "x")
+
+
+def _suite(name: str):
+    from pathlib import Path
+
+    import music21
+
+    return Path(music21.__file__).parent / "musicxml" / "lilypondTestSuite" / name
+
+
+def test_church_modes_are_read_as_the_key_of_their_signature(tmp_path):
+    # LilyPond test 13b: two sharps in every mode, D major ... C-sharp locrian.
+    said: list[str] = []
+    score = read_musicxml(_suite("13b-KeySignatures-ChurchModes.xml"), said)
+    assert [k.name for k in score.key_signatures] == \
+        ["D", "Bm", "D", "Bm", "Bm", "D", "D", "Bm", "Bm"]
+    assert any("church-mode keys read as the major or minor key" in line and "(7 times)"
+               in line for line in said)
+    write_musicxml(score, tmp_path / "out.musicxml")
+    assert read_musicxml(tmp_path / "out.musicxml").key_signatures == score.key_signatures
+
+
+@pytest.mark.parametrize("name,keys", [("13c-KeySignatures-NonTraditional.xml", ["F", "C"]),
+                                       ("13d-KeySignatures-Microtones.xml", ["Eb"])])
+def test_an_unusual_key_signature_is_read_as_the_nearest_usual_one(name, keys, tmp_path):
+    said: list[str] = []
+    score = read_musicxml(_suite(name), said)
+    assert [k.name for k in score.key_signatures] == keys
+    assert any("not a usual one" in line and "nearest usual one" in line for line in said)
+    write_musicxml(score, tmp_path / "out.musicxml")
+    back = read_musicxml(tmp_path / "out.musicxml")
+    assert back.key_signatures == score.key_signatures
+    assert sorted((n.pitch, n.start) for n in back.notes) == \
+        sorted((n.pitch, n.start) for n in score.notes)

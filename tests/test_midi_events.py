@@ -147,7 +147,7 @@ def test_project_keeps_events_and_plain_pieces_stay_format_1(tmp_path):
     path = tmp_path / "song.composer.json"
     write_project(score, path)
     data = json.loads(path.read_text())
-    assert data["version"] == 3 and FORMAT_VERSION == 4  # 4 only with system events
+    assert data["version"] == 3 and FORMAT_VERSION == 5  # 4 only with system events, 5 with marks
     assert read_project(path) == score
     plain = Score(notes=[Note(60, 0, 480)], tracks=[Track("Melody", 0, 0)])
     d = score_to_dict(plain)

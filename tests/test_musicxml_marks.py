@@ -176,6 +176,57 @@ def test_two_voices_on_one_staff_become_two_voices(hand, tmp_path):
     assert _texts(score, "lyrics") == [(0, "Hal-", 0), (960, "-lo", 0)]
 
 
+def test_two_voices_on_one_staff_are_written_as_voices_of_one_part(hand, tmp_path):
+    from music21 import converter
+
+    score = read_musicxml(hand, unfold=False)
+    write_musicxml(score, tmp_path / "out.musicxml")
+    written = converter.parse(str(tmp_path / "out.musicxml"))
+    assert len(written.parts) == 1  # one staff, as it was read
+    assert written.parts[0].partName == "Flute"
+    assert all(len(m.voices) == 2 for m in written.parts[0].getElementsByClass("Measure"))
+    back = read_musicxml(tmp_path / "out.musicxml", unfold=False)
+    assert [t.name for t in back.tracks] == ["Flute", "Flute voice 2"]
+    assert _notes(back, 0) == _notes(score, 0) and _notes(back, 1) == _notes(score, 1)
+    assert _texts(back, "lyrics") == _texts(score, "lyrics")
+    assert _texts(back, "dynamic") == _texts(score, "dynamic")
+
+
+def test_tracks_that_only_look_like_voices_stay_parts(tmp_path):
+    from music21 import converter
+
+    from composer_app.music.score import Note, Score, Track
+
+    # "Flute voice 2" after an Oboe, or of another instrument, is a part of its own.
+    score = Score(notes=[Note(72, 0, 1920, track=0), Note(65, 0, 1920, track=1),
+                         Note(60, 0, 1920, track=2)],
+                  tracks=[Track("Flute", 0, 73), Track("Flute voice 2", 1, 68),
+                          Track("Oboe voice 2", 2, 68)])
+    write_musicxml(score, tmp_path / "out.musicxml")
+    assert len(converter.parse(str(tmp_path / "out.musicxml")).parts) == 3
+
+
+def test_a_piano_part_of_two_staves_is_written_back_as_one_part(tmp_path):
+    from pathlib import Path
+
+    import music21
+    from music21 import converter
+
+    path = Path(music21.__file__).parent / "musicxml" / "lilypondTestSuite" / \
+        "43e-Multistaff-ClefDynamics.xml"
+    score = read_musicxml(path)
+    assert [t.name for t in score.tracks] == ["MusicXML Part", "MusicXML Part staff 2"]
+    write_musicxml(score, tmp_path / "out.musicxml")
+    text = (tmp_path / "out.musicxml").read_text(encoding="utf-8")
+    assert text.count("<part id") == 1 and "<staves>2</staves>" in text
+    assert [p.partName for p in converter.parse(str(tmp_path / "out.musicxml")).parts] == \
+        ["MusicXML Part"] * 2  # music21's two staves of the one part
+    back = read_musicxml(tmp_path / "out.musicxml")
+    assert [t.name for t in back.tracks] == ["MusicXML Part", "MusicXML Part staff 2"]
+    assert _notes(back, 0) == _notes(score, 0) and _notes(back, 1) == _notes(score, 1)
+    assert _texts(back, "dynamic") == _texts(score, "dynamic")
+
+
 def test_grace_notes_are_kept_as_short_notes_and_said(hand):
     said: list[str] = []
     score = read_musicxml(hand, said, unfold=False)

@@ -1,7 +1,10 @@
-"""Two of music21's steps done in linear time with music21's own rules: joining ties
-(``stripTies`` copies the part and removes one note at a time) and putting overlapping
-notes in voices for notation (``makeVoices`` compares every pair). Beethoven's op. 132
-opened in 143 s and exported in over 300 s with them. Used by :mod:`.musicxml`.
+"""Three of music21's steps done in linear time with music21's own rules: joining ties
+(``stripTies`` copies the part and removes one note at a time), putting overlapping
+notes in voices for notation (``makeVoices`` compares every pair) and finding the
+spanners (slurs) of each note as the exporter writes it (``getBySpannedElement`` looks
+through every spanner of the score for every note). Beethoven's op. 132 opened in 143 s
+and exported in over 300 s with the first two; its 3,170 slurs, once read, made the
+export 4 times slower with the third. Used by :mod:`.musicxml`.
 """
 
 from __future__ import annotations
@@ -98,6 +101,35 @@ def insert_voiced(part, placed, stream) -> bool:
     the caller, to the end of the score). music21's own pairwise overlap search and a
     re-measured voice per note took 327 of the 564 s op. 132's export took (profiled);
     ``makeNotation`` then finds the voices made and leaves them."""
+    voice_of, count = _voice_numbers(placed)
+    if count <= 1:  # nothing overlaps: no voices, as music21 leaves it
+        for offset, el in placed:
+            part.insert(offset, el)
+        return False
+    voices = [stream.Voice() for _ in range(count)]
+    for (offset, el), v in zip(placed, voice_of):
+        voices[v].insert(offset, el)
+    for voice in voices:
+        part.insert(0, voice)
+    return True
+
+
+def insert_staff_voices(part, staff: list, stream) -> None:
+    """Insert the notes of several voices of the app written on one staff (``staff``:
+    one ``placed`` list each, as for :func:`insert_voiced`) into ``part`` as its
+    voices, in order: each app voice's own overlapping notes in voices of their own."""
+    for placed in staff:
+        voice_of, count = _voice_numbers(placed)
+        voices = [stream.Voice() for _ in range(max(count, 1))]
+        for (offset, el), v in zip(placed, voice_of):
+            voices[v].insert(offset, el)
+        for voice in voices:
+            part.insert(0, voice)
+
+
+def _voice_numbers(placed) -> tuple[list[int], int]:
+    """The voice (0, 1, …) of each of ``placed`` by music21's rule (the first voice
+    whose last note has ended takes the note), and how many voices."""
     ends: list[Fraction] = []
     voice_of: list[int] = []
     for offset, el in placed:
@@ -110,13 +142,45 @@ def insert_voiced(part, placed, stream) -> bool:
             v = len(ends)
             ends.append(end)
         voice_of.append(v)
-    if len(ends) <= 1:  # nothing overlaps: no voices, as music21 leaves it
-        for offset, el in placed:
-            part.insert(offset, el)
-        return False
-    voices = [stream.Voice() for _ in ends]
-    for (offset, el), v in zip(placed, voice_of):
-        voices[v].insert(offset, el)
-    for voice in voices:
-        part.insert(0, voice)
-    return True
+    return voice_of, len(ends)
+
+
+def musicxml_bytes(m21_score) -> bytes:
+    """music21's MusicXML of ``m21_score`` (what ``write("musicxml", makeNotation=True)``
+    writes), with the spanners of each note looked up in an index of the score's
+    spanners built once (:func:`indexed_spanners`) rather than searched for."""
+    from music21.musicxml import m21ToXml
+
+    class ScoreExporter(m21ToXml.ScoreExporter):
+        def scorePreliminaries(self):  # noqa: N802 (music21's name)
+            super().scorePreliminaries()
+            self.spannerBundle = indexed_spanners(self.spannerBundle)
+
+    class Exporter(m21ToXml.GeneralObjectExporter):
+        def parseWellformedObject(self, sc):  # noqa: N802
+            exporter = ScoreExporter(sc, makeNotation=self.makeNotation)
+            exporter.parse()
+            return exporter.asBytes()
+
+    exporter = Exporter(m21_score)
+    exporter.makeNotation = True
+    return exporter.parse()
+
+
+def indexed_spanners(bundle):
+    """A copy of music21's SpannerBundle ``bundle`` whose ``getBySpannedElement`` (the
+    spanners an element is in, in the bundle's order) is a lookup in an index by
+    element, built once: for the exporter, which reads the spanners of a notated score
+    and changes none (music21's own looks through every spanner each time)."""
+    from music21 import spanner
+
+    index: dict[int, list] = {}
+    for sp in bundle:
+        for element_id in dict.fromkeys(sp.getSpannedElementIds()):
+            index.setdefault(element_id, []).append(sp)
+
+    class Indexed(spanner.SpannerBundle):
+        def getBySpannedElement(self, spannedElement):  # noqa: N802, N803 (music21's names)
+            return spanner.SpannerBundle(index.get(id(spannedElement), []))
+
+    return Indexed(list(bundle))

@@ -64,6 +64,7 @@ from .score import (
     TextEvent,
     TimeSignature,
     Track,
+    numbered_verses,
 )
 from .smf import Damage, Smf, SmfError, read_smf, track_events, vlq
 from .theory import key_from_sharps
@@ -354,6 +355,9 @@ def _score_from_smf(smf: Smf, said: ReadNotes) -> Score:
         owners_of[ti] = owners.pop() if len(owners) == 1 else CONDUCTOR
     for ti, items in sorted(texts.items()):
         score.text_events.extend(TextEvent(t, k, text, owners_of[ti]) for t, k, text in items)
+    if any(t.kind == "lyrics" for t in score.text_events):
+        # a voice's lyrics at one tick are its verses, in order
+        score.text_events = numbered_verses(score.text_events)
     for ti, items in sorted(systems.items()):
         score.system_events.extend(SystemEvent(t, raw, owners_of[ti]) for t, raw in items)
     if not score.tracks:
@@ -394,11 +398,11 @@ _META_TEXT_TYPE = {"text": 0x01, "copyright": 0x02, "track_name": 0x03, "lyrics"
                    # What notation files say besides notes (score.TEXT_KINDS): text
                    # events named by a prefix (_NOTATION_PREFIX), read back as that kind.
                    "dynamic": 0x01, "chord": 0x01, "tempo": 0x01, "words": 0x01,
-                   "repeat": 0x01}
-# The text event of a dynamic mark, a chord symbol, tempo words, words or a repeat read
+                   "repeat": 0x01, "slur": 0x01}
+# The text event of a dynamic mark, a chord symbol, tempo words, words, a repeat or a slur read
 # from notation starts with its name, readable in a DAW's event list ("Chord: G7").
 _NOTATION_PREFIX = {"dynamic": "Dynamic: ", "chord": "Chord: ", "tempo": "Tempo: ",
-                    "words": "Words: ", "repeat": "Repeat: "}
+                    "words": "Words: ", "repeat": "Repeat: ", "slur": "Slur: "}
 _END_OF_TRACK_BYTES = b"\xff\x2f\x00"
 
 
@@ -549,10 +553,44 @@ def text_from_midi(raw: str) -> str:
 def write_midi(score: Score, path: str | os.PathLike,
                tracks: list[int] | None = None) -> list[str]:
     """Write a type 1 MIDI file atomically: a failure leaves no partial file. Returns
-    what the user should know, one line (what MIDI cannot hold was clamped into its range)."""
+    what the user should know, one line each: what MIDI cannot hold was clamped into its
+    range; the marks on notes it has no place for (fermatas, articulations) were not
+    written."""
     atomic_write_bytes(Path(path), midi_bytes(score, tracks))
     clamped = clamped_in_midi(score)
-    return [f"{Path(path).name}: {clamped}"] if clamped else []
+    lines = [f"{Path(path).name}: {clamped}"] if clamped else []
+    unheld = unheld_in_midi(score, tracks)
+    if unheld:
+        lines.append(f"{Path(path).name}: MIDI has no place for {unheld}: not written (save "
+                     "as MusicXML or a project to keep them)")
+    return lines
+
+
+def unheld_in_midi(score: Score, tracks: list[int] | None = None) -> str:
+    """What of the voices written MIDI has no place for, in words ("" for none): the
+    marks on notes ("3 fermata, 12 staccato, 2 accent marks") and the verse numbers of
+    lyrics that would not read back as theirs (a verse 2 where a note has no verse 1).
+    Slurs, lyrics, dynamics and the other notation marks travel as text events."""
+    counts: dict[str, int] = {}
+    for n in score.notes:
+        if tracks is not None and n.track not in tracks:
+            continue
+        if n.fermata:
+            counts["fermata"] = counts.get("fermata", 0) + 1
+        for a in n.articulations:
+            counts[a] = counts.get(a, 0) + 1
+    said = [", ".join(f"{n:,} {name}" for name, n in counts.items()) + " marks"] if counts else []
+    # A voice's lyrics at one tick read back as its verses 1, 2, … in order: a verse 2
+    # without a verse 1 there would read back as verse 1.
+    seen: dict[tuple[int, int], int] = {}
+    renumbered = 0
+    for t in score.text_events:
+        if t.kind == "lyrics" and (tracks is None or t.track in tracks):
+            seen[(t.track, t.tick)] = seen.get((t.track, t.tick), 0) + 1
+            renumbered += t.verse != seen[(t.track, t.tick)]
+    if renumbered:
+        said.append(f"{renumbered:,} lyric verse numbers")
+    return ", ".join(said)
 
 
 def clamped_in_midi(score: Score) -> str:

@@ -24,7 +24,7 @@ import bisect
 import logging
 import math
 import os
-import tempfile
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from fractions import Fraction
@@ -33,7 +33,13 @@ from pathlib import Path
 from .atomic import atomic_write_bytes
 from .errors import Cancelled, FileFormatError, UserError, error_text
 from .gm import DRUM_CHANNEL, drum_name, melodic_channel
-from .m21_fast import insert_voiced, tied_notes, untied_notes
+from .m21_fast import (
+    insert_staff_voices,
+    insert_voiced,
+    musicxml_bytes,
+    tied_notes,
+    untied_notes,
+)
 from .musicxml_input import (
     SHARP_STEPS,
     checked_root,
@@ -44,11 +50,13 @@ from .musicxml_input import (
 )
 from .notation import DEFAULT_GRID, MAX_NOTATION_BARS, notation_copy
 from .notation_marks import (
+    articulations_of,
     dynamics_of,
     grace_notes,
     harmony_of,
     lyrics_of,
     repeats_of,
+    slurs_of,
     tempo_words_at,
     tempo_words_of,
     unfolded,
@@ -56,6 +64,7 @@ from .notation_marks import (
     with_repeats,
     without_restatements,
     words_of,
+    write_articulations,
     write_marks,
 )
 from .score import (
@@ -70,7 +79,7 @@ from .score import (
     TimeSignature,
     Track,
 )
-from .theory import Key
+from .theory import Key, key_from_sharps
 from .validate import (
     ReadNotes,
     countable_meter,
@@ -204,14 +213,7 @@ def score_from_music21(stream, said: ReadNotes | None = None,
                 tick = meta_ticks(ts.offset)
                 score.time_signatures.append(TimeSignature(tick, ts.numerator, ts.denominator))
         for ks in first.getElementsByClass((key.Key, key.KeySignature)):
-            if isinstance(ks, key.Key):
-                k = Key(ks.tonic.pitchClass, "minor" if ks.mode == "minor" else "major")
-            else:
-                k = Key((ks.sharps * 7) % 12, "major")
-            # The signature as written (six flats stay G-flat, not F-sharp).
-            fifths = ks.sharps if isinstance(ks.sharps, int) and -7 <= ks.sharps <= 7 else None
-            score.key_signatures.append(KeySignature(
-                meta_ticks(ks.offset), k, None if fifths == k.sharps else fifths))
+            score.key_signatures.append(_key_signature(ks, meta_ticks(ks.offset), said))
         for mm in first.getElementsByClass(tempo.MetronomeMark):
             bpm = mm.getQuarterBPM()
             # No tempo, zero, negative: ignored; absurd ones clamped, as in MIDI files.
@@ -230,7 +232,14 @@ def score_from_music21(stream, said: ReadNotes | None = None,
     for index, part in enumerate(parts):
         if progress is not None:
             progress(index / len(parts), f"converting part {index + 1} of {len(parts)}")
-        name = part.partName if isinstance(part.partName, str) and part.partName else f"Part {index + 1}"
+        staff = re.search(r"-Staff(\d+)$", str(part.id)) if isinstance(
+            part, m21stream.PartStaff) else None
+        staff_no = int(staff.group(1)) if staff is not None else 1
+        name = part.partName if isinstance(part.partName, str) and part.partName \
+            else f"Part {index + 2 - staff_no}"
+        name = re.sub(r"\s*[\r\n]+\s*", " ", name)  # a track's name is one line ("Long Staff Name")
+        if staff_no > 1:  # a piano's lower staff
+            name = f"{name} staff {staff_no}"
         program = 0
         instr = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
         if instr is not None and instr.midiProgram is not None and 0 <= instr.midiProgram <= 127:
@@ -244,7 +253,8 @@ def score_from_music21(stream, said: ReadNotes | None = None,
             # A B-flat clarinet's part is written a tone above what sounds: the notes
             # are kept at sounding pitch, as MIDI and the roll have them.
             part = part.toSoundingPitch(inPlace=False)
-        first_track = len(score.tracks)
+        first_track, part_notes = len(score.tracks), len(score.notes)
+        positions: dict[int, tuple[int, int]] = {}  # id of a written note -> (track, tick)
         unmarked: list[int] = []  # score.notes indexes of notes without a written velocity
         # Voices of one staff become voices (tracks) of the app: "Flute", "Flute voice 2"
         # (a drum staff's voices, hands and feet, stay one kit).
@@ -259,6 +269,9 @@ def score_from_music21(stream, said: ReadNotes | None = None,
             if voice is part:
                 marks = voice_flat
             fermatas = _fermata_ticks(voice_flat, ticks)
+            for el in voice_flat.notes:  # where each written note is, for its slurs
+                if not el.duration.isGrace:
+                    positions[id(el)] = (track, ticks(el.offset))
             graces = []
             first_note = len(score.notes)
             tied = tied_notes(voice, voice_flat) if is_stream else untied_notes(voice)
@@ -274,16 +287,19 @@ def score_from_music21(stream, said: ReadNotes | None = None,
                     continue
                 written = el.volume.velocity
                 velocity = min(max(int(written), 1), 127) if written is not None else 80
+                arts = articulations_of(el, said)
                 for midi in midi_numbers(el, chord, note, percussion):
                     if written is None:
                         unmarked.append(len(score.notes))
                     score.notes.append(Note(midi, start, duration, velocity, track,
-                                            fermata=_has_fermata(fermatas, midi, start, duration)))
+                                            fermata=_has_fermata(fermatas, midi, start, duration),
+                                            articulations=arts))
             grace_notes(graces, ticks, track, score, said, first_note, unmarked)
             lyrics_of(voice_flat, ticks, track, score)
         # Marks written for the staff (not for one voice) go to its first voice.
         if marks is None:
             marks = part.flatten() if is_stream else part
+        slurs_of(part, positions, score, part_notes, said)
         dynamics_of(marks, ticks, first_track, score, unmarked)
         harmony_of(marks, ticks, first_track, score)
         words_of(marks, ticks, first_track, score)
@@ -296,6 +312,55 @@ def score_from_music21(stream, said: ReadNotes | None = None,
     score.key_signatures = _dedupe(score.key_signatures)
     score.sort()
     return score
+
+
+# Church modes by their third: a minor one is read as the minor key of its signature.
+_MINOR_MODES = ("minor", "dorian", "phrygian", "aeolian", "locrian")
+
+
+def _key_signature(ks, tick: int, said: ReadNotes | None) -> KeySignature:
+    """music21's key or key signature as ours. A church mode (E dorian) is read as the
+    major or minor key of its signature (B minor), a signature that is not one of the
+    usual ones (F♯ A♭ B♭, microtones) as the usual one that alters the same steps
+    most alike; each said once. The signature is kept as written where the key is
+    usually spelled otherwise (six flats stay G♭, not F♯)."""
+    from music21 import key
+
+    sharps = ks.sharps
+    if not isinstance(sharps, int):
+        if said is not None:
+            said.once("key signatures that are not a usual one (F♯ A♭ B♭, microtones) "
+                      "read as the nearest usual one")
+        return KeySignature(tick, key_from_sharps(_nearest_signature(ks.alteredPitches)))
+    mode = ks.mode if isinstance(ks, key.Key) else None
+    if mode in ("major", "minor"):
+        k = Key(ks.tonic.pitchClass, mode)
+    elif mode is not None and -7 <= sharps <= 7:
+        k = key_from_sharps(sharps, mode in _MINOR_MODES)
+        if said is not None:
+            said.once("church-mode keys read as the major or minor key of their signature "
+                      "(E dorian as B minor, G lydian as D major)")
+    else:
+        k = Key((sharps * 7) % 12, "major")
+    fifths = sharps if -7 <= sharps <= 7 else None
+    return KeySignature(tick, k, None if fifths == k.sharps else fifths)
+
+
+def _nearest_signature(altered) -> int:
+    """The usual signature (sharps > 0, flats < 0) that alters the seven steps most like
+    ``altered`` (music21 pitches, each step's alteration; the rest natural), the one
+    with fewer accidentals on a tie."""
+    wanted = {"C": 0.0, "D": 0.0, "E": 0.0, "F": 0.0, "G": 0.0, "A": 0.0, "B": 0.0}
+    for p in altered:
+        wanted[p.step] = float(p.accidental.alter) if p.accidental is not None else 0.0
+    sharp_order, flat_order = "FCGDAEB", "BEADGCF"
+
+    def alike(fifths: int) -> int:
+        steps = sharp_order[:fifths] if fifths > 0 else flat_order[:-fifths]
+        sign = 1.0 if fifths > 0 else -1.0
+        return sum((sign if step in steps else 0.0) == alter for step, alter in wanted.items())
+
+    return max(range(-7, 8), key=lambda f: (alike(f), -abs(f)))
 
 
 def _written_transposed(part, instr) -> bool:
@@ -405,15 +470,14 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
     marks read from notation (lyrics, dynamics, chord symbols, words: write_marks);
     what could not be written is counted in ``unwritten`` (name -> how many)."""
     from music21 import (
-        chord,
         clef,
         expressions,
         instrument,
         key,
+        layout,
         metadata,
         meter,
         note,
-        percussion,
         stream,
         tempo,
     )
@@ -429,10 +493,15 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
     voiced = []  # the parts whose overlapping notes are in voices (insert_voiced)
     if score.title:
         m21.insert(0, metadata.Metadata(title=score.title))
-    for index in range(len(score.tracks)):
-        info = score.tracks[index]
-        part = stream.Part(id=f"P{index + 1}")
-        part.partName = info.name
+    all_staves = staves(score)
+    joined = _staves_of_parts(score, all_staves)  # staff number -> its part's staves
+    for number, staff in enumerate(all_staves):
+        info = score.tracks[staff[0]]
+        # A part of several staves (a piano's) is written as music21's PartStaffs in a
+        # StaffGroup, which its exporter joins into one <part> with <staves>.
+        part = (stream.PartStaff if number in joined else stream.Part)(id=f"P{number + 1}")
+        part.partName = score.tracks[all_staves[joined[number][0]][0]].name \
+            if number in joined else info.name
         drums = info.channel == DRUM_CHANNEL
         if drums:
             inst = instrument.UnpitchedPercussion()
@@ -450,7 +519,7 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
         for ks in score.key_signatures:
             tonic = ks.name.rstrip("m").replace("b", "-")
             part.insert(Fraction(ks.tick, PPQ), key.Key(tonic, ks.key.mode))
-        if index == 0:
+        if number == 0:
             for mk in score.markers:  # the song form's sections, as rehearsal marks
                 part.insert(Fraction(mk.tick, PPQ), expressions.RehearsalMark(mk.text))
             words = tempo_words_at(score)
@@ -462,46 +531,113 @@ def score_to_music21(score: Score, unwritten: dict[str, int] | None = None):
                     unwritten["tempo words"] = unwritten.get("tempo words", 0) + 1
                     continue
                 part.insert(Fraction(tick, PPQ), expressions.TextExpression(text))
-        # Notes sharing onset and length become a chord; the rest go in as written. A
-        # chord carries one fermata for all its notes (MusicXML has no per-note one here).
-        placed = []  # (offset, note or chord) in music21's order: by onset, then length
-        groups: dict[tuple[int, int], list[Note]] = {}
-        for n in score.notes:
-            if n.track == index:
-                groups.setdefault((n.start, n.duration), []).append(n)
-        onsets: dict[int, object] = {}  # the first note or chord at each onset
-        for (start, duration), notes in sorted(groups.items()):
-            if drums:
-                members = [_drum_note(n.pitch, note) for n in notes]
-                el = members[0] if len(members) == 1 else percussion.PercussionChord(members)
-            elif len(notes) == 1:
-                el = note.Note(notes[0].pitch)
-            else:
-                el = chord.Chord([n.pitch for n in notes])
-            el.quarterLength = Fraction(duration, PPQ)
-            el.volume.velocity = notes[0].velocity
-            if any(n.fermata for n in notes):
-                # music21 moves it to the last note when it splits this one at a bar line.
-                el.expressions.append(expressions.Fermata())
-            placed.append((Fraction(start, PPQ), el))
-            onsets.setdefault(start, el)
-        if insert_voiced(part, placed, stream):
+        placed = [_placed(score, index, drums) for index in staff]
+        if len(staff) > 1:  # the app's voices of one staff: its voices
+            insert_staff_voices(part, [p for p, _onsets in placed], stream)
             voiced.append(part)
-        write_marks(part, score, index, onsets, unwritten)
+        elif insert_voiced(part, placed[0][0], stream):
+            voiced.append(part)
+        for index, (_p, onsets) in zip(staff, placed):
+            write_marks(part, score, index, onsets, unwritten)
         if getattr(inst, "transposition", None) is not None and inst.transposition.semitones:
             # Our notes sound; a transposing instrument's part is written transposed
             # (and says so in <transpose>), so that it reads back at sounding pitch.
             part.atSoundingPitch = True
             part.toWrittenPitch(inPlace=True)
         m21.insert(0, part)
+        if number in joined and joined[number][-1] == number:
+            m21.insert(0, layout.StaffGroup([p for p in m21.parts if p.id in {
+                f"P{k + 1}" for k in joined[number]}], symbol="brace"))
+    # The last bar completed with a rest: music21 ends a part where its last note ends,
+    # and a piece of one short bar would read back as a pickup, its notes moved. Rests
+    # reach the repeat barlines kept after the last note too (a forward one starts a bar).
+    last_tick = max([score.end_tick] + [
+        t.tick if t.text.startswith(":|") else score.bar_start(score.bar_of(t.tick) + 1)
+        for t in score.text_events if t.kind == "repeat" and t.track == CONDUCTOR])
+    end = max(Fraction(m21.highestTime).limit_denominator(PPQ * 16),
+              Fraction(score.next_bar_line(last_tick), PPQ))
+    for part in m21.parts:
+        last = Fraction(part.highestTime).limit_denominator(PPQ * 16)
+        if part not in voiced and last < end:
+            part.insert(last, note.Rest(quarterLength=end - last))
     # The voices' gaps filled with rests to the end of the score, as music21's exporter
     # fills a part (with hidden rests it then drops) before its makeVoices fills them.
-    end = m21.highestTime
     for part in voiced:
         part.makeRests(refStreamOrTimeRange=[0.0, end], fillGaps=True, inPlace=True,
                        timeRangeFromBarDuration=True)
         part.removeByClass("Rest")
     return m21
+
+
+def staves(score: Score) -> list[list[int]]:
+    """The tracks by the staff they are written on: each track its own, save the voices
+    the reader made of one staff ("Flute", then "Flute voice 2", "Flute voice 3" right
+    after it, of the same program; not drums), which share their first voice's staff."""
+    out: list[list[int]] = []
+    for index, info in enumerate(score.tracks):
+        if out:
+            first = score.tracks[out[-1][0]]
+            if (info.name == f"{first.name} voice {len(out[-1]) + 1}"
+                    and info.program == first.program
+                    and DRUM_CHANNEL not in (info.channel, first.channel)):
+                out[-1].append(index)
+                continue
+        out.append([index])
+    return out
+
+
+def _staves_of_parts(score: Score, all_staves: list[list[int]]) -> dict[int, list[int]]:
+    """The staves (numbers in ``all_staves``) written as one part of several staves,
+    as the reader names a piano's: "Piano", then "Piano staff 2" right after it (and
+    its voices), of the same program, not drums; each such staff number -> the numbers
+    of its part's staves."""
+    out: dict[int, list[int]] = {}
+    run: list[int] = []
+    for number, staff in enumerate(all_staves + [[-1]]):
+        info = score.tracks[staff[0]] if staff[0] >= 0 else None
+        first = score.tracks[all_staves[run[0]][0]] if run else None
+        if (info is not None and first is not None
+                and info.name == f"{first.name} staff {len(run) + 1}"
+                and info.program == first.program
+                and DRUM_CHANNEL not in (info.channel, first.channel)):
+            run.append(number)
+            continue
+        if len(run) > 1:
+            out.update({k: run for k in run})
+        run = [number]
+    return out
+
+
+def _placed(score: Score, index: int, drums: bool):
+    """Track ``index``'s notes as music21 notes and chords: (the (offset, element) list
+    in music21's order: by onset, then length; the first element at each onset tick).
+    Notes sharing onset and length become a chord; the rest go in as written. A chord
+    carries one fermata for all its notes (MusicXML has no per-note one here)."""
+    from music21 import chord, expressions, note, percussion
+
+    placed = []
+    groups: dict[tuple[int, int], list[Note]] = {}
+    for n in score.notes:
+        if n.track == index:
+            groups.setdefault((n.start, n.duration), []).append(n)
+    onsets: dict[int, object] = {}
+    for (start, duration), notes in sorted(groups.items()):
+        if drums:
+            members = [_drum_note(n.pitch, note) for n in notes]
+            el = members[0] if len(members) == 1 else percussion.PercussionChord(members)
+        elif len(notes) == 1:
+            el = note.Note(notes[0].pitch)
+        else:
+            el = chord.Chord([n.pitch for n in notes])
+        el.quarterLength = Fraction(duration, PPQ)
+        el.volume.velocity = notes[0].velocity
+        if any(n.fermata for n in notes):
+            # music21 moves it to the last note when it splits this one at a bar line.
+            el.expressions.append(expressions.Fermata())
+        write_articulations(el, notes)  # kept on the first, where they are read
+        placed.append((Fraction(start, PPQ), el))
+        onsets.setdefault(start, el)
+    return placed, onsets
 
 
 def _shown_bpm(bpm: float):
@@ -629,7 +765,7 @@ _EVENT_NAMES = {"pitchwheel": "pitch bend", "aftertouch": "aftertouch",
 
 
 # Text events MusicXML holds (score_to_music21 writes them; markers apart, below).
-_NOTATION_KINDS = ("lyrics", "dynamic", "chord", "tempo", "words", "repeat")
+_NOTATION_KINDS = ("lyrics", "dynamic", "chord", "tempo", "words", "repeat", "slur")
 
 
 def dropped_events(score: Score, unwritten: dict[str, int] | None = None) -> str:
@@ -660,7 +796,4 @@ def dropped_events(score: Score, unwritten: dict[str, int] | None = None) -> str
 
 def _musicxml_bytes(score: Score, unwritten: dict[str, int] | None = None) -> bytes:
     m21 = score_to_music21(score, unwritten)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "score.musicxml"
-        written = m21.write("musicxml", fp=str(out), makeNotation=True)
-        return with_repeats(_name_drum_sounds(Path(written).read_bytes()), score, unwritten)
+    return with_repeats(_name_drum_sounds(musicxml_bytes(m21)), score, unwritten)

@@ -5,8 +5,8 @@ grid a notation can spell (music21 gives up with ``Cannot convert "2048th" durat
 :func:`notation_copy` returns a *copy* whose onsets and ends are snapped to a grid, a
 straight one (default sixteenths) or, where it is closer, the triplet one a level up
 (eighth-note triplets for a sixteenth grid), as music21's own ``quantize`` does; the piece
-itself is never changed. A score already on a fine notatable grid (down to 64ths,
-triplets and quintuplets) is left as it is.
+itself is never changed. A score already on a fine notatable grid (down to 128ths,
+triplets and quintuplets of 64ths) is left as it is.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ MAX_NOTATION_BARS = 4000
 
 def _notatable_tick(tick: int, ppq: int) -> bool:
     """Whether ``tick`` is a position a notation spells without absurd note values: its
-    place in the beat is a multiple of a 64th, or of a triplet or quintuplet of one."""
+    place in the beat is a multiple of a 128th, or of a triplet or quintuplet of a 64th."""
     den = Fraction(tick % ppq, ppq).denominator
     while den % 2 == 0:
         den //= 2
     twos = Fraction(tick % ppq, ppq).denominator // den
-    return den in (1, 3, 5) and twos <= 16
+    return (den == 1 and twos <= 32) or (den in (3, 5) and twos <= 16)
 
 
 def is_notatable(score: Score) -> bool:

@@ -7,6 +7,7 @@ repeats (unfolded or kept written once). Each becomes notes or ``Score.text_even
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -15,12 +16,15 @@ from fractions import Fraction
 from .errors import error_text
 from .musicxml_input import midi_numbers, parse_number
 from .score import (
+    ARTICULATIONS,
     CONDUCTOR,
     PPQ,
     Note,
     Score,
     TextEvent,
+    numbered_verses,
 )
+from .validate import MAX_VERSE
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +82,9 @@ def grace_notes(graces, ticks, track: int, score: Score, said, first_note: int,
                  unmarked: list[int]) -> None:
     """Grace notes kept as short notes (a 32nd each, at most half the note they lead
     to) taken from the start of the note(s) of the voice they lead to, which start that
-    much later; said once with how many. ``score.notes[first_note:]`` are the voice's."""
+    much later; said once with how many. Grace notes before a tied note's continuation
+    (inside a note that sounds on) are skipped, and said. ``score.notes[first_note:]``
+    are the voice's."""
     from music21 import chord, note, percussion
 
     if not graces:
@@ -90,8 +96,13 @@ def grace_notes(graces, ticks, track: int, score: Score, said, first_note: int,
     for i in range(first_note, len(score.notes)):
         if score.notes[i].start in by_start:
             mains.setdefault(score.notes[i].start, []).append(i)
+    voice = score.notes[first_note:]
     for start, els in by_start.items():
         led = mains.get(start, [])
+        if not led and any(n.start < start < n.end for n in voice):
+            # before a tied note's continuation: inside a note that sounds on
+            said and said.once("grace notes inside a tied note skipped")
+            continue
         shortest = min((score.notes[i].duration for i in led), default=None)
         if shortest is not None and shortest < 2 * len(els):
             said and said.once("grace notes before a note too short to share skipped")
@@ -116,17 +127,136 @@ def grace_notes(graces, ticks, track: int, score: Score, said, first_note: int,
 
 def lyrics_of(flat, ticks, track: int, score: Score) -> None:
     """Each note's lyric syllables as text events of kind "lyrics" at its onset, verse
-    by verse, as MIDI karaoke writes them: "Hal-" "-le-" "-lu-" "-jah" (hyphens for
-    the syllables of a word, read back by music21 as its <syllabic>)."""
+    by verse with their numbers (``TextEvent.verse``), as MIDI karaoke writes them:
+    "Hal-" "-le-" "-lu-" "-jah" (hyphens for the syllables of a word, read back by
+    music21 as its <syllabic>)."""
+    read = []
     for el in flat.notes:
         lyrics = getattr(el, "lyrics", None)
         if not lyrics:
             continue
         tick = ticks(el.offset)
-        for lyric in sorted(lyrics, key=lambda ly: ly.number or 0):
+        for lyric in sorted(lyrics, key=lambda ly: _verse(ly.number)):
             text = lyric.rawText
             if text and text.strip():
-                score.text_events.append(TextEvent(tick, "lyrics", text, track))
+                read.append(TextEvent(tick, "lyrics", text, track, _verse(lyric.number)))
+    score.text_events.extend(numbered_verses(read))
+
+
+def _verse(number) -> int:
+    """A lyric's verse from music21's number (1 where it has none)."""
+    return number if isinstance(number, int) and 1 <= number <= MAX_VERSE else 1
+
+
+# music21's articulation classes kept, by class name (a subclass is its own mark: a
+# staccatissimo is no staccato); a detached-legato (portato) is a staccato and a tenuto.
+_ARTICULATION_NAMES = {"Staccato": ("staccato",), "Staccatissimo": ("staccatissimo",),
+                       "Accent": ("accent",), "StrongAccent": ("marcato",),
+                       "Tenuto": ("tenuto",), "DetachedLegato": ("staccato", "tenuto")}
+_ARTICULATION_CLASSES = {"staccato": "Staccato", "staccatissimo": "Staccatissimo",
+                         "accent": "Accent", "marcato": "StrongAccent", "tenuto": "Tenuto"}
+
+
+def articulations_of(el, said) -> tuple[str, ...]:
+    """The marks (``score.ARTICULATIONS``) over a note or chord, in that order; other
+    articulations (a breath mark, a doit, a bowing) are not kept, and said."""
+    found: set[str] = set()
+    for art in getattr(el, "articulations", ()):
+        kind = type(art).__name__
+        names = _ARTICULATION_NAMES.get(kind)
+        if names is not None:
+            found.update(names)
+        elif said is not None:
+            said.once(f"articulation {art.name or kind} not kept")
+    return tuple(a for a in ARTICULATIONS if a in found) if found else ()
+
+
+def write_articulations(el, notes) -> None:
+    """The marks of ``notes`` (one note, or the notes of a chord: every mark of any of
+    them, as one chord carries them) onto music21's note or chord ``el``."""
+    from music21 import articulations
+
+    marks = {a for n in notes for a in n.articulations}
+    for name in ARTICULATIONS:
+        if name in marks:
+            el.articulations.append(getattr(articulations, _ARTICULATION_CLASSES[name])())
+
+
+def slurs_of(part, positions: dict[int, tuple[int, int]], score: Score, first_note: int,
+             said) -> None:
+    """The slurs of a staff as text events of kind "slur" on the voice of their first
+    note: "(" at its onset, ")" at the onset of the last (a tied note's continuation
+    counts as the note it continues: the onset in force there). ``positions`` maps the
+    id of each written note or chord to its (track, tick); ``score.notes[first_note:]``
+    are the staff's. A slur on grace notes or on notes not read is not kept, and said."""
+    from music21 import spanner
+
+    slurs = list(part.spanners.getElementsByClass(spanner.Slur)) \
+        if hasattr(part, "spanners") else []
+    if not slurs:
+        return
+    onsets: dict[int, list[int]] = {}
+    for n in score.notes[first_note:]:
+        onsets.setdefault(n.track, []).append(n.start)
+    for starts in onsets.values():
+        starts.sort()
+
+    def onset_at(track: int, tick: int) -> int | None:
+        starts = onsets.get(track, [])
+        i = bisect.bisect_right(starts, tick) - 1
+        return starts[i] if i >= 0 else None
+
+    for slur in slurs:
+        first, last = slur.getFirst(), slur.getLast()
+        a, b = positions.get(id(first)), positions.get(id(last))
+        if a is None or b is None:
+            said and said.once("slurs on grace notes or on notes not read not kept")
+            continue
+        track = a[0]
+        start, end = onset_at(track, a[1]), onset_at(track, b[1])
+        if start is None or end is None or end <= start:
+            continue  # a slur over one note (or back in time) slurs nothing
+        score.text_events.append(TextEvent(start, "slur", "(", track))
+        score.text_events.append(TextEvent(end, "slur", ")", track))
+
+
+@functools.cache
+def _slur_class():
+    """music21's Slur, equal only to itself: music21 compares two slurs by their
+    attributes (all alike), and its ``makeNotation`` looks for each note's slurs in the
+    score's with ``in``, so that a piece of 3,000 slurs spent minutes comparing them."""
+    from music21 import spanner
+
+    class Slur(spanner.Slur):
+        __eq__ = object.__eq__
+        __hash__ = object.__hash__
+
+    return Slur
+
+
+def _write_slurs(part, marks: list[TextEvent], onsets: dict, unwritten: dict[str, int]) -> None:
+    """Slurs ("(" … ")" text events of one voice, paired innermost first) as music21
+    slurs from the note or chord starting at the "(" to the one sounding at the ")"."""
+    if not marks:
+        return
+    ticks = sorted(onsets)
+    open_at: list[int] = []
+    for t in sorted(marks, key=lambda t: (t.tick, t.text != ")")):
+        if t.text == "(":
+            open_at.append(t.tick)
+            continue
+        if not open_at or t.text != ")":
+            unwritten["slur"] = unwritten.get("slur", 0) + 1
+            continue
+        start = open_at.pop()
+        i = bisect.bisect_right(ticks, t.tick) - 1
+        first, last = onsets.get(start), onsets[ticks[i]] if i >= 0 else None
+        if first is None or last is None or last is first:
+            unwritten["slur"] = unwritten.get("slur", 0) + 2
+            continue
+        part.insert(0, _slur_class()(first, last))
+    if open_at:
+        unwritten["slur"] = unwritten.get("slur", 0) + len(open_at)
 
 
 # The velocity of the notes after a dynamic mark (notes with their own velocity keep it).
@@ -304,28 +434,26 @@ _DIRECTION_KINDS = ("dynamic", "chord", "words")
 
 def write_marks(part, score: Score, index: int, onsets: dict, unwritten: dict[str, int]):
     """The text events of track ``index`` that notation holds, into its music21 part:
-    lyrics on the note starting at their tick (verse by verse), dynamics, chord symbols
-    and words as directions. A lyric with no note starting there, or a chord symbol
-    music21 cannot spell, is counted in ``unwritten``."""
+    lyrics on the note starting at their tick (verse by verse), slurs, dynamics, chord
+    symbols and words as directions. A lyric with no note starting there, a slur without
+    its two notes or a chord symbol music21 cannot spell is counted in ``unwritten``."""
     from music21 import dynamics, expressions, harmony, note
 
-    verses: dict[int, int] = {}
+    _write_slurs(part, [t for t in score.text_events if t.track == index and t.kind == "slur"],
+                 onsets, unwritten)
     end = score.end_tick
     last = max((t.tick for t in score.text_events if t.track == index and t.kind in
                 _DIRECTION_KINDS), default=-1)
     if last >= end:  # a mark after the last note: a rest gives it a measure to sit in
         part.insert(Fraction(end, PPQ), note.Rest(quarterLength=Fraction(last - end + PPQ, PPQ)))
-    for t in score.text_events:
-        if t.track != index:
-            continue
+    for t in numbered_verses(t for t in score.text_events if t.track == index):
         at = Fraction(t.tick, PPQ)
         if t.kind == "lyrics":
             el = onsets.get(t.tick)
             if el is None or not t.text.strip():
                 unwritten["lyric"] = unwritten.get("lyric", 0) + 1
                 continue
-            verses[t.tick] = verses.get(t.tick, 0) + 1
-            lyric = note.Lyric(number=verses[t.tick])
+            lyric = note.Lyric(number=t.verse)
             lyric.setTextAndSyllabic(t.text.strip(), applyRaw=False)
             el.lyrics.append(lyric)
         elif t.kind == "dynamic":

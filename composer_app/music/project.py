@@ -36,7 +36,11 @@ FORMAT_NAME = "composer-app-project"
 # one (G-flat major's six flats; version 3 too).
 # Version 4 adds "system_events" (rows tick, track, the event's bytes in hex: system
 # exclusive and meta events the app does not interpret), written only when present.
-FORMAT_VERSION = 4
+# Version 5 adds articulations, an eighth note column (a list of names from
+# score.ARTICULATIONS) on the rows of notes that have some, slurs, text events of kind
+# "slur", and a fifth text-event column, a lyric's verse where it is not 1: an older
+# app would refuse the slurs as damage and drop the column and the verses.
+FORMAT_VERSION = 5
 PROJECT_SUFFIX = ".composer.json"
 
 __all__ = ["FORMAT_VERSION", "PROJECT_SUFFIX", "score_to_dict", "score_from_dict",
@@ -47,9 +51,11 @@ def score_to_dict(score: Score) -> dict:
     has_fermatas = any(n.fermata for n in score.notes)
     has_events = bool(score.channel_events or score.text_events)
     spelled = any(k.fifths is not None for k in score.key_signatures)
+    marked = any(n.articulations for n in score.notes) or any(
+        t.kind == "slur" or t.verse != 1 for t in score.text_events)
     data = {
         "format": FORMAT_NAME,
-        "version": (4 if score.system_events else 3 if has_events or spelled
+        "version": (5 if marked else 4 if score.system_events else 3 if has_events or spelled
                     else 2 if has_fermatas else 1),
         "title": score.title,
         "ppq": score.ppq,
@@ -64,26 +70,30 @@ def score_to_dict(score: Score) -> dict:
         "key_signatures": [[k.tick, k.key.tonic, k.key.mode]
                            + ([k.fifths] if k.fifths is not None else [])
                            for k in score.key_signatures],
-        # Compact rows: pitch, start, duration, velocity, track, locked[, fermata] (the
-        # seventh column only in files with fermatas, i.e. version 2).
+        # Compact rows: pitch, start, duration, velocity, track, locked[, fermata[,
+        # articulations]] (the seventh column only in files with fermatas or
+        # articulations, the eighth only on a note with articulations: version 5).
         "notes": [
-            _note_row(n, has_fermatas)
+            _note_row(n, has_fermatas or marked)
             for n in sorted(score.notes, key=lambda n: (n.start, n.track, n.pitch))
         ],
     }
     if has_events:  # in their order: events at one tick are sent in it
         data["channel_events"] = [[e.tick, e.track, e.kind, e.number, e.value]
                                   for e in score.channel_events]
-        data["text_events"] = [[t.tick, t.track, t.kind, t.text] for t in score.text_events]
+        data["text_events"] = [[t.tick, t.track, t.kind, t.text] + ([t.verse] if t.verse != 1 else [])
+                               for t in score.text_events]
     if score.system_events:
         data["system_events"] = [[e.tick, e.track, e.data.hex()] for e in score.system_events]
     return data
 
 
-def _note_row(n: Note, with_fermata: bool) -> list[int]:
-    row = [n.pitch, n.start, n.duration, n.velocity, n.track, int(n.locked)]
+def _note_row(n: Note, with_fermata: bool) -> list:
+    row: list = [n.pitch, n.start, n.duration, n.velocity, n.track, int(n.locked)]
     if with_fermata:
         row.append(int(n.fermata))
+        if n.articulations:
+            row.append(list(n.articulations))
     return row
 
 
@@ -109,8 +119,9 @@ def score_from_dict(data: dict, where: str = "project") -> Score:
             pitch, start, duration, velocity, track = (_int(x) for x in row[:5])
             locked = bool(row[5]) if len(row) > 5 else False
             fermata = bool(row[6]) if len(row) > 6 else False  # version 1 rows have none
+            marks = tuple(_str(a) for a in row[7]) if len(row) > 7 else ()
             notes.append(Note(pitch, start, duration, min(max(velocity, 1), 127), track, locked,
-                              fermata))
+                              fermata, marks))
         score = Score(
             notes=notes,
             tracks=tracks,
@@ -123,8 +134,7 @@ def score_from_dict(data: dict, where: str = "project") -> Score:
             title=str(data.get("title", "")),
             channel_events=[ChannelEvent(_int(t), _int(tr), _str(k), _int(n), _int(v))
                             for t, tr, k, n, v in data.get("channel_events", ())],
-            text_events=[TextEvent(_int(t), _str(k), _str(text), _int(tr))
-                         for t, tr, k, text in data.get("text_events", ())],
+            text_events=[_text_event(row) for row in data.get("text_events", ())],
             system_events=[SystemEvent(_int(t), bytes.fromhex(_str(raw)), _int(tr))
                            for t, tr, raw in data.get("system_events", ())],
         )
@@ -153,6 +163,14 @@ def _key_signature(row) -> KeySignature:
     if len(rest) > 1:
         raise ValueError(f"{row!r} is not a key signature")
     return KeySignature(_int(tick), Key(_int(pc), str(mode)), _int(rest[0]) if rest else None)
+
+
+def _text_event(row) -> TextEvent:
+    tick, track, kind, text, *rest = row
+    if len(rest) > 1:
+        raise ValueError(f"{row!r:.80} is not a text event")
+    return TextEvent(_int(tick), _str(kind), _str(text), _int(track),
+                     _int(rest[0]) if rest else 1)
 
 
 def _str(value) -> str:

@@ -34,9 +34,11 @@ __all__ = [
     "KeySignature",
     "ChannelEvent",
     "TextEvent",
+    "numbered_verses",
     "SystemEvent",
     "CHANNEL_KINDS",
     "TEXT_KINDS",
+    "ARTICULATIONS",
     "CONDUCTOR",
     "SUSTAIN",
     "Score",
@@ -49,11 +51,15 @@ CHANNEL_KINDS = ("control", "pitchwheel", "aftertouch", "polytouch", "program")
 # TextEvent.kind: the MIDI meta events of that name, then what notation files say besides
 # notes (issue 13): a dynamic mark ("p", "ff"; on a voice), a chord symbol ("Cm7"; on a
 # voice), tempo words ("Allegro"; for the piece, at a tempo change or alone), other
-# words of a direction ("dolce"; on a voice) and a repeat barline kept written once
-# ("|:" a repeat starts, ":|" it ends, ":|x3" played three times; for the piece). MIDI
+# words of a direction ("dolce"; on a voice), a repeat barline kept written once
+# ("|:" a repeat starts, ":|" it ends, ":|x3" played three times; for the piece) and a
+# slur ("(" at the onset of its first note, ")" at its last note's; on a voice). MIDI
 # holds these as text events.
 TEXT_KINDS = ("text", "marker", "lyrics", "cue_marker", "copyright",
-              "dynamic", "chord", "tempo", "words", "repeat")
+              "dynamic", "chord", "tempo", "words", "repeat", "slur")
+# Note.articulations: the marks over a note that notation holds, in this order. Marks
+# only: a staccato note plays as long as it is written.
+ARTICULATIONS = ("staccato", "staccatissimo", "accent", "marcato", "tenuto")
 CONDUCTOR = -1  # TextEvent.track of text that belongs to the whole piece (markers, ...)
 SUSTAIN = 64  # the sustain pedal's controller number
 
@@ -64,8 +70,10 @@ class Note:
 
     ``locked`` marks a note the user pinned: generation must keep it as it is.
     ``fermata`` marks a phrase end (a fermata over the note, as read from MusicXML or set
-    by the user): the harmonizer cadences there. MIDI cannot carry it; projects and
-    MusicXML do.
+    by the user): the harmonizer cadences there. ``articulations`` are the marks over it
+    (names from ARTICULATIONS, in that order: staccato, accent, …), kept as written and
+    not played. MIDI cannot carry either (a MIDI save names them); projects and MusicXML
+    do.
     """
 
     pitch: int
@@ -75,6 +83,7 @@ class Note:
     track: int = 0
     locked: bool = False
     fermata: bool = False
+    articulations: tuple[str, ...] = ()
 
     @property
     def end(self) -> int:
@@ -153,12 +162,35 @@ class ChannelEvent:
 @dataclass(frozen=True, slots=True)
 class TextEvent:
     """Meta text at a tick: a marker, a lyric syllable, text (see TEXT_KINDS); ``track``
-    is the voice it belongs to, or CONDUCTOR for the whole piece."""
+    is the voice it belongs to, or CONDUCTOR for the whole piece. ``verse`` is a lyric's
+    verse (1, 2, 3, … as notation numbers its lines of lyrics; unique at one tick of one
+    voice: :func:`numbered_verses`); 1 for every other kind."""
 
     tick: int
     kind: str
     text: str
     track: int = CONDUCTOR
+    verse: int = 1
+
+
+def numbered_verses(events: Iterable[TextEvent]) -> list[TextEvent]:
+    """``events`` with each lyric's verse unique at its tick and voice: its own number
+    where no earlier lyric there has it, else the next free one (two lyrics of a MIDI
+    file at one tick are verses 1 and 2; a note's two lyrics both numbered 1 stay two
+    lines). The one rule of the readers and of the MusicXML writer."""
+    used: dict[tuple[int, int], set[int]] = {}
+    out = []
+    for e in events:
+        if e.kind == "lyrics":
+            taken = used.setdefault((e.track, e.tick), set())
+            verse = e.verse if isinstance(e.verse, int) and e.verse >= 1 else 1
+            while verse in taken:
+                verse += 1
+            taken.add(verse)
+            if verse != e.verse:
+                e = replace(e, verse=verse)
+        out.append(e)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from .errors import FileFormatError
-from .score import CHANNEL_KINDS, CONDUCTOR, PPQ, TEXT_KINDS, Score
+from .score import ARTICULATIONS, CHANNEL_KINDS, CONDUCTOR, PPQ, TEXT_KINDS, Score
 from .theory import key_from_sharps
 
 __all__ = [
@@ -29,6 +29,8 @@ MAX_EVENTS = 2_000_000
 # Voices (tracks of a Score; MusicXML parts, MIDI track chunks): beyond this a file is
 # refused before it is parsed (a MusicXML of 500 parts reads in about 5 s).
 MAX_TRACKS = 1000
+# The highest lyric verse number (TextEvent.verse).
+MAX_VERSE = 999
 BEND_MIN, BEND_MAX = -8192, 8191
 # A tempo is what a MIDI file can hold (set_tempo: 24-bit microseconds per quarter, so
 # 3.576 bpm at the slowest) up to 1000 bpm: every tempo in that range is written and read
@@ -128,6 +130,10 @@ def score_problem(score: Score) -> str | None:
             return f"bad note {_note_text(n)}: velocities are 1-127"
         if not (_is_int(n.track) and 0 <= n.track < n_tracks):
             return f"bad note {_note_text(n)}: there is no track {n.track + 1}"
+        if n.articulations and not (isinstance(n.articulations, tuple) and all(
+                a in ARTICULATIONS for a in n.articulations)):
+            return (f"bad note {_note_text(n)}: articulations are "
+                    f"{', '.join(ARTICULATIONS)}, not {n.articulations!r:.60}")
     if not score.tempos:
         return "no tempo"
     for t in score.tempos:
@@ -178,6 +184,8 @@ def _events_problem(score: Score, n_tracks: int) -> str | None:
     for t in score.text_events:
         if t.kind not in TEXT_KINDS or not isinstance(t.text, str):
             return f"bad text event {t.kind!r} at tick {t.tick}"
+        if not (_is_int(t.verse) and 1 <= t.verse <= MAX_VERSE):
+            return f"bad {t.kind} at tick {t.tick}: verse {t.verse!r:.20} (verses are 1-{MAX_VERSE})"
         if not _tick_ok(t.tick):
             return f"bad {t.kind} at tick {t.tick}: events are at tick 0 or later"
         if not (_is_int(t.track) and (t.track == CONDUCTOR or 0 <= t.track < n_tracks)):
