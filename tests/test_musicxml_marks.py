@@ -320,3 +320,14 @@ def test_an_unfolded_repeat_does_not_restate_tempo_meter_and_key(hand):
     assert [k.tick for k in score.key_signatures] == [0]
     assert _texts(score, "tempo") == [(0, "Allegro", -1)]
     assert [tick for tick, _t, _v in _texts(score, "chord")] == [0, BAR, 2 * BAR, 3 * BAR]
+
+
+def test_first_and_second_time_endings_that_are_not_kept_are_named():
+    from tests.lilypond_suite import suite_dir
+
+    path = suite_dir() / "45d-Repeats-Nested-Alternatives.xml"
+    if not path.exists():
+        pytest.skip("music21's LilyPond test suite is not installed")
+    said: list[str] = []
+    load_score(path, notes=said)  # music21 cannot unfold these: kept written once
+    assert any("5 first/second-time ending brackets not kept" in line for line in said)

@@ -381,6 +381,7 @@ def unfolded(stream, root, said, unfold: bool):
     if not unfold:
         if said is not None:
             said.once("repeats kept written once (not unfolded)")
+            _endings_not_kept(root, said)
         return stream
     parts = list(stream.parts) if len(stream.parts) else []
     written = len(parts[0].getElementsByClass(m21stream.Measure)) if parts else 0
@@ -389,12 +390,22 @@ def unfolded(stream, root, said, unfold: bool):
     except Exception as exc:  # music21's Expander raises for repeats it cannot follow
         if said is not None:
             said.once(f"repeats left written once: they cannot be unfolded ({error_text(exc)})")
+            _endings_not_kept(root, said)
         return stream
     played = len(out.parts[0].getElementsByClass(m21stream.Measure)) if len(out.parts) else 0
     if said is not None:
         said.once(f"repeats unfolded: {written:,} bars written, {played:,} played "
                   "(to keep them written once: --no-unfold, or Preferences > Repeats)")
     return out
+
+
+def _endings_not_kept(root, said) -> None:
+    """Repeats kept written once keep their barlines (:func:`repeats_of`) but not their
+    first- and second-time endings: say how many brackets are lost."""
+    endings = sum(1 for e in root.iter("ending") if e.get("type") == "start")
+    if endings:
+        said.once(f"{endings} first/second-time ending bracket{'s' if endings != 1 else ''} "
+                  "not kept: the bars are kept, written without their brackets")
 
 
 def without_restatements(score: Score) -> None:
