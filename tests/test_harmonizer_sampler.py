@@ -256,3 +256,32 @@ def test_tie_repeats_leave_given_notes_and_phrase_ends_alone():
     end = np.zeros(16, np.int8)
     end[2:4] = 1  # a phrase ends on the restruck note
     assert (_tie(tokens, fermata=end) == tokens).all()
+
+
+def _sixteenths(tokens, share=1.0, free=None, fermata=None):
+    from composer_app.ml.harmonizer.rules import passing_sixteenths
+    from composer_app.music.theory import scale_pitch_classes
+
+    steps = tokens.shape[-1]
+    free = np.ones((3, steps), bool) if free is None else free
+    fermata = np.zeros(steps, np.int8) if fermata is None else fermata
+    allowed = np.ones((3, grid.VOCAB_SIZE), bool)
+    return passing_sixteenths(tokens[None], free, np.arange(steps) % 16, fermata, allowed,
+                              scale_pitch_classes(Key(0, "major")), 4, share, lambda: 0.0)[0]
+
+
+def test_passing_sixteenths_run_an_alto_fourth_in_the_eighth_before_the_next_note():
+    # C major: S E5 held; A C4 -> F4 over two beats (a fourth); T G3; B C3 -> F2
+    tokens = np.stack([_row((0, 76)), _row((0, 60), (8, 65)),
+                       _row((0, 55)), _row((0, 48), (8, 41))])
+    out = _sixteenths(tokens)
+    assert out[1, 6] == _tok(62) and out[1, 7] == _tok(64)  # D4, E4 as sixteenths
+    assert (np.delete(out, [6, 7], axis=1) == np.delete(tokens, [6, 7], axis=1)).all()
+    assert (out[[0, 2, 3]] == tokens[[0, 2, 3]]).all()  # the bass's fourth stays a leap
+    assert (_sixteenths(tokens, share=0.0) == tokens).all()
+    end = np.zeros(16, np.int8)
+    end[8:] = 1  # the F ends a phrase: left alone
+    assert (_sixteenths(tokens, fermata=end) == tokens).all()
+    given = np.ones((3, 16), bool)
+    given[0, 7] = False  # the user's alto there (locked)
+    assert (_sixteenths(tokens, free=given) == tokens).all()

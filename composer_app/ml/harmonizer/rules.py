@@ -50,6 +50,7 @@ class Rules:
     repair: int = 2  # last passes: resample the notes that still make parallels
     passing_tones: float = 1.0  # share of a lower voice's thirds from a beat filled in passing
     tie_repeats: float = 1.0  # share of a lower voice's off-beat restrikes of a pitch tied over
+    passing_sixteenths: float = 1.0  # share of an alto or tenor fourth from a beat run in 16ths
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -66,7 +67,8 @@ class Rules:
 STYLE_RULES = ("final_tonic", "parallels", "crossing", "leading_tone", "leading_tone_inner",
                "seventh", "cadence", "bass_step", "bass_repeat", "bass_leap", "inner_step",
                "one_moving_voice", "rising_third", "offbeat_repeat", "common_tone", "beat_chord",
-               "repair", "passing_tones", "tie_repeats")
+               "repair", "passing_tones", "tie_repeats",
+               "passing_sixteenths")
 NETWORK_ALONE = Rules().off(*STYLE_RULES)
 
 
@@ -466,4 +468,64 @@ def tie_repeats(tokens: np.ndarray, free: np.ndarray, pos: np.ndarray, fermata: 
                     continue
                 if draw() < share:
                     out[b, v, n] = grid.HOLD
+    return out
+
+
+def passing_sixteenths(tokens: np.ndarray, free: np.ndarray, pos: np.ndarray,
+                       fermata: np.ndarray, allowed: np.ndarray, scale: frozenset[int],
+                       beat_steps: int, share: float, draw) -> np.ndarray:
+    """(B, 4, T) tokens with some alto and tenor fourths run through in sixteenths.
+
+    Bach's alto and tenor move in sixteenths (validation split: 0.16 and 0.27 sixteenth
+    notes per 2-bar window, test split 0.6; the sampler's 0.01-0.07), most often as the
+    eighth-and-two-sixteenths figure that runs through a fourth: where an alto or tenor
+    leaps a fourth from a note struck on a beat and held at least a quarter, the two
+    scale tones between are struck as sixteenths in the eighth before the next note,
+    with ``draw()`` below ``share``, under the same conditions as :func:`passing_tones`
+    (free entries, no other lower voice striking there, no parallel or crossing, in
+    range, no phrase end). The bass is left out: in all voices the bass's sixteenths
+    went from Bach's 0.02 per window to 0.15. On the validation split (4 seeds, with
+    ``tie_repeats``) the classifier fell from 74.1 to 72.6 %."""
+    from composer_app.music.voice_leading import motion_findings
+
+    out = tokens.copy()
+    for b in range(out.shape[0]):
+        sound = grid.sounding(out[b])
+        for v in (1, 2):  # alto and tenor: Bach's bass moves in eighths
+            onsets = np.flatnonzero(out[b, v] >= grid.FIRST_PITCH)
+            for a, nxt in zip(onsets, onsets[1:]):
+                m = int(nxt) - 2
+                if (nxt - a < 4 or (nxt - a) % 2 or pos[a] % beat_steps or fermata[m:nxt + 1].any()
+                        or not free[v - 1, m:nxt].all() or (out[b, v, m:nxt] != grid.HOLD).any()):
+                    continue
+                p1, p2 = int(sound[v, a]), int(sound[v, nxt])
+                if abs(p2 - p1) != 5:
+                    continue
+                between = [q for q in range(min(p1, p2) + 1, max(p1, p2)) if q % 12 in scale]
+                if len(between) != 2 or not all(allowed[v - 1, grid.pitch_token(q)]
+                                                for q in between):
+                    continue
+                q1, q2 = between if p2 > p1 else between[::-1]
+                if any(out[b, u, t] >= grid.FIRST_PITCH for u in (1, 2, 3) if u != v
+                       for t in (m, m + 1)):
+                    continue
+                path = [(p1, q1, m - 1, m), (q1, q2, m, m + 1), (q2, p2, m + 1, int(nxt))]
+                ok = True
+                for u in range(4):
+                    if u == v:
+                        continue
+                    for x, y, t0, t1 in path:
+                        o0, o1 = int(sound[u, t0]), int(sound[u, t1])
+                        if (min(o0, o1) < 0 or (u < v and y > o1 and t1 != nxt)
+                                or (u > v and y < o1 and t1 != nxt)
+                                or motion_findings(x, y, o0, o1)):
+                            ok = False
+                            break
+                    if not ok:
+                        break
+                if ok and draw() < share:
+                    out[b, v, m] = grid.pitch_token(q1)
+                    out[b, v, m + 1] = grid.pitch_token(q2)
+                    sound[v, m] = q1
+                    sound[v, m + 1:nxt] = q2
     return out

@@ -35,6 +35,7 @@ from .rules import (
     current_parallels,
     motion_penalty,
     parallel_counts,
+    passing_sixteenths,
     passing_tones,
     spread,
     step_penalty,
@@ -312,6 +313,10 @@ def sample(model: Harmonizer, plan: SamplingPlan, variations: int, generator: to
         out = passing_tones(out, plan.free, plan.pos, plan.fermata, plan.allowed, plan.scale,
                             plan.beat_steps, schedule.rules.passing_tones,
                             lambda: float(torch.rand((), generator=generator)))
+    if schedule.rules.passing_sixteenths > 0:
+        out = passing_sixteenths(out, plan.free, plan.pos, plan.fermata, plan.allowed,
+                                 plan.scale, plan.beat_steps, schedule.rules.passing_sixteenths,
+                                 lambda: float(torch.rand((), generator=generator)))
     if schedule.rules.tie_repeats > 0:
         out = tie_repeats(out, plan.free, plan.pos, plan.fermata, plan.beat_steps,
                           schedule.rules.tie_repeats,
