@@ -182,16 +182,26 @@ def _row(*notes, steps=16):
     return row
 
 
-def _passing(tokens, share=1.0, free=None, fermata=None):
-    from composer_app.ml.harmonizer.rules import passing_tones
+def _figuration(name, tokens, share=1.0, free=None, fermata=None):
+    """One of the sampler's figuration passes on one 4/4 C major variation (every entry
+    free unless said, ``draw()`` always 0)."""
+    from composer_app.ml.harmonizer import rules
     from composer_app.music.theory import scale_pitch_classes
 
     steps = tokens.shape[-1]
     free = np.ones((3, steps), bool) if free is None else free
     fermata = np.zeros(steps, np.int8) if fermata is None else fermata
+    pos = np.arange(steps) % 16
+    if name == "tie_repeats":
+        return rules.tie_repeats(tokens[None], free, pos, fermata, 4, share, lambda: 0.0)[0]
     allowed = np.ones((3, grid.VOCAB_SIZE), bool)
-    return passing_tones(tokens[None], free, np.arange(steps) % 16, fermata, allowed,
-                         scale_pitch_classes(Key(0, "major")), 4, share, lambda: 0.0)[0]
+    return getattr(rules, name)(tokens[None], free, pos, fermata, allowed,
+                                scale_pitch_classes(Key(0, "major")), 4, share,
+                                lambda: 0.0)[0]
+
+
+def _passing(tokens, **kw):
+    return _figuration("passing_tones", tokens, **kw)
 
 
 def test_passing_tones_fill_a_lower_voice_third_an_eighth_before_the_next_note():
@@ -224,14 +234,8 @@ def test_passing_tones_never_make_parallels_nor_touch_given_notes_or_phrase_ends
     assert (_passing(ok, fermata=end) == ok).all()
 
 
-def _tie(tokens, share=1.0, free=None, fermata=None):
-    from composer_app.ml.harmonizer.rules import tie_repeats
-
-    steps = tokens.shape[-1]
-    free = np.ones((3, steps), bool) if free is None else free
-    fermata = np.zeros(steps, np.int8) if fermata is None else fermata
-    return tie_repeats(tokens[None], free, np.arange(steps) % 16, fermata, 4, share,
-                       lambda: 0.0)[0]
+def _tie(tokens, **kw):
+    return _figuration("tie_repeats", tokens, **kw)
 
 
 def test_tie_repeats_hold_a_lower_voice_note_struck_again_off_the_beat():
@@ -258,16 +262,8 @@ def test_tie_repeats_leave_given_notes_and_phrase_ends_alone():
     assert (_tie(tokens, fermata=end) == tokens).all()
 
 
-def _sixteenths(tokens, share=1.0, free=None, fermata=None):
-    from composer_app.ml.harmonizer.rules import passing_sixteenths
-    from composer_app.music.theory import scale_pitch_classes
-
-    steps = tokens.shape[-1]
-    free = np.ones((3, steps), bool) if free is None else free
-    fermata = np.zeros(steps, np.int8) if fermata is None else fermata
-    allowed = np.ones((3, grid.VOCAB_SIZE), bool)
-    return passing_sixteenths(tokens[None], free, np.arange(steps) % 16, fermata, allowed,
-                              scale_pitch_classes(Key(0, "major")), 4, share, lambda: 0.0)[0]
+def _sixteenths(tokens, **kw):
+    return _figuration("passing_sixteenths", tokens, **kw)
 
 
 def test_passing_sixteenths_run_an_alto_fourth_in_the_eighth_before_the_next_note():
