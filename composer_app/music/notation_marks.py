@@ -171,7 +171,7 @@ def articulations_of(el, said) -> tuple[str, ...]:
         if names is not None:
             found.update(names)
         elif said is not None:
-            said.once(f"articulation {art.name or kind} not kept")
+            said.item("articulations not kept", art.name or kind)
     return tuple(a for a in ARTICULATIONS if a in found) if found else ()
 
 

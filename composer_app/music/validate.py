@@ -54,9 +54,15 @@ class ReadNotes:
     def __init__(self) -> None:
         self._counts: dict[str, int] = {}
         self._damage: list[str] = []
+        self._groups: dict[str, dict[str, int]] = {}
 
     def once(self, text: str) -> None:
         self._counts[text] = self._counts.get(text, 0) + 1
+
+    def item(self, group: str, name: str) -> None:
+        """One of several things of a kind: said in one phrase, ``group: a, b (3 times)``."""
+        names = self._groups.setdefault(group, {})
+        names[name] = names.get(name, 0) + 1
 
     def damage(self, items: list[str]) -> None:
         self._damage.extend(items)
@@ -69,6 +75,9 @@ class ReadNotes:
             out.append(f"{name}: damaged file, opened with repairs: " + "; ".join(shown)
                        + (f"; and {more} more" if more else ""))
         changed = [text if n == 1 else f"{text} ({n:,} times)" for text, n in self._counts.items()]
+        changed += [f"{group}: " + ", ".join(t if n == 1 else f"{t} ({n:,} times)"
+                                            for t, n in names.items())
+                    for group, names in self._groups.items()]
         if changed:
             out.append(f"{name}: " + "; ".join(changed))
         return out
