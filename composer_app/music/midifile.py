@@ -45,6 +45,7 @@ import io
 import os
 import struct
 from collections import defaultdict, deque
+from dataclasses import replace
 from pathlib import Path
 
 import mido
@@ -580,14 +581,13 @@ def unheld_in_midi(score: Score, tracks: list[int] | None = None) -> str:
         for a in n.articulations:
             counts[a] = counts.get(a, 0) + 1
     said = [", ".join(f"{n:,} {name}" for name, n in counts.items()) + " marks"] if counts else []
-    # A voice's lyrics at one tick read back as its verses 1, 2, … in order: a verse 2
-    # without a verse 1 there would read back as verse 1.
-    seen: dict[tuple[int, int], int] = {}
-    renumbered = 0
-    for t in score.text_events:
-        if t.kind == "lyrics" and (tracks is None or t.track in tracks):
-            seen[(t.track, t.tick)] = seen.get((t.track, t.tick), 0) + 1
-            renumbered += t.verse != seen[(t.track, t.tick)]
+    # MIDI has no verse numbers: the reader numbers a voice's lyrics at one tick in
+    # order (numbered_verses of unnumbered ones), so a verse 2 without a verse 1 there
+    # would read back as verse 1.
+    lyrics = [t for t in score.text_events
+              if t.kind == "lyrics" and (tracks is None or t.track in tracks)]
+    read_back = numbered_verses(replace(t, verse=1) for t in lyrics)
+    renumbered = sum(t.verse != r.verse for t, r in zip(lyrics, read_back))
     if renumbered:
         said.append(f"{renumbered:,} lyric verse numbers")
     return ", ".join(said)
