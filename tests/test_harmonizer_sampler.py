@@ -192,8 +192,9 @@ def _figuration(name, tokens, share=1.0, free=None, fermata=None):
     free = np.ones((3, steps), bool) if free is None else free
     fermata = np.zeros(steps, np.int8) if fermata is None else fermata
     pos = np.arange(steps) % 16
-    if name == "tie_repeats":
-        return rules.tie_repeats(tokens[None], free, pos, fermata, 4, share, lambda: 0.0)[0]
+    if name in ("tie_repeats", "held_falls"):
+        return getattr(rules, name)(tokens[None], free, pos, fermata, 4, share,
+                                    lambda: 0.0)[0]
     allowed = np.ones((3, grid.VOCAB_SIZE), bool)
     return getattr(rules, name)(tokens[None], free, pos, fermata, allowed,
                                 scale_pitch_classes(Key(0, "major")), 4, share,
@@ -281,3 +282,66 @@ def test_passing_sixteenths_run_an_alto_fourth_in_the_eighth_before_the_next_not
     given = np.ones((3, 16), bool)
     given[0, 7] = False  # the user's alto there (locked)
     assert (_sixteenths(tokens, free=given) == tokens).all()
+
+
+def _held(tokens, **kw):
+    return _figuration("held_falls", tokens, **kw)
+
+
+def test_held_falls_hold_a_lower_voice_over_the_beat_where_the_chord_stays_a_chord():
+    # C major, I -> V: S E5 -> D5; A G4 -> F4 (a falling step onto beat 2); T C4 -> B3;
+    # B C3 -> G2. G4 held over beat 2 sounds G2 B3 G4 D5, a G major chord: the F4
+    # comes an eighth later
+    tokens = np.stack([_row((0, 76), (4, 74)), _row((0, 67), (4, 65)),
+                       _row((0, 60), (4, 59)), _row((0, 48), (4, 43))])
+    out = _held(tokens)
+    assert out[1, 4] == grid.HOLD and out[1, 6] == _tok(65)
+    assert (np.delete(out, [4, 6], axis=1) == np.delete(tokens, [4, 6], axis=1)).all()
+    assert (out[[0, 2, 3]] == tokens[[0, 2, 3]]).all()  # the melody and the others kept
+    assert (_held(tokens, share=0.0) == tokens).all()
+    end = np.zeros(16, np.int8)
+    end[4:] = 1  # the F4 ends a phrase: left alone
+    assert (_held(tokens, fermata=end) == tokens).all()
+    given = np.ones((3, 16), bool)
+    given[0, 6] = False  # the user's alto there (locked)
+    assert (_held(tokens, free=given) == tokens).all()
+
+
+def test_held_falls_leave_a_dissonance_a_rising_step_and_a_short_note_alone():
+    # A A4 -> G4 over G2 B3 D5: A4 held would sound G B D A, no triad or seventh
+    dissonant = np.stack([_row((0, 77), (4, 74)), _row((0, 69), (4, 67)),
+                          _row((0, 62), (4, 59)), _row((0, 50), (4, 43))])
+    assert (_held(dissonant) == dissonant).all()
+    rising = np.stack([_row((0, 76), (4, 74)), _row((0, 65), (4, 67)),
+                       _row((0, 60), (4, 59)), _row((0, 48), (4, 43))])
+    assert (_held(rising) == rising).all()
+    short = np.stack([_row((0, 76), (4, 74)), _row((0, 67), (4, 65), (6, 62)),
+                      _row((0, 60), (4, 59)), _row((0, 48), (4, 43))])
+    assert (_held(short) == short).all()  # the F4 lasts an eighth: nothing to delay into
+
+
+def test_off_beat_chords_and_parallel_thirds_shape_the_step_penalty():
+    from composer_app.ml.harmonizer import rules as r
+
+    cand = r.candidate_pitches()
+    only = Rules(**{**ONLY, "offbeat_chord": 2.0})
+    # off the beat the alto strikes over C3 E3 (bass, tenor) and G5 (soprano): E4 or C4
+    # keep a C major chord, D4 makes none
+    sound = _sound([79, 79], [64, -1], [52, 52], [48, 48])
+    known = np.array([[True, True, True, True]])
+    known[0, 1] = False
+    struck = np.array([[False, False, False, False]])
+    pen = r.step_penalty(only, sound, known, 1, 1, cand, 0, struck, on_beat=False)[0]
+    assert pen[_tok(62)] > pen[_tok(64)] == pen[_tok(60)] == 0
+    assert pen[grid.HOLD] == 0  # nothing else struck: holding makes no new chord
+    assert not r.step_penalty(only.off("offbeat_chord"), sound, known, 1, 1, cand, 0,
+                              struck, on_beat=False).any()
+    # the bass falls C3 -> B2 under a tenor E3 (a major third above): D#3 moves with it
+    # in parallel major thirds; D3 (a minor third) or a rise earn nothing
+    thirds = Rules(**{**ONLY, "tenor_bass_thirds": 1.0})
+    sound = _sound([76, 76], [67, 67], [52, -1], [48, 47])
+    known = np.array([[True, True, False, True]])
+    pen = r.step_penalty(thirds, sound, known, 2, 1, cand, 0)[0]
+    assert pen[_tok(51)] == -1.0  # E3 over C3 -> D#3 over B2: parallel major thirds
+    assert pen[_tok(50)] == 0 and pen[_tok(53)] == 0  # another third, or the other way
+    assert pen[grid.HOLD] == 0

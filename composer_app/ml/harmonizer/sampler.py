@@ -33,6 +33,7 @@ from .rules import (
     _sounding,
     candidate_pitches,
     current_parallels,
+    held_falls,
     motion_penalty,
     parallel_counts,
     passing_sixteenths,
@@ -321,4 +322,8 @@ def sample(model: Harmonizer, plan: SamplingPlan, variations: int, generator: to
         out = tie_repeats(out, plan.free, plan.pos, plan.fermata, plan.beat_steps,
                           schedule.rules.tie_repeats,
                           lambda: float(torch.rand((), generator=generator)))
+    if schedule.rules.held_falls > 0:
+        out = held_falls(out, plan.free, plan.pos, plan.fermata, plan.beat_steps,
+                         schedule.rules.held_falls,
+                         lambda: float(torch.rand((), generator=generator)))
     return out
