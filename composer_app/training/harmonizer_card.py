@@ -195,7 +195,7 @@ DECISIONS = [
               "beat struck an eighth early: Bach 17-24 per 1,000 beats, the sampler 2-3) "
               "at share 0.5 and 1",
      "found": "classifier 75.6 / 80.1 % (rhythm clue 56 -> 60 / 66 %): not kept"},
-    {"tried": "next release (base 72.6 %, 4 seeds), after weighing each feature by the "
+    {"tried": "this release (base 72.6 %, 4 seeds), after weighing each feature by the "
               "classifier's own coefficients (largest: alto-bass and soprano-alto oblique "
               "motion, tenor-bass parallel thirds/sixths, chords with a non-chord bass, "
               "soprano-bass similar motion): suspensions (a falling step onto a beat held "
